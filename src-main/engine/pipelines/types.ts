@@ -1,0 +1,94 @@
+/**
+ * What a pipeline is, as the inference worker sees it. Pipelines run only inside worker processes;
+ * the engine in main never imports one.
+ */
+import type { JobParams, JobType, ModelFamily } from '../../../src-preload/contract/catalog.ts';
+
+export interface ModelRef {
+  readonly id: string;
+  readonly family: ModelFamily | 'qwen' | 'test';
+  /** Absolute path of the model folder. */
+  readonly path: string;
+}
+
+export interface RunRequest {
+  readonly jobId: string;
+  readonly jobType: JobType;
+  readonly params: JobParams;
+  readonly model: ModelRef;
+  /** Optional second model (the prompt enhancer for *_enhanced jobs). */
+  readonly enhancer: ModelRef | null;
+  /** Where the pipeline writes its outputs (atomically); main moves them into the library. */
+  readonly stagingDir: string;
+  /** Largest batch the scheduler allows under the VRAM budget (SDXL splits its 6 images). */
+  readonly maxBatch: number;
+  /** Execution providers to try in order (settings override), e.g. ['cuda', 'webgpu', 'cpu']. */
+  readonly providers: readonly string[];
+}
+
+export interface OutputFile {
+  /** Absolute path inside stagingDir. */
+  readonly file: string;
+  readonly thumbFile: string | null;
+  readonly kind: 'image' | 'video';
+  readonly mime: string;
+  readonly width: number;
+  readonly height: number;
+  readonly batchIndex: number;
+  readonly seed: number;
+  readonly durationMs: number | null;
+  readonly fps: number | null;
+  readonly frameCount: number | null;
+  /** The full recipe (also embedded in the file's own metadata). */
+  readonly recipe: Record<string, unknown>;
+}
+
+export interface PipelineResult {
+  readonly outputs: readonly OutputFile[];
+  readonly provider: string;
+  readonly providerNote: string | null;
+  readonly enhancedPrompt: string | null;
+  readonly timings: Record<string, number>;
+}
+
+export interface ProgressUpdate {
+  readonly step: number;
+  readonly of: number;
+  readonly stage: string | null;
+  /** A small PNG of the current state (latent preview), or null. */
+  readonly preview: Uint8Array | null;
+}
+
+export interface PipelineContext {
+  /** Aborted when the job is cancelled: stop at the next step boundary and throw CancelledError. */
+  readonly signal: AbortSignal;
+  progress(update: ProgressUpdate): void;
+  log(message: string): void;
+}
+
+export interface Pipeline {
+  readonly family: string;
+  run(request: RunRequest, context: PipelineContext): Promise<PipelineResult>;
+  /** Releases every loaded session so its memory really returns. */
+  unload(): Promise<void>;
+}
+
+/** Thrown by a pipeline that stopped because its job was cancelled. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** Thrown by a pipeline for a failure the user must fix (bad model folder…): not retried. */
+export class PipelineError extends Error {
+  readonly code: string;
+  readonly transient: boolean;
+  constructor(code: string, message: string, transient = false) {
+    super(message);
+    this.name = 'PipelineError';
+    this.code = code;
+    this.transient = transient;
+  }
+}

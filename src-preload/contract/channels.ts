@@ -1,0 +1,100 @@
+/**
+ * The one contract: every channel maps to its params schema (zod) and its result type, and every
+ * pushed event to its payload. Main's IPC gateway, the preload bridge, `studio serve` and the
+ * renderer's transports all derive from this file.
+ */
+import { z } from 'zod';
+import { GenerateRequestSchema } from './catalog.ts';
+import type { JobPreset } from './catalog.ts';
+import type { AppInfo, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
+import { JOB_STATES } from './status.ts';
+
+/** Ties a params schema to a result type that exists only for the type checker. */
+function channel<R>() {
+  return <S extends z.ZodType>(params: S) => ({ params, result: undefined as unknown as R });
+}
+
+const JobId = z.strictObject({ id: z.string().min(1).max(64) });
+const Empty = z.strictObject({}).optional();
+
+export const EnqueueSchema = z.strictObject({
+  request: GenerateRequestSchema,
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+
+export const JobListSchema = z
+  .strictObject({
+    states: z.array(z.enum(JOB_STATES)).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  })
+  .optional();
+
+export const channels = {
+  'app.info': channel<AppInfo>()(Empty),
+  'catalog.list': channel<readonly JobPreset[]>()(Empty),
+  'jobs.enqueue': channel<JobView>()(EnqueueSchema),
+  'jobs.list': channel<readonly JobView[]>()(JobListSchema),
+  'jobs.get': channel<JobView | null>()(JobId),
+  'jobs.cancel': channel<JobView>()(JobId),
+  'jobs.retry': channel<JobView>()(JobId),
+  'jobs.moveToFront': channel<JobView>()(JobId),
+  'queue.state': channel<QueueState>()(Empty),
+  'queue.pause': channel<QueueState>()(Empty),
+  'queue.resume': channel<QueueState>()(Empty),
+  'models.list': channel<readonly ModelInfo[]>()(Empty),
+  'gpu.status': channel<GpuStats>()(Empty),
+} as const;
+
+export type Channels = typeof channels;
+export type Channel = keyof Channels;
+export const CHANNELS = Object.keys(channels) as Channel[];
+export type ParamsIn<C extends Channel> = z.input<Channels[C]['params']>;
+export type ParamsOut<C extends Channel> = z.output<Channels[C]['params']>;
+export type Result<C extends Channel> = Channels[C]['result'];
+
+/** What the engine implements: one handler per channel, params already parsed. */
+export type Handlers = { [C in Channel]: (params: ParamsOut<C>) => Promise<Result<C>> };
+
+/** Events pushed to every subscriber. */
+export interface Events {
+  'jobs.changed': JobView;
+  'jobs.progress': ProgressEvent;
+  'queue.changed': QueueState;
+  'gpu.changed': GpuStats;
+}
+export type EventName = keyof Events;
+export const EVENT_NAMES = ['jobs.changed', 'jobs.progress', 'queue.changed', 'gpu.changed'] as const satisfies readonly EventName[];
+
+type Namespace<S extends string> = S extends `${infer N}.${string}` ? N : never;
+type Verb<S extends string> = S extends `${string}.${infer V}` ? V : never;
+
+/**
+ * The renderer-facing API: `studio.jobs.enqueue(params)`, `studio.jobs.onChanged(cb) → unsubscribe`.
+ * Derived from the channel and event names so the preload can never drift from the contract.
+ */
+export type StudioApi = {
+  [N in Namespace<Channel> | Namespace<EventName>]: {
+    [C in Channel as Namespace<C> extends N ? Verb<C> : never]: (params?: ParamsIn<C>) => Promise<Result<C>>;
+  } & {
+    [E in EventName as Namespace<E> extends N ? `on${Capitalize<Verb<E>>}` : never]: (
+      listener: (payload: Events[E]) => void,
+    ) => () => void;
+  };
+};
+
+export function splitName(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+export function eventVerb(event: EventName): string {
+  const [, verb] = splitName(event);
+  return `on${verb.charAt(0).toUpperCase()}${verb.slice(1)}`;
+}
+
+/** Errors cross every boundary as this shape, so each front door can show what happened and what to do. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+}

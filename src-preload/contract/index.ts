@@ -1,0 +1,3 @@
+export * from './catalog.ts';
+export * from './status.ts';
+export * from './channels.ts';
