@@ -1,0 +1,337 @@
+/**
+ * The studio engine: queue, scheduler, workers, models and library behind the one contract.
+ * No electron import: the same engine runs inside the app, as the `studio` CLI and as `studio serve`.
+ *
+ * Roles: the process holding the data folder's runner lock ("runner") recovers interrupted jobs and
+ * runs jobs; any other process opening the same folder is a "client" that reads and writes the queue
+ * while the runner does the work (the CLI next to an open app). SQLite coordinates them: the runner
+ * notices other connections' commits through PRAGMA data_version.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Database } from './db/database.ts';
+import { JobQueue } from './jobs/queue.ts';
+import type { BackoffPolicy } from './jobs/queue.ts';
+import { ModelRegistry } from './models/registry.ts';
+import type { DetectedFamily, FamilyValidator } from './models/registry.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { RunnerLock } from './lock.ts';
+import { dataLayout, defaultDataDir } from './paths.ts';
+import type { DataLayout } from './paths.ts';
+import { StudioError } from './errors.ts';
+import { WorkerSupervisor } from './inference/supervisor.ts';
+import { defaultWorkerEntry, forkSpawner } from './inference/spawner.ts';
+import type { WorkerSpawner } from './inference/spawner.ts';
+import { GpuMonitor } from './gpu/monitor.ts';
+import { PRESETS, resolveRequest } from '../../src-preload/contract/catalog.ts';
+import type { ModelFamily } from '../../src-preload/contract/catalog.ts';
+import type { EventName, Events, Handlers } from '../../src-preload/contract/channels.ts';
+import type { GpuStats, JobView } from '../../src-preload/contract/status.ts';
+import type { ModelRef } from './pipelines/types.ts';
+
+export { defaultDataDir };
+
+/** The product's pipelines, by family: module specifiers the worker imports. */
+export const BUILTIN_PIPELINES: Partial<Record<ModelFamily, string>> = {};
+
+export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>> = {};
+
+export interface EngineOptions {
+  readonly dataDir: string;
+  readonly modelDirs?: readonly string[];
+  readonly frontDoor: 'electron' | 'serve' | 'cli';
+  /** runner: take the lock (fail if held); client: never run jobs; auto: runner when the lock is free. */
+  readonly role?: 'runner' | 'client' | 'auto';
+  /** VRAM budget when nvidia-smi is absent, and an upper bound when present. */
+  readonly vramBudgetMb?: number;
+  /** Execution providers in the order to try them (settings override). */
+  readonly providers?: readonly string[];
+  readonly workerSpawner?: WorkerSpawner;
+  readonly workerEntry?: string;
+  readonly workerIdleMs?: number;
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffPolicy;
+  /**
+   * Tests only — the product never sets this: run a family with a test pipeline module on a given
+   * model, bypassing the model folders.
+   */
+  readonly pipelineOverrides?: Partial<Record<ModelFamily, { readonly module: string; readonly model: ModelRef }>>;
+}
+
+type Listener<E extends EventName> = (payload: Events[E]) => void;
+
+const APP_VERSION: string = (() => {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export function appVersion(): string {
+  return APP_VERSION;
+}
+
+export class Engine {
+  readonly role: 'runner' | 'client';
+  readonly dataDir: string;
+  readonly layout: DataLayout;
+  readonly handlers: Handlers;
+  readonly db: Database;
+  readonly queue: JobQueue;
+  readonly models: ModelRegistry;
+  private readonly options: EngineOptions;
+  private readonly listeners = new Map<EventName, Set<Listener<EventName>>>();
+  private readonly lock: RunnerLock | null;
+  private readonly supervisor: WorkerSupervisor | null;
+  private readonly gpu: GpuMonitor;
+  private readonly scheduler: Scheduler | null;
+  private poller: NodeJS.Timeout | null = null;
+  private gpuTimer: NodeJS.Timeout | null = null;
+  private lastDataVersion = -1;
+  private closed = false;
+
+  private constructor(options: EngineOptions, layout: DataLayout, lock: RunnerLock | null) {
+    this.options = options;
+    this.layout = layout;
+    this.dataDir = layout.root;
+    this.lock = lock;
+    this.role = lock ? 'runner' : 'client';
+    this.db = new Database(layout.database);
+    this.queue = new JobQueue(this.db, {
+      instanceId: `${process.pid}-${randomUUID().slice(0, 8)}`,
+      maxAttempts: options.maxAttempts,
+      backoff: options.backoff,
+    });
+    this.models = new ModelRegistry([layout.models, ...(options.modelDirs ?? [])], BUILTIN_VALIDATORS);
+    this.gpu = new GpuMonitor({ configuredBudgetMb: options.vramBudgetMb ?? 8192 });
+    this.queue.onChange((job) => this.emit('jobs.changed', job));
+    this.queue.onQueueChange((s) => this.emit('queue.changed', s));
+
+    if (lock) {
+      const pipelines: Record<string, string> = { ...BUILTIN_PIPELINES };
+      const modelOverrides: Partial<Record<ModelFamily, ModelRef>> = {};
+      for (const [family, o] of Object.entries(options.pipelineOverrides ?? {})) {
+        pipelines[family] = o.module;
+        modelOverrides[family as ModelFamily] = o.model;
+      }
+      this.supervisor = new WorkerSupervisor({
+        entry: options.workerEntry ?? defaultWorkerEntry(),
+        spawner: options.workerSpawner ?? forkSpawner,
+        pipelines,
+        idleMs: options.workerIdleMs,
+      });
+      this.scheduler = new Scheduler({
+        db: this.db,
+        queue: this.queue,
+        models: this.models,
+        supervisor: this.supervisor,
+        gpu: this.gpu,
+        libraryRoot: layout.library,
+        stagingRoot: layout.staging,
+        modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
+        providers: () => options.providers ?? defaultProviders(),
+        modelOverrides,
+        onProgress: (p) => this.emit('jobs.progress', p),
+        onResidencyChange: () => this.emitGpu(),
+      });
+    } else {
+      this.supervisor = null;
+      this.scheduler = null;
+    }
+    this.handlers = this.makeHandlers();
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const layout = dataLayout(options.dataDir);
+    for (const dir of [layout.root, layout.library, layout.staging, layout.models, layout.logs]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    let lock: RunnerLock | null = null;
+    const role = options.role ?? 'auto';
+    if (role !== 'client') {
+      const got = RunnerLock.acquire(layout.lock, options.frontDoor);
+      if (got instanceof RunnerLock) lock = got;
+      else if (role === 'runner') {
+        throw new StudioError(
+          'data_in_use',
+          `another OurVidz Studio (${got.frontDoor}, pid ${got.pid}) is running jobs from ${layout.root}. Close it, or use another data folder with --data DIR.`,
+        );
+      }
+    }
+    const engine = new Engine(options, layout, lock);
+    if (lock) await engine.startRunner();
+    return engine;
+  }
+
+  on<E extends EventName>(event: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener as Listener<EventName>);
+    return () => set.delete(listener as Listener<EventName>);
+  }
+
+  /** Resolves when the job is done, failed or cancelled. */
+  waitFor(jobId: string): Promise<JobView> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const job = this.queue.get(jobId);
+        if (!job) {
+          cleanup();
+          reject(new StudioError('not_found', `no job with id ${jobId}`));
+          return true;
+        }
+        if (job.status.state === 'done' || job.status.state === 'failed' || job.status.state === 'cancelled') {
+          cleanup();
+          resolve(job);
+          return true;
+        }
+        return false;
+      };
+      const off = this.on('jobs.changed', (j) => {
+        if (j.id === jobId) check();
+      });
+      // Another process may be the runner: poll the shared database too.
+      const timer = setInterval(check, 200);
+      const cleanup = (): void => {
+        off();
+        clearInterval(timer);
+      };
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    if (this.gpuTimer) clearInterval(this.gpuTimer);
+    await this.scheduler?.stop();
+    await this.supervisor?.close();
+    this.gpu.stop();
+    this.db.close();
+    this.lock?.release();
+  }
+
+  private async startRunner(): Promise<void> {
+    const recovered = this.queue.recoverInterrupted();
+    // Staging folders belong to jobs in flight; after recovery none is.
+    for (const entry of readdirSync(this.layout.staging)) rmSync(`${this.layout.staging}/${entry}`, { recursive: true, force: true });
+    for (const id of [...recovered.requeued, ...recovered.failed]) {
+      const job = this.queue.get(id);
+      if (job) this.emit('jobs.changed', job);
+    }
+    this.lastDataVersion = this.dataVersion();
+    this.poller = setInterval(() => this.pollForeignChanges(), 250);
+    this.poller.unref();
+    this.gpuTimer = setInterval(() => {
+      if (this.scheduler?.runningJobs().length) this.emitGpu();
+    }, 1000);
+    this.gpuTimer.unref();
+    this.scheduler!.kick();
+  }
+
+  private dataVersion(): number {
+    return this.db.get<{ data_version: number }>('PRAGMA data_version')?.data_version ?? 0;
+  }
+
+  /** Commits by other processes (a CLI client) wake the scheduler and reach running jobs' cancel. */
+  private pollForeignChanges(): void {
+    if (this.closed) return;
+    const v = this.dataVersion();
+    if (v === this.lastDataVersion) return;
+    this.lastDataVersion = v;
+    for (const id of this.queue.cancelRequested()) this.scheduler?.cancel(id);
+    this.queue.emitQueue();
+    this.scheduler?.kick();
+  }
+
+  private emit<E extends EventName>(event: E, payload: Events[E]): void {
+    for (const l of this.listeners.get(event) ?? []) {
+      try {
+        (l as Listener<E>)(payload);
+      } catch {
+        // A failing subscriber must not stop the engine or the other subscribers.
+      }
+    }
+  }
+
+  private emitGpu(): void {
+    this.emit('gpu.changed', this.gpuStats());
+  }
+
+  private gpuStats(): GpuStats {
+    const snap = this.gpu.snapshot();
+    return {
+      ...snap,
+      budgetMb: this.gpu.budgetMb(),
+      loadedModels: this.scheduler?.loadedModels() ?? [],
+      workers: this.supervisor?.status() ?? [],
+    };
+  }
+
+  private makeHandlers(): Handlers {
+    const kick = (): void => this.scheduler?.kick();
+    return {
+      'app.info': async () => ({
+        version: APP_VERSION,
+        dataDir: this.dataDir,
+        modelDirs: this.models.dirs,
+        providers: this.options.providers ?? defaultProviders(),
+        frontDoor: this.options.frontDoor,
+      }),
+      'catalog.list': async () => Object.values(PRESETS),
+      'jobs.enqueue': async ({ request, idempotencyKey }) => {
+        const { type, params } = resolveRequest(request, () => randomInt(0, 2 ** 32));
+        const job = this.queue.enqueue(type, params, { idempotencyKey });
+        this.queue.emitQueue();
+        kick();
+        return job;
+      },
+      'jobs.list': async (p) => this.queue.list({ states: p?.states, limit: p?.limit }),
+      'jobs.get': async ({ id }) => this.queue.get(id),
+      'jobs.cancel': async ({ id }) => {
+        const job = this.queue.cancel(id);
+        this.scheduler?.cancel(id);
+        return job;
+      },
+      'jobs.retry': async ({ id }) => {
+        const job = this.queue.retry(id);
+        kick();
+        return job;
+      },
+      'jobs.moveToFront': async ({ id }) => {
+        const job = this.queue.moveToFront(id);
+        kick();
+        return job;
+      },
+      'queue.state': async () => this.queue.state(),
+      'queue.pause': async () => {
+        const s = this.queue.setPaused(true);
+        await this.scheduler?.pause();
+        return s;
+      },
+      'queue.resume': async () => {
+        this.supervisor?.resetCrashes();
+        const s = this.queue.setPaused(false);
+        kick();
+        return s;
+      },
+      'models.list': async () => this.models.refresh(),
+      'gpu.status': async () => this.gpuStats(),
+    };
+  }
+}
+
+/** CUDA (Linux/Windows x64) → DirectML (Windows) → WebGPU → CPU; each is tried and the reason for a skip recorded. */
+export function defaultProviders(platform: NodeJS.Platform = process.platform): string[] {
+  const list: string[] = [];
+  if ((platform === 'linux' || platform === 'win32') && process.arch === 'x64') list.push('cuda');
+  if (platform === 'win32') list.push('dml');
+  list.push('webgpu', 'cpu');
+  return list;
+}

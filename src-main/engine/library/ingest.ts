@@ -1,0 +1,111 @@
+/**
+ * Moves a finished job's outputs from staging into the library and records them as assets.
+ *
+ * Order matters for crash safety: files are hashed, then renamed into place (same file system, so
+ * each rename is atomic) and the directory fsynced; only then are rows inserted, in the same
+ * transaction that marks the job done. A crash in between leaves files without rows — never rows
+ * without files — which `studio library check` adopts or removes.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync, openSync, fsyncSync, closeSync, renameSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
+import type { Database } from '../db/database.ts';
+import type { JobView } from '../../../src-preload/contract/status.ts';
+import type { OutputFile, PipelineResult } from '../pipelines/types.ts';
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface PlacedAsset {
+  readonly id: string;
+  readonly output: OutputFile;
+  readonly relPath: string;
+  readonly relThumb: string | null;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** Where an asset of a bucket lands: <library>/<bucket>/<yyyy>/<mm>/<id><ext>. */
+export function assetPath(libraryRoot: string, bucket: string, id: string, ext: string, at: Date): string {
+  const yyyy = String(at.getUTCFullYear());
+  const mm = String(at.getUTCMonth() + 1).padStart(2, '0');
+  return join(libraryRoot, bucket, yyyy, mm, `${id}${ext}`);
+}
+
+/** Step 1 (outside the transaction): hash and move every output into the library. */
+export async function placeOutputs(libraryRoot: string, job: JobView, result: PipelineResult, at = new Date()): Promise<PlacedAsset[]> {
+  const placed: PlacedAsset[] = [];
+  for (const output of result.outputs) {
+    const id = randomUUID();
+    const sha256 = await sha256File(output.file);
+    const size = statSync(output.file).size;
+    const target = assetPath(libraryRoot, job.type, id, extname(output.file) || '.bin', at);
+    mkdirSync(join(target, '..'), { recursive: true });
+    renameSync(output.file, target);
+    fsyncDir(join(target, '..'));
+    let relThumb: string | null = null;
+    if (output.thumbFile) {
+      const thumbTarget = join(libraryRoot, '.thumbs', job.type, `${id}.png`);
+      mkdirSync(join(thumbTarget, '..'), { recursive: true });
+      renameSync(output.thumbFile, thumbTarget);
+      relThumb = relative(libraryRoot, thumbTarget);
+    }
+    placed.push({ id, output, relPath: relative(libraryRoot, target), relThumb, sha256, size });
+  }
+  return placed;
+}
+
+/** Step 2 (inside the job's completion transaction): the asset rows and their outbox entries. */
+export function insertAssets(db: Database, job: JobView, placed: readonly PlacedAsset[], result: PipelineResult): void {
+  const t = Date.now();
+  for (const a of placed) {
+    const o = a.output;
+    db.run(
+      `INSERT INTO assets (id, job_id, bucket, kind, file_path, thumb_path, mime, width, height, duration_ms, fps,
+          frame_count, file_size, sha256, prompt, negative_prompt, enhanced_prompt, seed, model, steps, guidance,
+          scheduler, batch_index, recipe, timings, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      a.id,
+      job.id,
+      job.type,
+      o.kind,
+      a.relPath,
+      a.relThumb,
+      o.mime,
+      o.width,
+      o.height,
+      o.durationMs,
+      o.fps,
+      o.frameCount,
+      a.size,
+      a.sha256,
+      job.params.prompt,
+      job.params.negativePrompt,
+      result.enhancedPrompt ?? job.params.enhancedPrompt,
+      o.seed,
+      job.modelId,
+      job.params.steps,
+      job.params.guidance,
+      job.params.scheduler,
+      o.batchIndex,
+      JSON.stringify(o.recipe),
+      JSON.stringify(result.timings),
+      t,
+      t,
+    );
+    db.run("INSERT INTO outbox (entity, entity_id, op, created_at) VALUES ('asset', ?, 'upsert', ?)", a.id, t);
+  }
+  db.run("INSERT INTO outbox (entity, entity_id, op, created_at) VALUES ('job', ?, 'upsert', ?)", job.id, t);
+}

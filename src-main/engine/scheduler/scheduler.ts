@@ -1,0 +1,319 @@
+/**
+ * The GPU scheduler: which queued job runs next, and which models stay loaded under the VRAM budget.
+ *
+ * As the OurVidz orchestrator does, it runs one job at a time, or one SDXL and one WAN job together
+ * when both fit the budget. Each family has its own worker slot, so a model stays resident between
+ * jobs of the same family; a model that does not fit beside the next job is unloaded first (one at a
+ * time, waiting for the worker to confirm), and pausing the queue unloads everything.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JobQueue, JobRow } from '../jobs/queue.ts';
+import type { ModelRegistry } from '../models/registry.ts';
+import { FAMILY_HELP } from '../models/registry.ts';
+import type { Database } from '../db/database.ts';
+import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
+import type { JobView, ProgressEvent } from '../../../src-preload/contract/status.ts';
+import type { ModelRef, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
+import { chooseBatch, estimateNeed, totalFor } from './vram.ts';
+import { insertAssets, placeOutputs } from '../library/ingest.ts';
+
+export type RunEnd =
+  | { kind: 'done'; result: PipelineResult }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; code: string; message: string; transient: boolean };
+
+/** The part of the worker supervisor the scheduler uses. */
+export interface SupervisorPort {
+  run(slot: string, request: RunRequest, onProgress: (p: ProgressUpdate) => void): Promise<RunEnd>;
+  cancel(jobId: string): void;
+  unload(slot?: string): Promise<void>;
+  resetCrashes(): void;
+}
+
+/** The part of the GPU monitor the scheduler uses. */
+export interface GpuPort {
+  budgetMb(): number;
+  startJob(jobId: string): void;
+  endJob(jobId: string): number | null;
+}
+
+export interface SchedulerOptions {
+  readonly db: Database;
+  readonly queue: JobQueue;
+  readonly models: ModelRegistry;
+  readonly supervisor: SupervisorPort;
+  readonly gpu: GpuPort;
+  readonly libraryRoot: string;
+  readonly stagingRoot: string;
+  readonly modelsHint: string;
+  readonly providers: () => readonly string[];
+  /** Tests only: run a family on a given model without looking in the model folders. */
+  readonly modelOverrides?: Partial<Record<ModelFamily, ModelRef>>;
+  readonly onProgress: (p: ProgressEvent) => void;
+  readonly onResidencyChange: () => void;
+}
+
+interface Running {
+  readonly job: JobView;
+  readonly slot: ModelFamily;
+  readonly startedAt: number;
+  readonly reservedMb: number;
+  readonly done: Promise<void>;
+}
+
+interface Resident {
+  readonly modelId: string;
+  readonly weightsMb: number;
+}
+
+export class Scheduler {
+  private readonly o: SchedulerOptions;
+  private readonly running = new Map<string, Running>();
+  private readonly resident = new Map<ModelFamily, Resident>();
+  private ticking = false;
+  private again = false;
+  private stopped = false;
+  private wakeTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: SchedulerOptions) {
+    this.o = options;
+  }
+
+  runningJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  loadedModels(): { id: string; family: ModelFamily; vramMb: number }[] {
+    return [...this.resident].map(([family, r]) => ({ id: r.modelId, family, vramMb: r.weightsMb }));
+  }
+
+  /** Asks for a scheduling pass soon (coalesced). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    queueMicrotask(() => void this.tick());
+  }
+
+  /** Cancels a running job held by this process (the queue already has the request recorded). */
+  cancel(jobId: string): void {
+    if (this.running.has(jobId)) this.o.supervisor.cancel(jobId);
+  }
+
+  async pause(): Promise<void> {
+    // Running jobs finish their current run; loaded models are released once idle.
+    await this.releaseIdleModels(new Set(), true);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    for (const id of this.running.keys()) this.o.supervisor.cancel(id);
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && !this.stopped);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    if (this.stopped) return;
+    if (this.o.queue.isPaused()) {
+      await this.releaseIdleModels(new Set(), true);
+      return;
+    }
+    const busy = new Set([...this.running.values()].map((r) => r.slot));
+    if (busy.size >= 2) return;
+    for (const row of this.o.queue.runnable(32)) {
+      const family = row.model_family as ModelFamily;
+      if (busy.has(family)) continue;
+      const started = await this.tryStart(row, family);
+      if (started === 'started') {
+        busy.add(family);
+        if (busy.size >= 2) break;
+      } else if (started === 'wait') {
+        // The head job does not fit yet beside what runs: keep FIFO fairness, start nothing after it.
+        break;
+      }
+    }
+    this.armWake();
+  }
+
+  private resolveModel(row: JobRow, family: ModelFamily): ModelRef | { missing: string } {
+    const override = this.o.modelOverrides?.[family];
+    if (override) return override;
+    const params = JSON.parse(row.params) as { model: string | null };
+    const found = this.o.models.find(family, params.model);
+    if ('missing' in found) return found;
+    return { id: found.id, family, path: found.path };
+  }
+
+  private modelBytes(model: ModelRef): number {
+    return this.o.models.list().find((m) => m.path === model.path)?.sizeBytes ?? 0;
+  }
+
+  private async tryStart(row: JobRow, family: ModelFamily): Promise<'started' | 'skipped' | 'wait'> {
+    const model = this.resolveModel(row, family);
+    if ('missing' in model) {
+      const claimed = this.o.queue.claim(row.id);
+      if (claimed) {
+        this.o.queue.fail(
+          row.id,
+          'model_not_installed',
+          `model not installed: ${model.missing}. Put ${FAMILY_HELP[family]} in ${this.o.modelsHint}, or add its folder under Settings → Models (CLI: --models DIR).`,
+          { transient: false },
+        );
+      }
+      return 'skipped';
+    }
+    const view = this.o.queue.view(row);
+    const need = estimateNeed(family, this.modelBytes(model), view.params);
+    const budget = this.o.gpu.budgetMb();
+    const reservedByRunning = [...this.running.values()].reduce((s, r) => s + r.reservedMb, 0);
+    const minimum = totalFor(need, 1);
+    if (this.running.size > 0 && reservedByRunning + minimum > budget) return 'wait';
+    // Make room: unload idle resident models of other families (and a different model of this one).
+    const keep = new Set([...this.running.values()].map((r) => r.slot));
+    const residentHere = this.resident.get(family);
+    if (residentHere && residentHere.modelId !== model.id) await this.unload(family);
+    const idleResidentMb = [...this.resident].filter(([f]) => !keep.has(f) && f !== family).reduce((s, [, r]) => s + r.weightsMb, 0);
+    if (reservedByRunning + idleResidentMb + minimum > budget) await this.releaseIdleModels(new Set([...keep, family]), false);
+    const free = budget - reservedByRunning;
+    const maxBatch = chooseBatch(need, free, view.params.count);
+    const claimed = this.o.queue.claim(row.id);
+    if (!claimed) return 'skipped';
+    this.o.queue.annotate(row.id, { modelId: model.id });
+    this.resident.set(family, { modelId: model.id, weightsMb: need.weightsMb });
+    this.o.onResidencyChange();
+    const reservedMb = totalFor(need, maxBatch);
+    const done = this.execute({ ...claimed, modelId: model.id }, family, model, maxBatch);
+    this.running.set(row.id, { job: claimed, slot: family, startedAt: Date.now(), reservedMb, done });
+    return 'started';
+  }
+
+  private async execute(job: JobView, slot: ModelFamily, model: ModelRef, maxBatch: number): Promise<void> {
+    const stagingDir = join(this.o.stagingRoot, job.id);
+    rmSync(stagingDir, { recursive: true, force: true });
+    mkdirSync(stagingDir, { recursive: true });
+    this.o.gpu.startJob(job.id);
+    const started = Date.now();
+    let end: RunEnd;
+    try {
+      end = await this.o.supervisor.run(
+        slot,
+        {
+          jobId: job.id,
+          jobType: job.type,
+          params: job.params,
+          model,
+          enhancer: null,
+          stagingDir,
+          maxBatch,
+          providers: this.o.providers(),
+        },
+        (p) => this.reportProgress(job, p, started),
+      );
+    } catch (e) {
+      end = { kind: 'failed', code: 'internal', message: (e as Error).message, transient: true };
+    }
+    const peak = this.o.gpu.endJob(job.id);
+    try {
+      await this.finish(job, end, peak);
+    } finally {
+      rmSync(stagingDir, { recursive: true, force: true });
+      this.running.delete(job.id);
+      if (end.kind === 'failed' && (end.code === 'worker_crashed' || end.code === 'worker_crash_loop')) {
+        this.resident.delete(slot);
+        this.o.onResidencyChange();
+      }
+      this.kick();
+    }
+  }
+
+  private async finish(job: JobView, end: RunEnd, peakMb: number | null): Promise<void> {
+    const q = this.o.queue;
+    if (peakMb !== null) q.annotate(job.id, { peakVramMb: peakMb });
+    // A cancel that raced a successful last step still counts as cancelled: the user asked.
+    const cancelRequested = q.row(job.id)?.cancel_requested === 1;
+    if (end.kind === 'cancelled' || (cancelRequested && end.kind !== 'failed')) {
+      q.markCancelled(job.id);
+      return;
+    }
+    if (end.kind === 'failed') {
+      q.fail(job.id, end.code, end.message, { transient: end.transient });
+      return;
+    }
+    q.annotate(job.id, { provider: end.result.provider, providerNote: end.result.providerNote ?? undefined });
+    try {
+      const placed = await placeOutputs(this.o.libraryRoot, job, end.result);
+      const fresh = q.get(job.id) ?? job;
+      q.complete(
+        job.id,
+        placed.map((p) => p.id),
+        () => insertAssets(this.o.db, fresh, placed, end.result),
+      );
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const diskFull = err.code === 'ENOSPC';
+      q.fail(
+        job.id,
+        diskFull ? 'disk_full' : 'library_write_failed',
+        diskFull
+          ? `the disk holding the library is full (${this.o.libraryRoot}); free some space and retry the job`
+          : `could not save the results into the library: ${err.message}`,
+        { transient: !diskFull },
+      );
+    }
+  }
+
+  private reportProgress(job: JobView, p: ProgressUpdate, started: number): void {
+    const elapsed = Date.now() - started;
+    const etaMs = p.step > 0 && p.of > 0 ? Math.round((elapsed / p.step) * (p.of - p.step)) : null;
+    this.o.queue.progress(job.id, p.step, p.of, p.stage);
+    this.o.onProgress({
+      jobId: job.id,
+      step: p.step,
+      of: p.of,
+      stage: p.stage,
+      preview: p.preview ? `data:image/png;base64,${Buffer.from(p.preview).toString('base64')}` : null,
+      etaMs,
+    });
+  }
+
+  private async unload(family: ModelFamily): Promise<void> {
+    if (!this.resident.has(family)) return;
+    await this.o.supervisor.unload(family);
+    this.resident.delete(family);
+    this.o.onResidencyChange();
+  }
+
+  /** Unloads resident models whose slot is idle, except the families in keep. */
+  private async releaseIdleModels(keep: Set<ModelFamily>, all: boolean): Promise<void> {
+    const busy = new Set([...this.running.values()].map((r) => r.slot));
+    for (const family of [...this.resident.keys()]) {
+      if (busy.has(family) || (!all && keep.has(family))) continue;
+      await this.unload(family);
+    }
+  }
+
+  /** Wakes up when a job waiting out its retry backoff becomes runnable. */
+  private armWake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    const at = this.o.queue.nextWakeAt();
+    if (at === null || this.stopped) return;
+    this.wakeTimer = setTimeout(() => this.kick(), Math.max(10, at - Date.now()));
+    this.wakeTimer.unref();
+  }
+}
