@@ -188,7 +188,8 @@ export class JobQueue {
       this.event(id, null, 'queued', 'enqueued');
       return { row: this.row(id)!, created: true };
     });
-    const view = this.view(result.row);
+    // Positions cost a scan of the queued index; they are computed for reads (get/list), not here.
+    const view = this.view(result.row, null);
     if (result.created) this.emit(view);
     return view;
   }
@@ -521,6 +522,7 @@ export class JobQueue {
     );
   }
 
+  /** positions: a precomputed map (list), undefined to count this job's place, null to leave it out. */
   view(row: JobRow, positions?: Map<string, number> | null): JobView {
     return {
       id: row.id,
@@ -533,7 +535,7 @@ export class JobQueue {
       createdAt: row.created_at,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
-      position: row.status === 'queued' ? (positions?.get(row.id) ?? this.position(row)) : null,
+      position: row.status !== 'queued' || positions === null ? null : (positions?.get(row.id) ?? this.position(row)),
       modelId: row.model_id,
       provider: row.provider,
       providerNote: row.provider_note,

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- name…]`: runs the benchmarks, prints each figure with its target, and writes
+ * them to bench-results.json. Figures live here, never in timed tests.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { Bench, Figure } from './harness.ts';
+import { meets } from './harness.ts';
+import { queueBench } from './queue.bench.ts';
+
+const benches: Bench[] = [queueBench];
+const only = process.argv.slice(2);
+const results: Record<string, Figure[]> = {};
+let missed = 0;
+
+console.log(`node ${process.version} · ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB`);
+for (const bench of benches) {
+  if (only.length && !only.includes(bench.name)) continue;
+  console.log(`\n## ${bench.name}`);
+  const figures = await bench.run();
+  results[bench.name] = figures;
+  for (const f of figures) {
+    const ok = meets(f);
+    if (ok === false) missed++;
+    const target = f.target ? ` (target ${f.target.op} ${f.target.value} ${f.unit}) ${ok ? 'ok' : 'MISSED'}` : '';
+    const value = f.value >= 100 ? f.value.toFixed(0) : f.value.toPrecision(3);
+    console.log(`- ${f.name}: ${value} ${f.unit}${target}${f.note ? ` — ${f.note}` : ''}`);
+  }
+}
+writeFileSync('bench-results.json', JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2));
+if (missed) {
+  console.log(`\n${missed} figure(s) missed their target`);
+  process.exitCode = 1;
+}
