@@ -1,0 +1,166 @@
+/** Human output: aligned tables, durations, sizes, job summaries. Pure functions of their inputs. */
+import type { GpuStats, JobView, ModelInfo, QueueState } from '../../src-preload/contract/status.ts';
+
+/** Display width of a string: code points, not UTF-16 units (good enough for a terminal table). */
+export function displayWidth(s: string): number {
+  return [...s].length;
+}
+
+export function truncate(s: string, max: number): string {
+  const chars = [...s.replace(/\s+/g, ' ')];
+  return chars.length <= max ? chars.join('') : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
+}
+
+/**
+ * Columns padded to their widest cell, separated by two spaces; the last column is not padded so
+ * lines carry no trailing blanks. `right` lists the columns to right-align (numbers).
+ */
+export function renderTable(headers: readonly string[] | null, rows: readonly (readonly string[])[], right: readonly number[] = []): string {
+  const all = headers ? [headers, ...rows] : rows;
+  const cols = Math.max(0, ...all.map((r) => r.length));
+  const widths = Array.from({ length: cols }, (_, c) => Math.max(0, ...all.map((r) => displayWidth(r[c] ?? ''))));
+  return all
+    .map((r) =>
+      Array.from({ length: cols }, (_, c) => {
+        const cell = r[c] ?? '';
+        const pad = ' '.repeat(widths[c]! - displayWidth(cell));
+        if (right.includes(c)) return pad + cell;
+        return c === cols - 1 ? cell : cell + pad;
+      })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `0:07`, `3:12`, `1:02:03`. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** `12s ago`, `5m ago`, `3h ago`, `2d ago`. */
+export function formatAge(at: number, now: number): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+/** The state column: `queued #2`, `running 12/25`, `done`, `failed (oom)`. */
+export function stateLabel(job: JobView): string {
+  const s = job.status;
+  switch (s.state) {
+    case 'queued':
+      return `queued${job.position !== null ? ` #${job.position + 1}` : ''}${s.notBefore ? ' (retry wait)' : ''}`;
+    case 'running':
+      return `running ${s.step}/${s.of}${s.stage ? ` ${s.stage}` : ''}`;
+    case 'failed':
+      return `failed (${s.code})`;
+    default:
+      return s.state;
+  }
+}
+
+export function jobsTable(jobs: readonly JobView[], now: number): string {
+  if (jobs.length === 0) return 'No jobs.';
+  return renderTable(
+    ['ID', 'TYPE', 'STATE', 'CREATED', 'PROMPT'],
+    jobs.map((j) => [j.id, j.type, stateLabel(j), formatAge(j.createdAt, now), truncate(j.params.prompt, 48)]),
+  );
+}
+
+export function jobDetail(job: JobView, now: number): string {
+  const p = job.params;
+  const s = job.status;
+  const rows: string[][] = [
+    ['id', job.id],
+    ['type', job.type],
+    ['state', stateLabel(job)],
+  ];
+  if (s.state === 'queued' && s.reason) rows.push(['reason', s.reason]);
+  if (s.state === 'failed') rows.push(['error', s.message]);
+  if (s.state === 'done') rows.push(['assets', s.assets.join(', ') || '(none)']);
+  rows.push(
+    ['prompt', p.prompt],
+    ...(p.negativePrompt ? [['negative', p.negativePrompt]] : []),
+    ...(p.enhancedPrompt ? [['enhanced', p.enhancedPrompt]] : []),
+    ['seed', String(p.seed)],
+    ['steps', String(p.steps)],
+    ['guidance', String(p.guidance)],
+    ['size', `${p.width}×${p.height}`],
+    ['frames', String(p.frames)],
+    ['count', String(p.count)],
+    ...(p.batchIndex !== null ? [['batch index', String(p.batchIndex)]] : []),
+    ['scheduler', p.scheduler],
+    ['model', job.modelId ?? p.model ?? '(default)'],
+    ['attempts', `${job.attempts} of ${job.maxAttempts}`],
+    ['created', `${new Date(job.createdAt).toISOString()} (${formatAge(job.createdAt, now)})`],
+  );
+  if (job.startedAt !== null) rows.push(['started', new Date(job.startedAt).toISOString()]);
+  if (job.finishedAt !== null) {
+    rows.push(['finished', new Date(job.finishedAt).toISOString()]);
+    if (job.startedAt !== null) rows.push(['took', formatDuration(job.finishedAt - job.startedAt)]);
+  }
+  if (job.provider) rows.push(['provider', job.provider + (job.providerNote ? ` (${job.providerNote})` : '')]);
+  if (job.peakVramMb !== null) rows.push(['peak VRAM', `${job.peakVramMb} MiB`]);
+  if (job.idempotencyKey) rows.push(['idempotency key', job.idempotencyKey]);
+  return renderTable(null, rows);
+}
+
+export function queueLine(q: QueueState): string {
+  return `queue ${q.paused ? 'paused' : 'running'}: ${q.queued} queued, ${q.running} running`;
+}
+
+export function modelsTable(models: readonly ModelInfo[], searched: readonly string[]): string {
+  if (models.length === 0) {
+    return `No models found${searched.length ? ` in ${searched.join(', ')}` : ''}.\nPut model folders (ONNX, Optimum layout) there, or pass --models DIR.`;
+  }
+  const table = renderTable(
+    ['ID', 'FAMILY', 'STATUS', 'PRECISION', 'SIZE', 'PATH'],
+    models.map((m) => [m.id, m.family, m.status, m.precision, formatBytes(m.sizeBytes), m.path]),
+    [4],
+  );
+  const problems = models.filter((m) => m.problems.length).map((m) => `${m.id}:\n${m.problems.map((p) => `  - ${p}`).join('\n')}`);
+  return problems.length ? `${table}\n\nProblems:\n${problems.join('\n')}` : table;
+}
+
+export function gpuReport(g: GpuStats): string {
+  const mem = g.memoryUsedMb !== null ? `${g.memoryUsedMb} / ${g.memoryTotalMb} MiB used` : `${g.memoryTotalMb} MiB`;
+  const rows = [
+    ['GPU', g.name ?? '(unknown)'],
+    ['memory', mem],
+    ...(g.utilizationPct !== null ? [['utilization', `${g.utilizationPct}%`]] : []),
+    ['VRAM budget', `${g.budgetMb} MiB`],
+    ['source', g.source],
+  ];
+  const parts = [renderTable(null, rows)];
+  if (g.note) parts.push(`note: ${g.note}`);
+  parts.push(
+    g.loadedModels.length
+      ? `\nResident models:\n${renderTable(['  ID', 'FAMILY', 'VRAM'], g.loadedModels.map((m) => [`  ${m.id}`, m.family, `${m.vramMb} MiB`]), [2])}`
+      : '\nNo models resident.',
+  );
+  if (g.workers.length) {
+    parts.push(
+      `\nWorkers:\n${renderTable(['  ID', 'PID', 'STATE', 'CRASHES'], g.workers.map((w) => [`  ${w.id}`, w.pid === null ? '-' : String(w.pid), w.state, String(w.crashes)]), [1, 3])}`,
+    );
+  }
+  return parts.join('\n');
+}
