@@ -27,29 +27,10 @@
  * from the x86 result in the last bits of about a third of the values.
  */
 
+import { fmaF32 } from './float32.ts';
 import { Mt19937, normalizeSeed } from './mt19937.ts';
 
 const f = Math.fround;
-
-/**
- * Correctly rounded single-precision a·b + c for float32 inputs (what `vfmadd` computes).
- * a·b is exact in a double (24 + 24 bits); the sum is rounded once to double and then to float,
- * which is only wrong when the double sum lands exactly halfway between two floats and the
- * rounding error of the sum (recovered with TwoSum, Knuth TAOCP 4.2.2) would push it off.
- */
-function fmaF32(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const r = f(s);
-  const d = s - r;
-  if (d === 0) return r;
-  const other = r + 2 * d;
-  if (f(other) !== other) return r; // s is not a halfway point: rounding s is rounding a·b+c
-  const bv = s - p;
-  const err = p - (s - bv) + (c - bv);
-  if (err === 0) return r; // a tie in the exact value: round-half-even already chose r
-  return err > 0 === d > 0 ? other : r;
-}
 
 // avx_mathfun.h constants, stored as float (`_PS256_CONST` initialises float arrays).
 const SQRTHF = f(0.707106781186547524);
