@@ -9,7 +9,6 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Database } from './db/database.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { BackoffPolicy } from './jobs/queue.ts';
@@ -20,6 +19,9 @@ import { RunnerLock } from './lock.ts';
 import { dataLayout, defaultDataDir } from './paths.ts';
 import type { DataLayout } from './paths.ts';
 import { StudioError } from './errors.ts';
+import { APP_VERSION } from './version.ts';
+import { validateSdxl } from './models/sdxl-validator.ts';
+import { fileURLToPath } from 'node:url';
 import { WorkerSupervisor } from './inference/supervisor.ts';
 import { defaultWorkerEntry, forkSpawner } from './inference/spawner.ts';
 import type { WorkerSpawner } from './inference/spawner.ts';
@@ -32,10 +34,20 @@ import type { ModelRef } from './pipelines/types.ts';
 
 export { defaultDataDir };
 
-/** The product's pipelines, by family: module specifiers the worker imports. */
-export const BUILTIN_PIPELINES: Partial<Record<ModelFamily, string>> = {};
+/**
+ * The product's pipelines, by family: module files the worker imports. Run from source (CLI, tests)
+ * these are the .ts files beside this one; the Electron build passes its bundled files instead
+ * (EngineOptions.pipelineModules).
+ */
+export function sourcePipelineModules(): Partial<Record<ModelFamily, string>> {
+  return {
+    sdxl: fileURLToPath(new URL('./pipelines/sdxl/index.ts', import.meta.url)),
+  };
+}
 
-export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>> = {};
+export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>> = {
+  sdxl: validateSdxl,
+};
 
 export interface EngineOptions {
   readonly dataDir: string;
@@ -48,6 +60,8 @@ export interface EngineOptions {
   /** Execution providers in the order to try them (settings override). */
   readonly providers?: readonly string[];
   readonly workerSpawner?: WorkerSpawner;
+  /** Pipeline module per family; defaults to sourcePipelineModules(). */
+  readonly pipelineModules?: Partial<Record<ModelFamily, string>>;
   readonly workerEntry?: string;
   readonly workerIdleMs?: number;
   readonly maxAttempts?: number;
@@ -61,17 +75,6 @@ export interface EngineOptions {
 
 type Listener<E extends EventName> = (payload: Events[E]) => void;
 
-const APP_VERSION: string = (() => {
-  try {
-    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
-
-export function appVersion(): string {
-  return APP_VERSION;
-}
 
 export class Engine {
   readonly role: 'runner' | 'client';
@@ -110,7 +113,7 @@ export class Engine {
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
 
     if (lock) {
-      const pipelines: Record<string, string> = { ...BUILTIN_PIPELINES };
+      const pipelines: Record<string, string> = { ...(options.pipelineModules ?? sourcePipelineModules()) };
       const modelOverrides: Partial<Record<ModelFamily, ModelRef>> = {};
       for (const [family, o] of Object.entries(options.pipelineOverrides ?? {})) {
         pipelines[family] = o.module;

@@ -237,11 +237,13 @@ export class JobQueue {
   annotate(id: string, fields: { modelId?: string; provider?: string; providerNote?: string; peakVramMb?: number }): void {
     this.db.run(
       `UPDATE jobs SET model_id = coalesce(?, model_id), provider = coalesce(?, provider),
-          provider_note = coalesce(?, provider_note), peak_vram_mb = max(coalesce(peak_vram_mb, 0), coalesce(?, 0))
+          provider_note = coalesce(?, provider_note),
+          peak_vram_mb = CASE WHEN ? IS NULL THEN peak_vram_mb ELSE max(coalesce(peak_vram_mb, 0), ?) END
        WHERE id = ?`,
       fields.modelId ?? null,
       fields.provider ?? null,
       fields.providerNote ?? null,
+      fields.peakVramMb ?? null,
       fields.peakVramMb ?? null,
       id,
     );

@@ -1,0 +1,375 @@
+/**
+ * SDXL text-to-image on onnxruntime-node, following diffusers' StableDiffusionXLPipeline for an
+ * Optimum ONNX export: encode both prompts, draw the seed's noise as torch does on the CPU, denoise
+ * with classifier-free guidance under the chosen scheduler, decode with the VAE, and write PNGs that
+ * carry their recipe. Runs only inside an inference worker.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { InferenceSession } from 'onnxruntime-node';
+import { workerRuntime, SessionLoadError } from '../../inference/runtime.ts';
+import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
+import { ClipTokenizer } from '../../tokenizers/clip.ts';
+import { createScheduler, parseSchedulerConfig, SAMPLERS } from '../../numerics/schedulers/index.ts';
+import type { SamplerName, SchedulerConfig, Scheduler } from '../../numerics/schedulers/index.ts';
+import { torchRandn } from '../../numerics/torch-randn.ts';
+import { vaeOutputToImage } from '../../media/image-convert.ts';
+import { buildA1111Parameters } from '../../media/a1111.ts';
+import { CancelledError, PipelineError } from '../types.ts';
+import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
+import { encodeSdxlPrompts } from './conditioning.ts';
+import type { Encoder } from './conditioning.ts';
+import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common/session-io.ts';
+import type { InputSpec } from '../common/session-io.ts';
+import { latentPreviewPng, SDXL_LATENT_RGB } from '../common/latent-preview.ts';
+import { writeGeneratedImage } from '../common/write-image.ts';
+import { APP_NAME, APP_VERSION } from '../../version.ts';
+
+/** The batch the seed's noise is drawn for: re-running image k alone draws the same [6,…] noise. */
+export const SDXL_NOISE_BATCH = 6;
+
+interface SdxlModel {
+  readonly path: string;
+  readonly encoders: readonly [Encoder, Encoder];
+  readonly unet: LoadedSession;
+  readonly vae: LoadedSession;
+  readonly schedulerConfig: SchedulerConfig;
+  readonly scalingFactor: number;
+  readonly latentsMean: number[] | null;
+  readonly latentsStd: number[] | null;
+  readonly forceZeros: boolean;
+  readonly forceUpcast: boolean;
+  readonly loadMs: number;
+}
+
+function readJson(path: string, what: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new PipelineError('model_invalid', `${what} cannot be read (${(e as Error).message}); the model folder is incomplete`);
+  }
+}
+
+async function loadSession(runtime: OrtRuntime, folder: string, component: string, providers: readonly string[]): Promise<LoadedSession> {
+  const file = join(folder, component, 'model.onnx');
+  if (!existsSync(file)) throw new PipelineError('model_invalid', `${component}/model.onnx is missing in ${folder}`);
+  try {
+    return await runtime.session(file, { providers });
+  } catch (e) {
+    const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
+    throw new PipelineError(
+      'model_invalid',
+      `${component}/model.onnx could not be loaded: ${detail}. If the file is truncated, copy or export it again.`,
+    );
+  }
+}
+
+async function loadModel(runtime: OrtRuntime, folder: string, providers: readonly string[]): Promise<SdxlModel> {
+  const t0 = performance.now();
+  const index = readJson(join(folder, 'model_index.json'), 'model_index.json');
+  const schedulerJson = readJson(join(folder, 'scheduler', 'scheduler_config.json'), 'scheduler/scheduler_config.json');
+  let schedulerConfig: SchedulerConfig;
+  try {
+    schedulerConfig = parseSchedulerConfig(schedulerJson);
+  } catch (e) {
+    throw new PipelineError('model_invalid', `scheduler/scheduler_config.json: ${(e as Error).message}`);
+  }
+  const vaeConfigPath = join(folder, 'vae_decoder', 'config.json');
+  const vaeConfig = existsSync(vaeConfigPath) ? readJson(vaeConfigPath, 'vae_decoder/config.json') : {};
+  const [tok1, tok2] = await Promise.all(
+    ['tokenizer', 'tokenizer_2'].map(async (name) => {
+      try {
+        return await ClipTokenizer.fromDirectory(join(folder, name));
+      } catch (e) {
+        throw new PipelineError('model_invalid', `${name}/ cannot be read: ${(e as Error).message}`);
+      }
+    }),
+  );
+  const te1 = await loadSession(runtime, folder, 'text_encoder', providers);
+  const te2 = await loadSession(runtime, folder, 'text_encoder_2', providers);
+  const unet = await loadSession(runtime, folder, 'unet', providers);
+  const vae = await loadSession(runtime, folder, 'vae_decoder', providers);
+  const numbers = (v: unknown): number[] | null => (Array.isArray(v) ? v.map(Number) : null);
+  return {
+    path: folder,
+    encoders: [
+      { component: 'text_encoder', session: te1.session, tokenizer: tok1! },
+      { component: 'text_encoder_2', session: te2.session, tokenizer: tok2! },
+    ],
+    unet,
+    vae,
+    schedulerConfig,
+    scalingFactor: typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : 0.13025,
+    latentsMean: numbers(vaeConfig.latents_mean),
+    latentsStd: numbers(vaeConfig.latents_std),
+    forceZeros: index.force_zeros_for_empty_prompt !== false,
+    forceUpcast: vaeConfig.force_upcast === true,
+    loadMs: performance.now() - t0,
+  };
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError();
+}
+
+/** Repeats a [tokens, width] embedding n times along a new batch axis. */
+function repeatRows(data: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(data.length * n);
+  for (let i = 0; i < n; i++) out.set(data, i * data.length);
+  return out;
+}
+
+export class SdxlPipeline implements Pipeline {
+  readonly family = 'sdxl';
+  private readonly runtime: OrtRuntime;
+  private model: SdxlModel | null = null;
+
+  constructor(runtime: OrtRuntime = workerRuntime()) {
+    this.runtime = runtime;
+  }
+
+  async unload(): Promise<void> {
+    this.model = null;
+    await this.runtime.releaseAll();
+  }
+
+  async run(req: RunRequest, ctx: PipelineContext): Promise<PipelineResult> {
+    const wall0 = performance.now();
+    const run0 = this.runtime.timer.ms;
+    const p = req.params;
+    if (p.width % 8 !== 0 || p.height % 8 !== 0) {
+      throw new PipelineError('invalid_params', `SDXL needs width and height divisible by 8 (got ${p.width}×${p.height})`);
+    }
+    ctx.progress({ step: 0, of: p.steps, stage: 'loading model', preview: null });
+    if (this.model?.path !== req.model.path) {
+      if (this.model) await this.unload();
+      this.model = await loadModel(this.runtime, req.model.path, req.providers);
+    }
+    const m = this.model;
+    throwIfCancelled(ctx.signal);
+
+    // Text conditioning.
+    ctx.progress({ step: 0, of: p.steps, stage: 'encoding prompt', preview: null });
+    const tEnc0 = performance.now();
+    const cond = await encodeSdxlPrompts(this.runtime, m.encoders, p.prompt, p.negativePrompt, m.forceZeros);
+    const encodeMs = performance.now() - tEnc0;
+    if (cond.width !== 2048) {
+      // Real SDXL is 768 + 1280; tiny test exports keep the same widths, so anything else is a wrong model.
+      throw new PipelineError('model_invalid', `the text encoders give ${cond.width}-wide states, SDXL's UNet takes 2048: this is not an SDXL export`);
+    }
+    throwIfCancelled(ctx.signal);
+
+    // Starting noise: torch.randn([N, 4, h/8, w/8]) on a CPU generator seeded with the job's seed.
+    const h = p.height / 8;
+    const w = p.width / 8;
+    const channels = 4;
+    const plane = channels * h * w;
+    const first = p.batchIndex ?? 0;
+    const noiseBatch = Math.max(SDXL_NOISE_BATCH, first + p.count);
+    const noise = torchRandn([noiseBatch, channels, h, w], p.seed);
+    const unetSpec = {
+      sample: inputSpec(m.unet.session, 'sample', 'unet'),
+      timestep: inputSpec(m.unet.session, 'timestep', 'unet'),
+      ehs: inputSpec(m.unet.session, 'encoder_hidden_states', 'unet'),
+      textEmbeds: inputSpec(m.unet.session, 'text_embeds', 'unet'),
+      timeIds: inputSpec(m.unet.session, 'time_ids', 'unet'),
+    };
+    const sampler = p.scheduler as SamplerName;
+    const samplerInfo = SAMPLERS[sampler];
+    if (!samplerInfo) throw new PipelineError('invalid_params', `SDXL has no sampler "${p.scheduler}"`);
+
+    // Split the job's images into batches the VRAM budget allows; each keeps its own scheduler state.
+    const batchSize = Math.max(1, Math.min(req.maxBatch, p.count));
+    const batches: { start: number; n: number; x: Float32Array; scheduler: Scheduler }[] = [];
+    for (let start = 0; start < p.count; start += batchSize) {
+      const n = Math.min(batchSize, p.count - start);
+      const scheduler = createScheduler(sampler, m.schedulerConfig);
+      scheduler.setTimesteps(p.steps);
+      const x = noise.slice((first + start) * plane, (first + start + n) * plane);
+      for (let i = 0; i < x.length; i++) x[i] = Math.fround(x[i]! * scheduler.initNoiseSigma);
+      batches.push({ start, n, x, scheduler });
+    }
+    const timeIds = [p.height, p.width, 0, 0, p.height, p.width];
+    const cfg = p.guidance > 1;
+    const stepMs: number[] = [];
+
+    for (let step = 0; step < p.steps; step++) {
+      throwIfCancelled(ctx.signal);
+      const s0 = performance.now();
+      for (const b of batches) {
+        throwIfCancelled(ctx.signal);
+        const eps = await this.unetStep(m.unet.session, unetSpec, b.scheduler, step, b.x, b.n, cond, timeIds, cfg, p.guidance, [h, w]);
+        b.x = b.scheduler.step(eps, step, b.x);
+      }
+      stepMs.push(performance.now() - s0);
+      const all = batches.length === 1 ? batches[0]!.x : concat(batches.map((b) => b.x));
+      ctx.progress({ step: step + 1, of: p.steps, stage: 'denoising', preview: latentPreviewPng(all, p.count, channels, h, w, SDXL_LATENT_RGB) });
+    }
+
+    // VAE decode, one image at a time (the decoder's activations dominate memory at 1024²).
+    ctx.progress({ step: p.steps, of: p.steps, stage: 'decoding', preview: null });
+    const vaeSpec = inputSpec(m.vae.session, 'latent_sample', 'vae_decoder');
+    const note = vaeSpec.type === 'float16' && m.forceUpcast
+      ? 'the VAE export is fp16 but its config asks for fp32 (force_upcast); decode may overflow — an fp32 vae_decoder export avoids it'
+      : null;
+    let decodeMs = 0;
+    let encodePngMs = 0;
+    let writeMs = 0;
+    const outputs: OutputFile[] = [];
+    const providerNote = [m.unet.note, note].filter(Boolean).join('; ') || null;
+    for (const b of batches) {
+      for (let i = 0; i < b.n; i++) {
+        throwIfCancelled(ctx.signal);
+        const d0 = performance.now();
+        const latent = this.unscale(b.x.subarray(i * plane, (i + 1) * plane), m, channels, h * w);
+        const out = await this.runtime.run(m.vae.session, { latent_sample: floatTensor(vaeSpec, latent, [1, channels, h, w]) });
+        const decoded = outputFloat32(out, 'sample', 'vae_decoder');
+        const image = vaeOutputToImage({ data: decoded.data, dims: decoded.dims }, 0, { precision: vaeSpec.type === 'float16' ? 'float16' : 'float32' });
+        decodeMs += performance.now() - d0;
+        const index = first + b.start + i;
+        const recipe = this.recipe(req, index, m, providerNote);
+        const parameters = buildA1111Parameters({
+          prompt: p.prompt,
+          negativePrompt: p.negativePrompt,
+          steps: p.steps,
+          sampler: samplerInfo.a1111Sampler,
+          scheduleType: samplerInfo.a1111ScheduleType,
+          cfgScale: p.guidance,
+          seed: p.seed,
+          width: p.width,
+          height: p.height,
+          model: req.model.id,
+          extra: [
+            ['Batch size', noiseBatch],
+            ['Batch pos', index],
+            ['Noise', 'torch.randn CPU batch'],
+          ],
+          version: `${APP_NAME} ${APP_VERSION}`,
+        });
+        const written = await writeGeneratedImage({
+          image,
+          stagingDir: req.stagingDir,
+          name: `${String(index).padStart(2, '0')}`,
+          parameters,
+          recipe,
+          batchIndex: index,
+          seed: p.seed,
+        });
+        encodePngMs += written.encodeMs;
+        writeMs += written.writeMs;
+        outputs.push(written.output);
+      }
+    }
+    const wallMs = performance.now() - wall0;
+    const runMs = this.runtime.timer.ms - run0;
+    const timings = {
+      wallMs,
+      sessionRunMs: runMs,
+      overheadMs: wallMs - runMs,
+      modelLoadMs: m.loadMs,
+      encodeMs,
+      denoiseMs: stepMs.reduce((a, b) => a + b, 0),
+      stepMsMean: stepMs.length ? stepMs.reduce((a, b) => a + b, 0) / stepMs.length : 0,
+      decodeMs,
+      pngEncodeMs: encodePngMs,
+      writeMs,
+      batches: batches.length,
+    };
+    for (const o of outputs) Object.assign(o.recipe, { timings });
+    return { outputs, provider: m.unet.provider, providerNote, enhancedPrompt: null, timings };
+  }
+
+  private async unetStep(
+    unet: InferenceSession,
+    spec: Record<'sample' | 'timestep' | 'ehs' | 'textEmbeds' | 'timeIds', InputSpec>,
+    scheduler: Scheduler,
+    step: number,
+    x: Float32Array,
+    n: number,
+    cond: { cond: Float32Array; uncond: Float32Array; tokens: number; width: number; pooledCond: Float32Array; pooledUncond: Float32Array },
+    timeIds: number[],
+    cfg: boolean,
+    guidance: number,
+    hw: readonly [number, number],
+  ): Promise<Float32Array> {
+    const plane = 4 * hw[0] * hw[1];
+    const scaled = scheduler.scaleModelInput(x, step);
+    const t = scheduler.timesteps[step]!;
+    const copies = cfg ? 2 : 1;
+    const batch = n * copies;
+    // diffusers order: [uncond…, cond…] along the batch axis.
+    const sample = cfg ? concat([scaled, scaled]) : scaled;
+    const ehs = cfg ? concat([repeatRows(cond.uncond, n), repeatRows(cond.cond, n)]) : repeatRows(cond.cond, n);
+    const pooled = cfg ? concat([repeatRows(cond.pooledUncond, n), repeatRows(cond.pooledCond, n)]) : repeatRows(cond.pooledCond, n);
+    const ids = repeatRows(Float32Array.from(timeIds), batch);
+    const out = await this.runtime.run(unet, {
+      sample: floatTensor(spec.sample, sample, [batch, 4, hw[0], hw[1]]),
+      timestep: timestepTensor(spec.timestep, t, batch),
+      encoder_hidden_states: floatTensor(spec.ehs, ehs, [batch, cond.tokens, cond.width]),
+      text_embeds: floatTensor(spec.textEmbeds, pooled, [batch, cond.pooledCond.length]),
+      time_ids: floatTensor(spec.timeIds, ids, [batch, 6]),
+    });
+    const eps = outputFloat32(out, 'out_sample', 'unet').data;
+    if (!cfg) return eps.slice(0, n * plane);
+    // noise_pred = uncond + g · (cond − uncond), in float32 as diffusers computes it.
+    const result = new Float32Array(n * plane);
+    const half = n * plane;
+    for (let i = 0; i < half; i++) {
+      const u = eps[i]!;
+      result[i] = Math.fround(u + Math.fround(guidance * Math.fround(eps[half + i]! - u)));
+    }
+    return result;
+  }
+
+  private unscale(latent: Float32Array, m: SdxlModel, channels: number, hw: number): Float32Array {
+    const out = new Float32Array(latent.length);
+    for (let c = 0; c < channels; c++) {
+      const mean = m.latentsMean?.[c];
+      const std = m.latentsStd?.[c];
+      for (let i = 0; i < hw; i++) {
+        const v = latent[c * hw + i]!;
+        out[c * hw + i] = mean !== undefined && std !== undefined ? (v * std) / m.scalingFactor + mean : v / m.scalingFactor;
+      }
+    }
+    return out;
+  }
+
+  private recipe(req: RunRequest, index: number, m: SdxlModel, providerNote: string | null): Record<string, unknown> {
+    const p = req.params;
+    return {
+      app: APP_NAME,
+      appVersion: APP_VERSION,
+      jobId: req.jobId,
+      jobType: req.jobType,
+      model: { id: req.model.id, family: 'sdxl', unet: m.unet.path },
+      provider: m.unet.provider,
+      providerNote,
+      prompt: p.prompt,
+      negativePrompt: p.negativePrompt,
+      seed: p.seed,
+      batchIndex: index,
+      noise: { kind: 'torch.randn', device: 'cpu', dtype: 'float32', batch: Math.max(SDXL_NOISE_BATCH, (p.batchIndex ?? 0) + p.count) },
+      steps: p.steps,
+      guidance: p.guidance,
+      scheduler: p.scheduler,
+      width: p.width,
+      height: p.height,
+      params: p,
+    };
+  }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function createPipeline(): Pipeline {
+  return new SdxlPipeline();
+}
