@@ -1,0 +1,79 @@
+/**
+ * What the user can ask the engine to do. Each action writes the engine's answer into the store and
+ * turns a failure into a toast, so components stay declarative.
+ */
+import { toWireError } from './api/errors.ts';
+import type { GenerateRequest, JobView, StudioApi, WireError } from './contract.ts';
+import type { StudioStore } from './store.ts';
+
+export interface StudioActions {
+  /** Resolves with the new job, or with the error (already shown as a toast) when it was refused. */
+  enqueue(request: GenerateRequest): Promise<{ job: JobView } | { error: WireError }>;
+  cancel(id: string): Promise<void>;
+  retry(id: string): Promise<void>;
+  moveToFront(id: string): Promise<void>;
+  pauseQueue(): Promise<void>;
+  resumeQueue(): Promise<void>;
+  refreshModels(): Promise<void>;
+}
+
+export function createActions(api: StudioApi, store: StudioStore): StudioActions {
+  const s = () => store.getState();
+  const fail = (title: string, error: unknown): WireError => {
+    const wire = toWireError(error);
+    s().notify({ kind: 'error', title, message: wire.message });
+    return wire;
+  };
+  const jobAction = (title: string, run: (id: string) => Promise<JobView>) => async (id: string) => {
+    try {
+      s().upsertJobs([await run(id)]);
+    } catch (error) {
+      fail(title, error);
+    }
+  };
+
+  return {
+    async enqueue(request) {
+      try {
+        const job = await api.jobs.enqueue({ request, idempotencyKey: crypto.randomUUID() });
+        s().upsertJobs([job]);
+        s().markSubmitted(job.id);
+        return { job };
+      } catch (error) {
+        return { error: fail('Could not queue the job', error) };
+      }
+    },
+    cancel: jobAction('Could not cancel the job', (id) => api.jobs.cancel({ id })),
+    retry: jobAction('Could not retry the job', (id) => api.jobs.retry({ id })),
+    async moveToFront(id) {
+      try {
+        s().upsertJobs([await api.jobs.moveToFront({ id })]);
+        // Every job it jumped over moved down one place.
+        s().upsertJobs(await api.jobs.list({ states: ['queued'] }));
+      } catch (error) {
+        fail('Could not move the job to the front', error);
+      }
+    },
+    async pauseQueue() {
+      try {
+        s().setQueue(await api.queue.pause());
+      } catch (error) {
+        fail('Could not pause the queue', error);
+      }
+    },
+    async resumeQueue() {
+      try {
+        s().setQueue(await api.queue.resume());
+      } catch (error) {
+        fail('Could not resume the queue', error);
+      }
+    },
+    async refreshModels() {
+      try {
+        s().setModels(await api.models.list());
+      } catch (error) {
+        fail('Could not load the model list', error);
+      }
+    },
+  };
+}

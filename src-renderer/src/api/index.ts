@@ -1,0 +1,60 @@
+/**
+ * Picks the transport once: the preload's `window.studio` inside Electron, else the HTTP+WebSocket
+ * client for a browser served by `studio serve`.
+ */
+import type { StudioApi } from '../contract.ts';
+import { alwaysOpen } from './connection.ts';
+import type { Connection } from './connection.ts';
+import { createHttpStudioApi } from './http-client.ts';
+import { takeToken } from './token.ts';
+
+export type Transport =
+  | { readonly kind: 'electron'; readonly api: StudioApi; readonly connection: Connection }
+  | { readonly kind: 'http'; readonly api: StudioApi; readonly connection: Connection }
+  | { readonly kind: 'no-token' };
+
+let chosen: Transport | null = null;
+
+export function resolveTransport(): Transport {
+  if (chosen) return chosen;
+  const fromPreload = (window as unknown as { studio?: StudioApi }).studio;
+  if (fromPreload) {
+    chosen = { kind: 'electron', api: fromPreload, connection: alwaysOpen };
+    return chosen;
+  }
+  const token = takeToken({
+    hash: location.hash,
+    storage: sessionStorage,
+    clearHash: () => history.replaceState(null, '', `${location.pathname}${location.search}`),
+  });
+  if (!token) {
+    chosen = { kind: 'no-token' };
+    return chosen;
+  }
+  const client = createHttpStudioApi({
+    baseUrl: location.origin,
+    token,
+    fetch: (url, init) => fetch(url, init),
+    openSocket: (url, handlers) => {
+      const ws = new WebSocket(url);
+      ws.onopen = () => handlers.onOpen();
+      ws.onmessage = (event) => handlers.onMessage(event.data);
+      ws.onclose = () => handlers.onClose();
+      return ws;
+    },
+  });
+  chosen = { kind: 'http', ...client };
+  return chosen;
+}
+
+/** The engine's API for this window. Throws if the page was opened without its session token. */
+export function getStudioApi(): StudioApi {
+  const t = resolveTransport();
+  if (t.kind === 'no-token') {
+    throw new Error('No session token: open the link that `studio serve` printed (it ends in #token=…).');
+  }
+  return t.api;
+}
+
+export { StudioApiError, toWireError } from './errors.ts';
+export type { Connection, ConnectionState } from './connection.ts';

@@ -1,0 +1,27 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createActions } from './actions.ts';
+import { resolveTransport } from './api/index.ts';
+import { ActionsProvider } from './app/actions-context.tsx';
+import { App } from './app/App.tsx';
+import { MissingToken } from './app/MissingToken.tsx';
+import { useStudio } from './store.ts';
+import { connectStore } from './sync.ts';
+import './styles.css';
+
+const root = createRoot(document.getElementById('root')!);
+const transport = resolveTransport();
+
+if (transport.kind === 'no-token') {
+  root.render(<MissingToken />);
+} else {
+  connectStore(transport.api, transport.connection, useStudio);
+  const actions = createActions(transport.api, useStudio);
+  root.render(
+    <StrictMode>
+      <ActionsProvider actions={actions}>
+        <App />
+      </ActionsProvider>
+    </StrictMode>,
+  );
+}

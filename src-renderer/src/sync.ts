@@ -1,0 +1,87 @@
+/**
+ * Wires the engine's events and first answers into the store, outside React. Components only read
+ * the store; nothing here renders.
+ */
+import type { Connection } from './api/connection.ts';
+import { toWireError } from './api/errors.ts';
+import type { StudioApi } from './contract.ts';
+import type { StudioStore } from './store.ts';
+
+export const JOB_HISTORY_LIMIT = 200;
+
+export function connectStore(api: StudioApi, connection: Connection, store: StudioStore): () => void {
+  const s = () => store.getState();
+  let stopped = false;
+
+  const report = (what: string) => (error: unknown) => {
+    if (stopped) return;
+    s().notify({ kind: 'error', title: `Could not load ${what}`, message: toWireError(error).message });
+  };
+
+  // Queue positions move when any job starts, finishes or jumps ahead, and the engine announces
+  // that with queue.changed, so the queued jobs are re-read then (coalesced while one read runs).
+  let refreshing = false;
+  let refreshAgain = false;
+  function refreshQueued() {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = true;
+    api.jobs
+      .list({ states: ['queued'] })
+      .then((jobs) => {
+        if (!stopped) s().upsertJobs(jobs);
+      })
+      .catch(() => {
+        // the next queue.changed or reconnect tries again; a toast here would only be noise
+      })
+      .finally(() => {
+        refreshing = false;
+        if (refreshAgain && !stopped) {
+          refreshAgain = false;
+          refreshQueued();
+        }
+      });
+  }
+
+  const unsubscribers = [
+    api.jobs.onChanged((job) => s().upsertJobs([job])),
+    api.jobs.onProgress((event) => s().applyProgress(event)),
+    api.queue.onChanged((queue) => {
+      s().setQueue(queue);
+      refreshQueued();
+    }),
+    api.gpu.onChanged((gpu) => s().setGpu(gpu)),
+  ];
+
+  function loadLive() {
+    api.jobs.list({ limit: JOB_HISTORY_LIMIT }).then((jobs) => !stopped && s().upsertJobs(jobs), report('the job list'));
+    api.queue.state().then((q) => !stopped && s().setQueue(q), report('the queue state'));
+    api.gpu.status().then((g) => !stopped && s().setGpu(g), report('GPU status'));
+  }
+
+  let everOpen = connection.state === 'open';
+  s().setConnection(connection.state);
+  unsubscribers.push(
+    connection.onState((state) => {
+      s().setConnection(state);
+      // Events sent while the socket was down are lost; re-read what they would have changed.
+      if (state === 'open') {
+        if (everOpen) loadLive();
+        everOpen = true;
+      }
+    }),
+  );
+  connection.connect();
+
+  api.app.info().then((info) => !stopped && s().setAppInfo(info), report('app information'));
+  api.catalog.list().then((presets) => !stopped && s().setPresets(presets), report('the job types'));
+  api.models.list().then((models) => !stopped && s().setModels(models), report('the model list'));
+  loadLive();
+
+  return () => {
+    stopped = true;
+    for (const u of unsubscribers) u();
+  };
+}

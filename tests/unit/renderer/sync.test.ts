@@ -1,0 +1,127 @@
+/**
+ * The store follows the engine: first answers, pushed events, queue positions after a change, and a
+ * fresh read after the event stream reconnects (events sent while it was down are lost).
+ */
+import { describe, expect, it } from 'vitest';
+import type { EventName, Events, GpuStats, JobView, QueueState, StudioApi } from '../../../src-preload/contract/index.ts';
+import type { Connection, ConnectionState } from '../../../src-renderer/src/api/connection.ts';
+import { createStudioStore } from '../../../src-renderer/src/store.ts';
+import { connectStore } from '../../../src-renderer/src/sync.ts';
+import { job, queued, running } from './jobs.ts';
+
+const gpu: GpuStats = {
+  source: 'configured',
+  name: null,
+  memoryUsedMb: null,
+  memoryTotalMb: 24576,
+  utilizationPct: null,
+  budgetMb: 20480,
+  loadedModels: [],
+  workers: [],
+  note: null,
+};
+
+function fakeEngine() {
+  let jobs: JobView[] = [];
+  let queue: QueueState = { paused: false, queued: 0, running: 0 };
+  const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const calls: string[] = [];
+  const on = (event: EventName) => (l: (p: unknown) => void) => {
+    const set = listeners.get(event) ?? new Set();
+    listeners.set(event, set);
+    set.add(l);
+    return () => set.delete(l);
+  };
+  const api = {
+    app: { info: async () => ({ version: '0.1.0', dataDir: '/d', modelDirs: [], providers: ['cpu'], frontDoor: 'serve' }) },
+    catalog: { list: async () => [] },
+    models: { list: async () => [] },
+    jobs: {
+      list: async (p?: { states?: string[] }) => {
+        calls.push(`jobs.list ${p?.states?.join(',') ?? 'all'}`);
+        return jobs.filter((j) => !p?.states || p.states.includes(j.status.state));
+      },
+      onChanged: on('jobs.changed'),
+      onProgress: on('jobs.progress'),
+    },
+    queue: { state: async () => queue, onChanged: on('queue.changed') },
+    gpu: { status: async () => gpu, onChanged: on('gpu.changed') },
+  };
+  let state: ConnectionState = 'connecting';
+  const stateListeners = new Set<(s: ConnectionState) => void>();
+  const connection: Connection = {
+    get state() {
+      return state;
+    },
+    onState: (l) => {
+      stateListeners.add(l);
+      return () => stateListeners.delete(l);
+    },
+    connect: () => {},
+    close: () => {},
+  };
+  return {
+    api: api as unknown as StudioApi,
+    connection,
+    calls,
+    setJobs: (next: JobView[]) => (jobs = next),
+    setQueue: (next: QueueState) => (queue = next),
+    emit<E extends EventName>(event: E, payload: Events[E]) {
+      for (const l of listeners.get(event) ?? []) l(payload);
+    },
+    setConnection(next: ConnectionState) {
+      state = next;
+      for (const l of stateListeners) l(next);
+    },
+  };
+}
+
+describe('connectStore', () => {
+  it('loads jobs, queue and GPU state, then follows pushed events', async () => {
+    const engine = fakeEngine();
+    engine.setJobs([job('a', queued(10).status, { position: 0 })]);
+    engine.setQueue({ paused: true, queued: 1, running: 0 });
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().jobs.a?.status.state).toBe('queued');
+    await expect.poll(() => store.getState().queue).toEqual({ paused: true, queued: 1, running: 0 });
+    expect(store.getState().gpu).toEqual(gpu);
+
+    engine.emit('jobs.changed', job('a', running(20, 0, 4)));
+    engine.emit('jobs.progress', { jobId: 'a', step: 2, of: 4, stage: null, preview: null, etaMs: null });
+    expect(store.getState().jobs.a!.status).toMatchObject({ state: 'running', step: 2, of: 4 });
+    engine.emit('gpu.changed', { ...gpu, memoryUsedMb: 5000 });
+    expect(store.getState().gpu?.memoryUsedMb).toBe(5000);
+  });
+
+  it('re-reads queue positions when the queue changes', async () => {
+    const engine = fakeEngine();
+    engine.setJobs([job('a', queued(10).status, { position: 0 }), job('b', queued(11).status, { position: 1 })]);
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().jobs.b?.position).toBe(1);
+
+    // "a" starts: the engine announces the job and the queue, but not b's new place in line.
+    engine.setJobs([job('a', running(20, 0, 4)), job('b', queued(11).status, { position: 0 })]);
+    engine.emit('jobs.changed', job('a', running(20, 0, 4)));
+    engine.emit('queue.changed', { paused: false, queued: 1, running: 1 });
+    await expect.poll(() => store.getState().jobs.b?.position).toBe(0);
+    expect(engine.calls).toContain('jobs.list queued');
+  });
+
+  it('reloads after the event stream reconnects, catching changes it missed', async () => {
+    const engine = fakeEngine();
+    engine.setJobs([job('a', running(20, 1, 4))]);
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    engine.setConnection('open');
+    await expect.poll(() => store.getState().jobs.a?.status.state).toBe('running');
+
+    engine.setConnection('reconnecting');
+    expect(store.getState().connection).toBe('reconnecting');
+    // While the socket was down, the job finished and its event was lost.
+    engine.setJobs([job('a', { state: 'done', at: 40, assets: ['1', '2'] })]);
+    engine.setConnection('open');
+    await expect.poll(() => store.getState().jobs.a?.status.state).toBe('done');
+  });
+});
