@@ -21,6 +21,7 @@ import type { DataLayout } from './paths.ts';
 import { StudioError } from './errors.ts';
 import { APP_VERSION } from './version.ts';
 import { validateSdxl } from './models/sdxl-validator.ts';
+import { libraryHandlers } from './library/handlers.ts';
 import { fileURLToPath } from 'node:url';
 import { WorkerSupervisor } from './inference/supervisor.ts';
 import { defaultWorkerEntry, forkSpawner } from './inference/spawner.ts';
@@ -326,6 +327,7 @@ export class Engine {
       },
       'models.list': async () => this.models.refresh(),
       'gpu.status': async () => this.gpuStats(),
+      ...libraryHandlers({ db: this.db, layout: this.layout }),
     };
   }
 }

@@ -8,6 +8,7 @@ import { GenerateRequestSchema } from './catalog.ts';
 import type { JobPreset } from './catalog.ts';
 import type { AppInfo, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
 import { JOB_STATES } from './status.ts';
+import { libraryChannels } from './library.ts';
 
 /** Ties a params schema to a result type that exists only for the type checker. */
 function channel<R>() {
@@ -43,6 +44,7 @@ export const channels = {
   'queue.resume': channel<QueueState>()(Empty),
   'models.list': channel<readonly ModelInfo[]>()(Empty),
   'gpu.status': channel<GpuStats>()(Empty),
+  ...libraryChannels,
 } as const;
 
 export type Channels = typeof channels;
