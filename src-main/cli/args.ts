@@ -202,6 +202,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     );
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  if (v.data === '' || (Array.isArray(v.models) && v.models.includes(''))) {
+    throw new UsageError(`${v.data === '' ? '--data' : '--models'} needs a folder path`, v.data === '' ? '--data' : '--models');
+  }
   return {
     kind: 'command',
     command: name,

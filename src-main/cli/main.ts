@@ -43,7 +43,8 @@ function openEngineFor(line: Parsed & { kind: 'command' }, io: Io) {
   return async (request: OpenRequest): Promise<CliEngine> => {
     const { Engine } = await import('../engine/engine.ts');
     return Engine.open({
-      dataDir: resolveDataDir(line.global.data, io.env),
+      // An empty STUDIO_DATA_DIR means unset, not "the current folder".
+      dataDir: resolveDataDir(line.global.data || undefined, io.env.STUDIO_DATA_DIR ? io.env : { ...io.env, STUDIO_DATA_DIR: undefined }),
       modelDirs: line.global.models.map((d) => resolve(d)),
       frontDoor: request.frontDoor,
       role: request.role,
