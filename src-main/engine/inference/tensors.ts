@@ -1,0 +1,126 @@
+/**
+ * Tensor helpers shared by pipelines: float16 bit conversion (models are often exported in half
+ * precision while the numerics are done in float32), typed constructors, and reading any numeric
+ * output back as float32.
+ */
+import ort from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE 754 binary16 bits of one float, rounded to nearest even (as numpy's astype(float16)). */
+export function float32ToFloat16Bit(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) {
+    // Inf stays Inf; NaN keeps a quiet NaN payload bit so it stays NaN.
+    return sign | 0x7c00 | (mantissa !== 0 ? 0x200 | (mantissa >>> 13) : 0);
+  }
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow → ±Inf
+  if (e <= 0) {
+    if (e < -10) return sign; // underflows to ±0
+    // Subnormal half: shift the mantissa (with its implicit 1) into place, rounding to nearest even.
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    const halfMantissa = mantissa >>> shift;
+    const remainder = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    const round = remainder > halfway || (remainder === halfway && (halfMantissa & 1) === 1) ? 1 : 0;
+    return sign | (halfMantissa + round);
+  }
+  const halfMantissa = mantissa >>> 13;
+  const remainder = mantissa & 0x1fff;
+  let bits = sign | (e << 10) | halfMantissa;
+  // Rounding up may carry into the exponent, which is exactly right (up to Inf).
+  if (remainder > 0x1000 || (remainder === 0x1000 && (halfMantissa & 1) === 1)) bits += 1;
+  return bits;
+}
+
+/** The float value of binary16 bits. */
+export function float16BitToFloat32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+export function float32ToFloat16Bits(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bit(values[i]!);
+  return out;
+}
+
+export function float16BitsToFloat32(bits: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = float16BitToFloat32(bits[i]!);
+  return out;
+}
+
+export type FloatDtype = 'float32' | 'float16';
+
+export function tensorFloat32(data: Float32Array, dims: readonly number[]): Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+/** A float16 tensor from float32 values (converted with round-to-nearest-even). */
+export function tensorFloat16(data: ArrayLike<number>, dims: readonly number[]): Tensor {
+  return new ort.Tensor('float16', float32ToFloat16Bits(data), dims);
+}
+
+/** float32 values as a tensor of the dtype a model input wants. */
+export function tensorFloat(dtype: FloatDtype, data: Float32Array, dims: readonly number[]): Tensor {
+  return dtype === 'float16' ? tensorFloat16(data, dims) : tensorFloat32(data, dims);
+}
+
+export function tensorInt32(data: Int32Array | readonly number[], dims: readonly number[]): Tensor {
+  return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data), dims);
+}
+
+/** An int64 tensor (token ids, timesteps). Numbers must be safe integers. */
+export function tensorInt64(data: BigInt64Array | readonly number[] | readonly bigint[], dims: readonly number[]): Tensor {
+  if (data instanceof BigInt64Array) return new ort.Tensor('int64', data, dims);
+  const out = new BigInt64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`int64 value at ${i} is not a safe integer: ${v}`);
+    out[i] = BigInt(v);
+  }
+  return new ort.Tensor('int64', out, dims);
+}
+
+/** Any numeric tensor's values as float32 (float16 outputs arrive as Float16Array or raw bits). */
+export function toFloat32(tensor: Pick<Tensor, 'type' | 'data'>): Float32Array {
+  const data = tensor.data as unknown;
+  switch (tensor.type) {
+    case 'float32':
+      return data as Float32Array;
+    case 'float16':
+      if (data instanceof Uint16Array) return float16BitsToFloat32(data);
+      return Float32Array.from(data as ArrayLike<number>);
+    case 'int64':
+    case 'uint64': {
+      const big = data as BigInt64Array | BigUint64Array;
+      const out = new Float32Array(big.length);
+      for (let i = 0; i < big.length; i++) out[i] = Number(big[i]!);
+      return out;
+    }
+    case 'float64':
+    case 'int32':
+    case 'uint32':
+    case 'int16':
+    case 'uint16':
+    case 'int8':
+    case 'uint8':
+    case 'bool':
+      return Float32Array.from(data as ArrayLike<number>);
+    default:
+      throw new TypeError(`cannot read a ${tensor.type} tensor as float32`);
+  }
+}
