@@ -88,6 +88,8 @@ async function generate(ctx: CommandContext): Promise<number> {
     if (!json) {
       const where = engine.role === 'runner' ? 'running it here' : 'the open app runs it';
       io.stderr.write(`job ${job.id} (${job.type}, seed ${job.params.seed}): ${where}\n`);
+      const queue = await invoke(engine.handlers, 'queue.state', undefined);
+      if (queue.paused) io.stderr.write('The queue is paused, so the job waits: run `studio queue resume` to start it.\n');
     }
     const { job: final, interrupted } = await followJob(engine, job, io, {
       quiet: json && io.stderr.isTTY !== true,

@@ -62,6 +62,7 @@ describe('generate --wait while another process runs the queue', () => {
       });
     });
     expect(stderr).toMatch(/the open app runs it/);
+    expect(stderr).toMatch(/The queue is paused, so the job waits: run `studio queue resume`/);
     const [queued] = await api<{ id: string; status: { state: string } }[]>('jobs.list');
     expect(queued?.status.state).toBe('queued');
     cli.kill('SIGINT');
