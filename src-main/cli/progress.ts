@@ -86,7 +86,7 @@ export class ProgressReporter {
     const estimated = snapshot.state === 'running' ? this.eta.update(snapshot.step, snapshot.of, snapshot.stage, this.now()) : null;
     const s = { ...snapshot, etaMs: snapshot.etaMs ?? estimated };
     if (this.isTTY) {
-      this.out.write(`\r\x1b[2K${progressLine(s, this.out.columns ?? 80)}`);
+      this.out.write(`\r\x1b[2K${progressLine(s, this.out.columns || 80)}`);
       this.drawn = true;
       return;
     }

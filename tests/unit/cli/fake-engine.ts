@@ -59,7 +59,8 @@ export class FakeEngine implements CliEngine {
     };
   }
 
-  readonly handlers: Handlers = {
+  // Partial: channels this fake has no use for (the library's) are left out, so the contract can grow.
+  readonly handlers = {
     'app.info': async () => ({ version: '0.0.0', dataDir: this.dataDir, modelDirs: ['/fake/data/models'], providers: ['cpu'], frontDoor: 'cli' }),
     'catalog.list': async () => [],
     'jobs.enqueue': async ({ request }) => {
@@ -112,7 +113,7 @@ export class FakeEngine implements CliEngine {
       workers: [],
       note: 'nvidia-smi not found',
     }),
-  };
+  } as Partial<Handlers> as Handlers;
 
   /** The scripted runner: one step per macrotask, stopping at a step boundary when cancelled. */
   private async run(id: string): Promise<void> {

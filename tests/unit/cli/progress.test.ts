@@ -55,6 +55,13 @@ describe('ProgressReporter', () => {
     expect(chunks[1]).toMatch(/^\r\x1b\[2Krunning .* 1\/4 denoise  ETA 0:03$/);
   });
 
+  it('assumes 80 columns when the terminal does not say', () => {
+    const chunks: string[] = [];
+    const r = new ProgressReporter({ isTTY: true, columns: 0, write: (c: string) => chunks.push(c) });
+    r.update(running(3, 12, 'denoise', 9000));
+    expect(chunks[0]).toMatch(/ 3\/12 denoise  ETA 0:09$/);
+  });
+
   it('writes one line per stage or state change when not a terminal, not one per step', () => {
     const { chunks, stream } = sink(false);
     const r = new ProgressReporter(stream);
