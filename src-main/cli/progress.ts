@@ -59,7 +59,7 @@ export function progressLine(s: ProgressSnapshot, columns = 80): string {
   return [...line].slice(0, Math.max(20, columns - 1)).join('');
 }
 
-/** The line-mode text for a snapshot, or null when it adds nothing to the previous line. */
+/** The line-mode text for a snapshot (printed only when it differs from the previous one). */
 export function stageLine(s: ProgressSnapshot): string {
   if (s.state === 'queued') return `queued${s.position !== null ? ` (position ${s.position + 1})` : ''}`;
   if (s.state === 'running') return `running${s.stage ? `: ${s.stage}` : ''}${s.of > 0 ? ` (${s.of} steps)` : ''}`;
