@@ -228,7 +228,18 @@ export class SdxlPipeline implements Pipeline {
         const image = vaeOutputToImage({ data: decoded.data, dims: decoded.dims }, 0, { precision: vaeSpec.type === 'float16' ? 'float16' : 'float32' });
         decodeMs += performance.now() - d0;
         const index = first + b.start + i;
+        const denoiseMs = stepMs.reduce((a, c) => a + c, 0);
         const recipe = this.recipe(req, index, m, providerNote);
+        // Timings known when this image is written: the shared stages and this image's decode.
+        recipe.timings = {
+          modelLoadMs: round(m.loadMs),
+          encodeMs: round(encodeMs),
+          denoiseMs: round(denoiseMs),
+          stepMsMean: round(denoiseMs / Math.max(1, stepMs.length)),
+          decodeMs: round(performance.now() - d0),
+          sessionRunMs: round(this.runtime.timer.ms - run0),
+          batchSize: batchSize,
+        };
         const parameters = buildA1111Parameters({
           prompt: p.prompt,
           negativePrompt: p.negativePrompt,
@@ -276,7 +287,6 @@ export class SdxlPipeline implements Pipeline {
       writeMs,
       batches: batches.length,
     };
-    for (const o of outputs) Object.assign(o.recipe, { timings });
     return { outputs, provider: m.unet.provider, providerNote, enhancedPrompt: null, timings };
   }
 
@@ -358,6 +368,10 @@ export class SdxlPipeline implements Pipeline {
       params: p,
     };
   }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {
