@@ -16,6 +16,8 @@ import { resolve as resolvePath } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
+import { float16Safe } from './tensors.ts';
+
 export * from './tensors.ts';
 
 /** Providers this app knows by name. Other names the binding lists (coreml…) pass through. */
@@ -317,12 +319,16 @@ export class OrtRuntime {
     await Promise.all(this.loaded().map((path) => this.release(path)));
   }
 
-  /** `session.run`, with its time added to `timer`. */
+  /**
+   * `session.run`, with its time added to `timer`. Float16 feeds are made safe for the binding
+   * first (see `float16Safe`), including float16 outputs of one model fed into the next.
+   */
   run(
     session: InferenceSession,
     feeds: Record<string, Tensor>,
     options?: InferenceSession.RunOptions,
   ): Promise<InferenceSession.ReturnType> {
+    for (const tensor of Object.values(feeds)) float16Safe(tensor);
     return this.timer.time(() => (options ? session.run(feeds, options) : session.run(feeds)));
   }
 }

@@ -69,9 +69,33 @@ export function tensorFloat32(data: Float32Array, dims: readonly number[]): Tens
   return new ort.Tensor('float32', data, dims);
 }
 
+/**
+ * Makes a float16 tensor safe to feed to onnxruntime-node 1.30 on Node 24 / Electron 45.
+ *
+ * onnxruntime-common stores float16 data as a Float16Array wherever the runtime has one (Node 23+),
+ * but the native binding sizes typed arrays with node-addon-api's element-size table, which has no
+ * entry for Float16Array: every float16 input then fails with "not enough space: expected N, got 0"
+ * (microsoft/onnxruntime PR #32323). The binding reads `tensor.data`, so an own `data` property
+ * holding a Uint16Array view of the same bytes (which it has always accepted for float16) fixes
+ * the feed without copying. Other tensors are returned unchanged.
+ */
+export function float16Safe(tensor: Tensor): Tensor {
+  if (tensor.type !== 'float16' || tensor.location !== 'cpu') return tensor;
+  const data = tensor.data as unknown as ArrayBufferView;
+  if (data instanceof Uint16Array) return tensor;
+  const bits = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  Object.defineProperty(tensor, 'data', { value: bits, enumerable: true, configurable: true });
+  return tensor;
+}
+
+/** A float16 tensor from raw binary16 bits. */
+export function tensorFloat16Bits(bits: Uint16Array, dims: readonly number[]): Tensor {
+  return float16Safe(new ort.Tensor('float16', bits, dims));
+}
+
 /** A float16 tensor from float32 values (converted with round-to-nearest-even). */
 export function tensorFloat16(data: ArrayLike<number>, dims: readonly number[]): Tensor {
-  return new ort.Tensor('float16', float32ToFloat16Bits(data), dims);
+  return tensorFloat16Bits(float32ToFloat16Bits(data), dims);
 }
 
 /** float32 values as a tensor of the dtype a model input wants. */
