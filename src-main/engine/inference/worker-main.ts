@@ -123,6 +123,8 @@ class Worker {
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
   #running: RunningJob | null = null;
+  /** Cancels that arrived before their run started (a run waits behind the previous operation). */
+  readonly #cancelledEarly = new Set<string>();
   #idleTimer: NodeJS.Timeout | null = null;
   #exiting = false;
 
@@ -166,6 +168,7 @@ class Worker {
         break;
       case 'cancel':
         if (this.#running?.jobId === message.jobId) this.#running.controller.abort();
+        else this.#cancelledEarly.add(message.jobId);
         break;
       case 'unload':
         this.#enqueue(() => this.#unload());
@@ -231,6 +234,7 @@ class Worker {
   async #run(request: RunRequest): Promise<void> {
     const { jobId } = request;
     const controller = new AbortController();
+    if (this.#cancelledEarly.delete(jobId)) controller.abort();
     this.#running = { jobId, controller };
     const throttle = new ProgressThrottle(this.#options.previewIntervalMs);
     try {

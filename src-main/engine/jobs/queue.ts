@@ -377,6 +377,31 @@ export class JobQueue {
     return view;
   }
 
+  /**
+   * running → queued when this process stops while the job runs (the app closing, a CLI runner
+   * exiting): not the job's fault, so the attempt is given back and it keeps its place.
+   */
+  release(id: string, reason: string): JobView | null {
+    const t = this.now();
+    const row = this.db.transaction(() => {
+      const r = this.db.run(
+        `UPDATE jobs SET status = 'queued', status_at = ?, attempts = max(0, attempts - 1), lease_owner = NULL,
+            step = NULL, stage = NULL, queue_reason = ?
+         WHERE id = ? AND status = 'running'`,
+        t,
+        reason,
+        id,
+      );
+      if (r.changes === 0) return undefined;
+      this.event(id, 'running', 'queued', reason);
+      return this.row(id);
+    });
+    if (!row) return null;
+    const view = this.view(row);
+    this.emit(view);
+    return view;
+  }
+
   /** Ids of running jobs whose cancellation was requested (possibly by another process). */
   cancelRequested(): string[] {
     return this.db

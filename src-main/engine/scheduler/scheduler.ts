@@ -109,6 +109,10 @@ export class Scheduler {
     await this.releaseIdleModels(new Set(), true);
   }
 
+  /**
+   * Stops running jobs at their next step and puts them back in the queue (a job the user asked to
+   * cancel is cancelled as asked): closing the app or a CLI runner never loses or cancels work.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
@@ -246,6 +250,10 @@ export class Scheduler {
     if (peakMb !== null) q.annotate(job.id, { peakVramMb: peakMb });
     // A cancel that raced a successful last step still counts as cancelled: the user asked.
     const cancelRequested = q.row(job.id)?.cancel_requested === 1;
+    if (this.stopped && !cancelRequested && end.kind !== 'done') {
+      q.release(job.id, 'the app stopped while this job ran; it will run again from the start');
+      return;
+    }
     if (end.kind === 'cancelled' || (cancelRequested && end.kind !== 'failed')) {
       q.markCancelled(job.id);
       return;

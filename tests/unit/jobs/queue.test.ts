@@ -212,3 +212,15 @@ describe('recovery after a crash', () => {
     expect(next.recoverInterrupted()).toEqual({ requeued: [], failed: [] });
   });
 });
+
+describe('release when this process stops', () => {
+  it('puts a running job back without spending its attempt', () => {
+    const job = enqueue('sdxl_image_fast');
+    queue.claim(job.id);
+    const back = queue.release(job.id, 'the app stopped while this job ran; it will run again from the start')!;
+    expect(back.status).toMatchObject({ state: 'queued', reason: 'the app stopped while this job ran; it will run again from the start' });
+    expect(back.attempts).toBe(0);
+    expect(nextRunnable()).toBe(job.id);
+    expect(queue.release(job.id, 'x')).toBeNull();
+  });
+});
