@@ -1,0 +1,111 @@
+/**
+ * Electron's main entry: wiring only. The engine does the work; app/ adapts it to Electron
+ * (window, IPC gateway, protocols, worker processes, settings), each piece tested on its own.
+ */
+import { BrowserWindow, app, dialog, ipcMain, protocol, safeStorage, session, shell, utilityProcess } from 'electron';
+import Store from 'electron-store';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Engine } from '../engine/engine.ts';
+import { dataLayout } from '../engine/paths.ts';
+import { closeBeforeQuit } from './lifecycle.ts';
+import { forwardEvents, registerIpcGateway } from './ipc-gateway.ts';
+import { APP_URL } from './origin.ts';
+import { PRIVILEGED_SCHEMES, registerProtocols } from './protocols.ts';
+import { SettingsStore } from './settings.ts';
+import { createUtilitySpawner } from './utility-spawner.ts';
+import { contentSecurityPolicy, createMainWindow, hardenSession } from './window.ts';
+
+// Built layout: out/main/index.js (this file), out/main/worker.js, out/preload/index.cjs, out/renderer/.
+const here = import.meta.dirname;
+const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
+const appUrl = devServerUrl ?? APP_URL;
+const csp = contentSecurityPolicy({ appUrl, dev: devServerUrl !== undefined });
+
+const log = (message: string, detail?: unknown): void => {
+  if (detail === undefined) console.warn(`[studio] ${message}`);
+  else console.warn(`[studio] ${message}`, detail);
+};
+
+// Schemes must be registered before `ready`.
+protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
+
+let mainWindow: BrowserWindow | null = null;
+
+function openWindow(): void {
+  mainWindow = createMainWindow(BrowserWindow, {
+    preloadPath: path.join(here, '../preload/index.cjs'),
+    appUrl,
+    openExternal: (url, options) => shell.openExternal(url, options),
+    log,
+  });
+  mainWindow.on('closed', () => {
+    mainWindow = null;
+  });
+}
+
+async function start(): Promise<void> {
+  const dataDir = process.env.STUDIO_DATA_DIR ? path.resolve(process.env.STUDIO_DATA_DIR) : app.getPath('userData');
+  const layout = dataLayout(dataDir);
+  mkdirSync(layout.logs, { recursive: true });
+
+  const settings = new SettingsStore(
+    new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir, accessPropertiesByDotNotation: false }),
+    safeStorage,
+  );
+  const vramBudgetMb = settings.get('vramBudgetMb');
+  const providers = settings.get('providers');
+
+  const workerLog = createWriteStream(path.join(layout.logs, 'worker.log'), { flags: 'a' });
+  const engine = await Engine.open({
+    frontDoor: 'electron',
+    dataDir,
+    modelDirs: settings.get('modelDirs'),
+    ...(vramBudgetMb === null ? {} : { vramBudgetMb }),
+    ...(providers === null ? {} : { providers }),
+    workerSpawner: createUtilitySpawner({ utilityProcess, log: workerLog }),
+    workerEntry: path.join(here, 'worker.js'),
+  });
+  closeBeforeQuit(app, async () => {
+    await engine.close();
+    workerLog.end();
+  }, { log });
+
+  registerProtocols(protocol, { root: path.join(here, '../renderer'), csp });
+  hardenSession(session.defaultSession, { csp, appUrl });
+  registerIpcGateway({ ipcMain, handlers: engine.handlers, appUrl, log });
+  forwardEvents(
+    (event, listener) => engine.on(event, listener),
+    () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : null),
+  );
+
+  openWindow();
+  app.on('activate', () => {
+    if (mainWindow === null) openWindow(); // macOS: dock click with no window open
+  });
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // Another window already owns the data folder's runner lock; it gets focus instead (below).
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app
+    .whenReady()
+    .then(start)
+    .catch((e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      dialog.showErrorBox(
+        'OurVidz Studio could not start',
+        `${message}\n\nIf another copy of the studio or \`studio serve\` is using the same data folder, close it and try again.`,
+      );
+      app.exit(1);
+    });
+}
