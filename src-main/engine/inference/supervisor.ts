@@ -9,6 +9,8 @@
  * (transient) and the worker is restarted at once. After `maxConsecutiveCrashes` crashes with no
  * completed job in between, the slot gives up: no restart, every run fails `worker_crash_loop`
  * until `resetCrashes()` (the user resuming the queue).
+ *
+ * One state machine, kept in one file so every transition can be read in one place.
  */
 import type { ProgressUpdate, RunRequest, PipelineResult } from '../pipelines/types.ts';
 import {
