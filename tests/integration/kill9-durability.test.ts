@@ -49,9 +49,10 @@ async function until<T>(what: string, probe: () => T | undefined | null | false,
   }
 }
 
-function client(data: string): { db: Database; queue: JobQueue } {
+/** The test's own connection, enqueuing as a CLI client would; attempts are fixed per job at enqueue. */
+function client(data: string, maxAttempts = 3): { db: Database; queue: JobQueue } {
   const db = new Database(join(data, 'studio.db'));
-  return { db, queue: new JobQueue(db, { instanceId: 'test-client' }) };
+  return { db, queue: new JobQueue(db, { instanceId: 'test-client', maxAttempts }) };
 }
 
 function killHard(child: ChildProcess): Promise<void> {
@@ -103,7 +104,7 @@ describe('kill -9 of the engine mid-job', () => {
     const data = mkdtempSync(join(tmpdir(), 'kill9-'));
     dirs.push(data);
     const first = await startHost(data, 1);
-    const { db, queue } = client(data);
+    const { db, queue } = client(data, 1);
     const { type, params } = resolveRequest({ type: 'video_fast', prompt: 'slow video', steps: 40 }, () => 1);
     const job = queue.enqueue(type, params);
     await until('the job to be mid-run', () => {
