@@ -6,7 +6,7 @@ import { BrowserWindow, app, dialog, ipcMain, protocol, safeStorage, session, sh
 import Store from 'electron-store';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Engine } from '../engine/engine.ts';
+import { Engine, sourcePipelineModules } from '../engine/engine.ts';
 import { dataLayout } from '../engine/paths.ts';
 import { closeBeforeQuit } from './lifecycle.ts';
 import { forwardEvents, registerIpcGateway } from './ipc-gateway.ts';
@@ -16,8 +16,14 @@ import { SettingsStore } from './settings.ts';
 import { createUtilitySpawner } from './utility-spawner.ts';
 import { contentSecurityPolicy, createMainWindow, hardenSession } from './window.ts';
 
-// Built layout: out/main/index.js (this file), out/main/worker.js, out/preload/index.cjs, out/renderer/.
+// Built layout: out/main/index.js (this file), out/main/worker.js, out/main/pipelines/<family>.js,
+// out/preload/index.cjs, out/renderer/ (see electron.vite.config.ts).
 const here = import.meta.dirname;
+
+/** The bundled pipeline per family the engine knows (source paths only exist in a checkout). */
+function bundledPipelineModules(): Record<string, string> {
+  return Object.fromEntries(Object.keys(sourcePipelineModules()).map((family) => [family, path.join(here, 'pipelines', `${family}.js`)]));
+}
 const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
 const appUrl = devServerUrl ?? APP_URL;
 const csp = contentSecurityPolicy({ appUrl, dev: devServerUrl !== undefined });
@@ -65,6 +71,7 @@ async function start(): Promise<void> {
     ...(providers === null ? {} : { providers }),
     workerSpawner: createUtilitySpawner({ utilityProcess, log: workerLog }),
     workerEntry: path.join(here, 'worker.js'),
+    pipelineModules: bundledPipelineModules(),
   });
   closeBeforeQuit(app, async () => {
     await engine.close();
