@@ -109,7 +109,7 @@ export class Engine {
       backoff: options.backoff,
     });
     this.models = new ModelRegistry([layout.models, ...(options.modelDirs ?? [])], BUILTIN_VALIDATORS);
-    this.gpu = new GpuMonitor({ configuredBudgetMb: options.vramBudgetMb ?? 8192 });
+    this.gpu = new GpuMonitor({ configuredBudgetMb: options.vramBudgetMb ?? 8192, budgetOverrideMb: options.vramBudgetMb });
     this.queue.onChange((job) => this.emit('jobs.changed', job));
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
 

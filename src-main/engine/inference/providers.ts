@@ -20,6 +20,8 @@ export interface PlatformInfo {
   readonly arch: string;
   /** Backends compiled into the onnxruntime-node binary (`listSupportedBackends()`). */
   readonly supportedBackends: readonly string[];
+  /** Providers whose shared library is absent although the binary knows them (CUDA without its download). */
+  readonly missingLibraries?: Readonly<Record<string, string>>;
 }
 
 /** Settings spell DirectML either way; onnxruntime-node calls it `dml`. */
@@ -45,6 +47,8 @@ export function platformSkipReason(name: string, platform: PlatformInfo): string
   }
   if (name === 'dml' && platform.platform !== 'win32') return `not on this platform (DirectML is Windows-only; this is ${where})`;
   if (name === 'cpu') return null;
+  const missing = platform.missingLibraries?.[name];
+  if (missing) return missing;
   if (!platform.supportedBackends.includes(name)) {
     return (KNOWN_PROVIDERS as readonly string[]).includes(name)
       ? `not on this platform (this onnxruntime-node build for ${where} does not include it)`
@@ -107,6 +111,11 @@ export interface OpenOptions<S> {
   readonly platform: PlatformInfo;
   /** Session options other than `executionProviders`. */
   readonly sessionOptions?: Omit<SessionOptions, 'executionProviders'>;
+  /**
+   * Providers that already failed to initialise in this process, with why: not tried again (each
+   * try costs seconds and prints onnxruntime's own error), reported with the first reason.
+   */
+  readonly knownFailures?: Map<string, string>;
   /** Extra options per provider, e.g. `{ cuda: { deviceId: 1 } }`. */
   readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -116,6 +125,11 @@ export interface OpenedSession<S> {
   readonly provider: string;
   readonly note: string | null;
   readonly attempts: readonly ProviderAttempt[];
+}
+
+/** Failures of the provider itself (library, driver, adapter), not of one model file. */
+function isInitFailure(detail: string): boolean {
+  return /shared library|No supported adapters|Failed to get a WebGPU adapter|CUDA driver|cudaGetDeviceCount|DirectML|D3D12/i.test(detail);
 }
 
 /**
@@ -133,14 +147,24 @@ export async function openSession<S>(modelPath: string, options: OpenOptions<S>)
       attempts.push({ provider, outcome: 'skipped', detail: skip });
       continue;
     }
+    const earlier = options.knownFailures?.get(provider);
+    if (earlier !== undefined) {
+      attempts.push({ provider, outcome: 'failed', detail: earlier });
+      continue;
+    }
     const extra = options.providerOptions?.[provider];
     const ep = extra ? { ...extra, name: provider } : provider;
+    // A GPU provider that cannot start makes onnxruntime print its own error before throwing; we
+    // report the reason ourselves, so its log is kept to fatal errors while trying.
+    const quiet = provider === 'cpu' ? {} : { logSeverityLevel: 4 as const };
     try {
-      const session = await options.factory(modelPath, { ...options.sessionOptions, executionProviders: [ep] });
+      const session = await options.factory(modelPath, { ...options.sessionOptions, ...quiet, executionProviders: [ep] });
       attempts.push({ provider, outcome: 'used', detail: null });
       return { session, provider, note: describeFallback(attempts), attempts };
     } catch (error) {
-      attempts.push({ provider, outcome: 'failed', detail: oneLine(error instanceof Error ? error.message : String(error)) });
+      const detail = oneLine(error instanceof Error ? error.message : String(error));
+      attempts.push({ provider, outcome: 'failed', detail });
+      if (isInitFailure(detail)) options.knownFailures?.set(provider, detail);
     }
   }
   throw new SessionLoadError(modelPath, attempts);

@@ -12,7 +12,9 @@
  * - `session.run` blocks its thread for the whole inference, which is why this module is only
  *   ever imported inside a worker process, never in main.
  */
-import { resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
@@ -35,6 +37,33 @@ export function currentPlatform(): PlatformInfo {
     platform: process.platform,
     arch: process.arch,
     supportedBackends: ort.listSupportedBackends().map((b) => b.name),
+    missingLibraries: missingProviderLibraries(),
+  };
+}
+
+/**
+ * onnxruntime-node ships CPU and WebGPU inside the package; the CUDA provider is downloaded by its
+ * install step. Say so plainly when that download is absent, instead of letting onnxruntime fail.
+ */
+function missingProviderLibraries(): Record<string, string> {
+  const missing: Record<string, string> = {};
+  // On Linux a GPU shows up as a device node; without one WebGPU can only find software adapters
+  // (or none), and trying prints the Vulkan loader's errors. Windows and macOS always try.
+  if (process.platform === 'linux' && !existsSync('/dev/dri') && !existsSync('/dev/nvidia0') && !existsSync('/dev/dxg')) {
+    missing.webgpu = 'skipped: no GPU device on this machine (no /dev/dri, /dev/nvidia0 or /dev/dxg)';
+  }
+  if (process.arch !== 'x64' || (process.platform !== 'linux' && process.platform !== 'win32')) return missing;
+  let binDir: string;
+  try {
+    binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return missing;
+  }
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  if (existsSync(join(binDir, lib))) return missing;
+  return {
+    ...missing,
+    cuda: `not installed (${lib} is missing: onnxruntime-node's install step downloads it — reinstall with network access and without ONNXRUNTIME_NODE_INSTALL=skip; it needs the CUDA 12 runtime and an NVIDIA driver)`,
   };
 }
 
@@ -137,6 +166,8 @@ export class OrtRuntime {
   readonly timer = new RunTimer();
   readonly #options: RuntimeOptions;
   readonly #sessions = new Map<string, Promise<LoadedSession>>();
+  /** Providers that failed to initialise in this worker, kept so later sessions skip them. */
+  readonly #failedProviders = new Map<string, string>();
 
   constructor(options: RuntimeOptions = {}) {
     this.#options = options;
@@ -158,6 +189,7 @@ export class OrtRuntime {
         platform: this.#options.platform ?? currentPlatform(),
         sessionOptions: this.#options.sessionOptions,
         providerOptions: this.#options.providerOptions,
+        knownFailures: this.#failedProviders,
       });
       return { path, ...opened, loadMs: performance.now() - start };
     })();
