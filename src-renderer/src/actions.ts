@@ -45,15 +45,7 @@ export function createActions(api: StudioApi, store: StudioStore): StudioActions
     },
     cancel: jobAction('Could not cancel the job', (id) => api.jobs.cancel({ id })),
     retry: jobAction('Could not retry the job', (id) => api.jobs.retry({ id })),
-    async moveToFront(id) {
-      try {
-        s().upsertJobs([await api.jobs.moveToFront({ id })]);
-        // Every job it jumped over moved down one place.
-        s().upsertJobs(await api.jobs.list({ states: ['queued'] }));
-      } catch (error) {
-        fail('Could not move the job to the front', error);
-      }
-    },
+    moveToFront: jobAction('Could not move the job to the front', (id) => api.jobs.moveToFront({ id })),
     async pauseQueue() {
       try {
         s().setQueue(await api.queue.pause());

@@ -18,39 +18,45 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
     s().notify({ kind: 'error', title: `Could not load ${what}`, message: toWireError(error).message });
   };
 
-  // Queue positions move when any job starts, finishes or jumps ahead, and the engine announces
-  // that with queue.changed, so the queued jobs are re-read then (coalesced while one read runs).
+  // A job starting, finishing or jumping ahead moves every queued job's place in line and the
+  // queue's counts, and change events carry neither (positions are computed on reads), so both are
+  // re-read after each such change; reads are coalesced while one is in flight.
   let refreshing = false;
   let refreshAgain = false;
-  function refreshQueued() {
+  function refreshQueue() {
     if (refreshing) {
       refreshAgain = true;
       return;
     }
     refreshing = true;
-    api.jobs
-      .list({ states: ['queued'] })
-      .then((jobs) => {
-        if (!stopped) s().upsertJobs(jobs);
+    Promise.all([api.queue.state(), api.jobs.list({ states: ['queued'] })])
+      .then(([queue, jobs]) => {
+        if (stopped) return;
+        s().setQueue(queue);
+        s().upsertJobs(jobs);
       })
       .catch(() => {
-        // the next queue.changed or reconnect tries again; a toast here would only be noise
+        // the next change or reconnect reads again; a toast here would only be noise
       })
       .finally(() => {
         refreshing = false;
         if (refreshAgain && !stopped) {
           refreshAgain = false;
-          refreshQueued();
+          refreshQueue();
         }
       });
   }
 
   const unsubscribers = [
-    api.jobs.onChanged((job) => s().upsertJobs([job])),
+    api.jobs.onChanged((job) => {
+      const before = s().jobs[job.id]?.status.state;
+      s().upsertJobs([job]);
+      if (before !== job.status.state || job.status.state === 'queued') refreshQueue();
+    }),
     api.jobs.onProgress((event) => s().applyProgress(event)),
     api.queue.onChanged((queue) => {
       s().setQueue(queue);
-      refreshQueued();
+      refreshQueue();
     }),
     api.gpu.onChanged((gpu) => s().setGpu(gpu)),
   ];

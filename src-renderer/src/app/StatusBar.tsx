@@ -49,12 +49,16 @@ function GpuStatus() {
       <Tooltip.Trigger asChild>
         <button type="button" className="status-item status-gpu" aria-label="GPU memory details">
           <span className="status-label">{gpu.name ?? 'GPU'}</span>
-          <span className="meter" aria-hidden="true">
-            {pct !== null ? <span className="meter-fill" style={{ width: `${pct}%` }} /> : null}
-            {budgetPct !== null ? <span className="meter-budget" style={{ left: `${budgetPct}%` }} /> : null}
-          </span>
+          {pct !== null ? (
+            <span className="meter" aria-hidden="true">
+              <span className="meter-fill" style={{ width: `${pct}%` }} />
+              {budgetPct !== null && budgetPct < 100 ? <span className="meter-budget" style={{ left: `${budgetPct}%` }} /> : null}
+            </span>
+          ) : null}
           <span data-testid="gpu-memory">
-            {used !== null ? formatMb(used) : '—'} / {formatMb(gpu.memoryTotalMb)}
+            {used !== null
+              ? `${formatMb(used)} / ${formatMb(gpu.memoryTotalMb)} VRAM`
+              : `${formatMb(gpu.memoryTotalMb)} VRAM · use not measured`}
           </span>
           <span className="status-sep" aria-hidden="true" />
           <span data-testid="gpu-budget">budget {formatMb(gpu.budgetMb)}</span>

@@ -94,19 +94,30 @@ describe('connectStore', () => {
     expect(store.getState().gpu?.memoryUsedMb).toBe(5000);
   });
 
-  it('re-reads queue positions when the queue changes', async () => {
+  it('re-reads places in line and queue counts when a job starts, even without a queue event', async () => {
     const engine = fakeEngine();
     engine.setJobs([job('a', queued(10).status, { position: 0 }), job('b', queued(11).status, { position: 1 })]);
+    engine.setQueue({ paused: false, queued: 2, running: 0 });
     const store = createStudioStore();
     connectStore(engine.api, engine.connection, store);
     await expect.poll(() => store.getState().jobs.b?.position).toBe(1);
 
-    // "a" starts: the engine announces the job and the queue, but not b's new place in line.
+    // "a" starts: the engine announces the job only, not b's new place nor the new counts.
     engine.setJobs([job('a', running(20, 0, 4)), job('b', queued(11).status, { position: 0 })]);
+    engine.setQueue({ paused: false, queued: 1, running: 1 });
     engine.emit('jobs.changed', job('a', running(20, 0, 4)));
-    engine.emit('queue.changed', { paused: false, queued: 1, running: 1 });
     await expect.poll(() => store.getState().jobs.b?.position).toBe(0);
-    expect(engine.calls).toContain('jobs.list queued');
+    await expect.poll(() => store.getState().queue).toEqual({ paused: false, queued: 1, running: 1 });
+  });
+
+  it('keeps a known place in line when a change event leaves it out', async () => {
+    const engine = fakeEngine();
+    engine.setJobs([job('a', queued(10).status, { position: 3 })]);
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().jobs.a?.position).toBe(3);
+    engine.emit('jobs.changed', job('a', queued(10).status, { position: null }));
+    expect(store.getState().jobs.a?.position).toBe(3);
   });
 
   it('reloads after the event stream reconnects, catching changes it missed', async () => {

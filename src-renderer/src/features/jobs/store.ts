@@ -55,7 +55,10 @@ export const createJobsSlice: SliceCreator<JobsSlice> = (set) => ({
         const current = (jobs ?? s.jobs)[job.id];
         if (current && !isFresher(job, current)) continue;
         jobs ??= { ...s.jobs };
-        jobs[job.id] = job;
+        // Change events leave the place in line out (null: "not computed"); keep the last one read
+        // until the next list answer says otherwise.
+        const keepPosition = job.position === null && job.status.state === 'queued' && current?.status.state === 'queued';
+        jobs[job.id] = keepPosition ? { ...job, position: current.position } : job;
         if (!current) added = true;
         if (job.status.state !== 'running' && s.progress[job.id]) {
           progress ??= { ...s.progress };

@@ -74,12 +74,13 @@ function Thumb({ job }: { job: JobView }) {
   return <div className="job-thumb job-thumb--icon">{PRESETS[job.type]?.kind === 'video' ? <VideoIcon /> : <ImageIcon />}</div>;
 }
 
-function Actions({ job }: { job: JobView }) {
+/** Cancel, move to front, retry — whichever the job's state allows (compact rows: cancel and retry). */
+function Actions({ job, compact = false }: { job: JobView; compact?: boolean }) {
   const actions = useActions();
   const st = job.status.state;
   return (
     <div className="job-actions">
-      {st === 'queued' && job.position !== null && job.position > 0 ? (
+      {!compact && st === 'queued' && job.position !== null && job.position > 0 ? (
         <button type="button" className="btn btn-ghost btn-small" onClick={() => void actions.moveToFront(job.id)}>
           Move to front
         </button>
@@ -98,19 +99,41 @@ function Actions({ job }: { job: JobView }) {
   );
 }
 
-export function JobRow({ id }: { id: string }) {
+/** A job as a card: the Queue's full row, or the Workspace's compact one (`compact`). */
+export function JobRow({ id, compact = false }: { id: string; compact?: boolean }) {
   const job = useStudio((s) => s.jobs[id]);
   if (!job) return null;
   const st = job.status;
+  const badge = (
+    <span className={`badge badge--${st.state}`} data-testid="job-status">
+      {statusText(job)}
+    </span>
+  );
+  if (compact) {
+    return (
+      <li className={`job job--compact job--${st.state}`} data-job-id={job.id} data-state={st.state}>
+        <div className="job-body">
+          <p className="job-prompt" title={job.params.prompt}>
+            {job.params.prompt}
+          </p>
+          <div className="job-head">
+            {badge}
+            <span className="job-type">{jobTypeLabel(job.type)}</span>
+          </div>
+          <RunningProgress job={job} />
+          {st.state === 'failed' ? <p className="job-error">{st.message}</p> : null}
+        </div>
+        <Actions job={job} compact />
+      </li>
+    );
+  }
   return (
     <li className={`job job--${st.state}`} data-job-id={job.id} data-state={st.state}>
       <Thumb job={job} />
       <div className="job-body">
         <div className="job-head">
           <span className="job-type">{jobTypeLabel(job.type)}</span>
-          <span className={`badge badge--${st.state}`} data-testid="job-status">
-            {statusText(job)}
-          </span>
+          {badge}
         </div>
         <p className="job-prompt" title={job.params.prompt}>
           {job.params.prompt}

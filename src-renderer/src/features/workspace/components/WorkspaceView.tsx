@@ -24,6 +24,7 @@ function PresetCard({ preset }: { preset: JobPreset }) {
   return (
     <section className="panel preset-card" aria-label="Defaults">
       <h2 className="panel-title">{preset.label}</h2>
+      <p className="panel-subtitle">Defaults; what you type in the form overrides them.</p>
       <dl className="facts">
         <dt>Model</dt>
         <dd>{preset.family === 'sdxl' ? 'SDXL' : 'WAN 2.1'}</dd>
@@ -64,7 +65,7 @@ function Submitted() {
       ) : (
         <ul className="job-list job-list--compact">
           {submitted.slice(0, 4).map((id) => (
-            <JobRow key={id} id={id} />
+            <JobRow key={id} id={id} compact />
           ))}
         </ul>
       )}
@@ -78,7 +79,7 @@ export function WorkspaceView() {
   const presets = useStudio((s) => s.presets);
   const actions = useActions();
   const [error, setError] = useState<FieldError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState(0);
   const ids = { prompt: useId(), negative: useId(), type: useId(), seed: useId(), steps: useId(), error: useId() };
   const preset = presets.find((p) => p.jobType === draft.type) ?? PRESETS[draft.type];
 
@@ -87,17 +88,20 @@ export function WorkspaceView() {
     if (error && Object.keys(patch).includes(error.field)) setError(null);
   };
 
+  // Every press queues one job, even while an earlier one is still on its way: queuing the same
+  // prompt twice is how people ask for more variations, and a dropped press would be a silent loss.
   async function submit() {
-    if (busy) return;
-    const built = draftToRequest(draft);
+    // Read at the moment of the press, not from the last render, so a keystroke just before
+    // Ctrl+Enter is never lost.
+    const built = draftToRequest(useStudio.getState().draft);
     if ('error' in built) {
       setError(built.error);
       return;
     }
     setError(null);
-    setBusy(true);
+    setPending((n) => n + 1);
     const result = await actions.enqueue(built.request);
-    setBusy(false);
+    setPending((n) => n - 1);
     if ('error' in result && result.error.field) {
       setError({ field: result.error.field.replace(/^request\./, ''), message: result.error.message });
     }
@@ -207,8 +211,8 @@ export function WorkspaceView() {
             <span className="hint">
               <kbd>{SHORTCUT}</kbd> to generate
             </span>
-            <button type="submit" className="btn btn-primary btn-large" disabled={busy}>
-              {busy ? 'Queuing…' : 'Generate'}
+            <button type="submit" className="btn btn-primary btn-large" aria-busy={pending > 0}>
+              Generate
             </button>
           </div>
         </form>
