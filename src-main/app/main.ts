@@ -24,7 +24,7 @@ const here = import.meta.dirname;
 function bundledPipelineModules(): Record<string, string> {
   return Object.fromEntries(Object.keys(sourcePipelineModules()).map((family) => [family, path.join(here, 'pipelines', `${family}.js`)]));
 }
-const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL;
+const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL || undefined;
 const appUrl = devServerUrl ?? APP_URL;
 const csp = contentSecurityPolicy({ appUrl, dev: devServerUrl !== undefined });
 

@@ -85,9 +85,33 @@ export class MockEventTarget {
 // ---------------------------------------------------------------------------------------------
 // app
 
-export class MockApp extends EventEmitter implements QuittableApp {
+export class MockApp
+  extends EventEmitter
+  implements QuittableApp, Pick<App, 'getPath' | 'requestSingleInstanceLock' | 'whenReady' | 'isPackaged'>
+{
   quitCalls = 0;
   readonly exitCodes: (number | undefined)[] = [];
+  isPackaged = false;
+  singleInstance = true;
+  readonly paths: Record<string, string> = {};
+  #ready = Promise.withResolvers<void>();
+
+  getPath(name: Parameters<App['getPath']>[0]): string {
+    const p = this.paths[name];
+    if (p === undefined) throw new Error(`no mock path for ${name}`);
+    return p;
+  }
+  requestSingleInstanceLock(): boolean {
+    return this.singleInstance;
+  }
+  whenReady(): Promise<void> {
+    return this.#ready.promise;
+  }
+  /** Electron's 'ready'. */
+  becomeReady(): void {
+    this.#ready.resolve();
+    this.emit('ready');
+  }
   quit(): void {
     this.quitCalls += 1;
   }
@@ -114,6 +138,16 @@ export interface MockNavigationEvent {
 
 export class MockWebContents extends EventEmitter implements GuardedContents {
   windowOpenHandler: ((details: HandlerDetails) => WindowOpenHandlerResponse) | null = null;
+  readonly sent: { channel: string; args: unknown[] }[] = [];
+  destroyed = false;
+
+  send(channel: string, ...args: unknown[]): void {
+    this.sent.push({ channel, args });
+  }
+
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
 
   setWindowOpenHandler(handler: (details: HandlerDetails) => WindowOpenHandlerResponse): void {
     this.windowOpenHandler = handler;
@@ -159,6 +193,10 @@ export class MockBrowserWindow extends EventEmitter implements StudioWindow {
 
   show(): void {
     this.shown = true;
+  }
+
+  isDestroyed(): boolean {
+    return false;
   }
 }
 
