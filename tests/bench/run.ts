@@ -7,8 +7,9 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, Figure } from './harness.ts';
 import { meets } from './harness.ts';
 import { queueBench } from './queue.bench.ts';
+import { videoBench } from './video.bench.ts';
 
-const benches: Bench[] = [queueBench];
+const benches: Bench[] = [queueBench, videoBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;
