@@ -71,7 +71,7 @@ export interface EngineOptions {
    * Tests only — the product never sets this: run a family with a test pipeline module on a given
    * model, bypassing the model folders.
    */
-  readonly pipelineOverrides?: Partial<Record<ModelFamily, { readonly module: string; readonly model: ModelRef }>>;
+  readonly pipelineOverrides?: Partial<Record<ModelFamily | 'qwen', { readonly module: string; readonly model: ModelRef }>>;
 }
 
 type Listener<E extends EventName> = (payload: Events[E]) => void;
@@ -115,10 +115,10 @@ export class Engine {
 
     if (lock) {
       const pipelines: Record<string, string> = { ...(options.pipelineModules ?? sourcePipelineModules()) };
-      const modelOverrides: Partial<Record<ModelFamily, ModelRef>> = {};
+      const modelOverrides: Partial<Record<ModelFamily | 'qwen', ModelRef>> = {};
       for (const [family, o] of Object.entries(options.pipelineOverrides ?? {})) {
         pipelines[family] = o.module;
-        modelOverrides[family as ModelFamily] = o.model;
+        modelOverrides[family as ModelFamily | 'qwen'] = o.model;
       }
       this.supervisor = new WorkerSupervisor({
         entry: options.workerEntry ?? defaultWorkerEntry(),
@@ -327,6 +327,12 @@ export class Engine {
       },
       'models.list': async () => this.models.refresh(),
       'gpu.status': async () => this.gpuStats(),
+      'prompts.enhance': async ({ prompt, type, seed }) => {
+        if (!this.scheduler) {
+          throw new StudioError('not_runner', 'the prompt enhancer runs in the process that runs jobs (the app or `studio serve`); open it, or use the CLI with --wait');
+        }
+        return this.scheduler.enhance(prompt, type, seed ?? randomInt(0, 2 ** 32));
+      },
       ...libraryHandlers({ db: this.db, layout: this.layout }),
     };
   }

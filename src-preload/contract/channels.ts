@@ -4,9 +4,9 @@
  * renderer's transports all derive from this file.
  */
 import { z } from 'zod';
-import { GenerateRequestSchema } from './catalog.ts';
+import { GenerateRequestSchema, JOB_TYPES, LIMITS } from './catalog.ts';
 import type { JobPreset } from './catalog.ts';
-import type { AppInfo, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
+import type { AppInfo, EnhanceResult, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
 import { JOB_STATES } from './status.ts';
 import { libraryChannels } from './library.ts';
 
@@ -30,6 +30,13 @@ export const JobListSchema = z
   })
   .optional();
 
+export const EnhanceSchema = z.strictObject({
+  prompt: z.string().trim().min(1, { error: 'prompt must not be empty' }).max(LIMITS.promptMax),
+  /** The job type the rewrite is for: SDXL types get comma-separated tags, WAN types a paragraph. */
+  type: z.enum(JOB_TYPES),
+  seed: z.number().int().min(0).max(LIMITS.seedMax).optional(),
+});
+
 export const channels = {
   'app.info': channel<AppInfo>()(Empty),
   'catalog.list': channel<readonly JobPreset[]>()(Empty),
@@ -44,6 +51,7 @@ export const channels = {
   'queue.resume': channel<QueueState>()(Empty),
   'models.list': channel<readonly ModelInfo[]>()(Empty),
   'gpu.status': channel<GpuStats>()(Empty),
+  'prompts.enhance': channel<EnhanceResult>()(EnhanceSchema),
   ...libraryChannels,
 } as const;
 

@@ -36,6 +36,18 @@ export interface JobView {
   readonly providerNote: string | null;
   readonly peakVramMb: number | null;
   readonly idempotencyKey: string | null;
+  /** The Qwen rewrite used for an *_enhanced job (null until it ran, or for plain types). */
+  readonly enhancedPrompt: string | null;
+  /** Why the rewrite was not used (the original prompt ran instead), shown to the user. */
+  readonly enhanceWarning: string | null;
+}
+
+export interface EnhanceResult {
+  readonly original: string;
+  readonly text: string;
+  readonly warning: string | null;
+  readonly model: string;
+  readonly ms: number;
 }
 
 export interface QueueState {
@@ -61,7 +73,7 @@ export interface GpuStats {
   readonly memoryTotalMb: number;
   readonly utilizationPct: number | null;
   readonly budgetMb: number;
-  readonly loadedModels: readonly { readonly id: string; readonly family: ModelFamily; readonly vramMb: number }[];
+  readonly loadedModels: readonly { readonly id: string; readonly family: ModelFamily | 'qwen'; readonly vramMb: number }[];
   readonly workers: readonly { readonly id: number; readonly pid: number | null; readonly state: string; readonly crashes: number }[];
   readonly note: string | null;
 }

@@ -39,6 +39,7 @@ export interface JobRow {
   provider_note: string | null;
   peak_vram_mb: number | null;
   metadata: string;
+  enhanced_prompt: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -230,6 +231,19 @@ export class JobQueue {
     if (r.changes === 0) return null;
     const view = this.get(id)!;
     this.emit(view);
+    return view;
+  }
+
+  /** Stores the enhancer's rewrite (or the warning why the original prompt runs instead). */
+  setEnhanced(id: string, text: string | null, warning: string | null): JobView | null {
+    this.db.run(
+      `UPDATE jobs SET enhanced_prompt = ?, metadata = json_set(metadata, '$.enhanceWarning', ?) WHERE id = ?`,
+      text,
+      warning,
+      id,
+    );
+    const view = this.get(id);
+    if (view) this.emit(view);
     return view;
   }
 
@@ -568,6 +582,8 @@ export class JobQueue {
       providerNote: row.provider_note,
       peakVramMb: row.peak_vram_mb,
       idempotencyKey: row.idempotency_key,
+      enhancedPrompt: row.enhanced_prompt,
+      enhanceWarning: (JSON.parse(row.metadata) as { enhanceWarning?: string | null }).enhanceWarning ?? null,
     };
   }
 }

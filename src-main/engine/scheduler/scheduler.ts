@@ -12,8 +12,10 @@ import type { JobQueue, JobRow } from '../jobs/queue.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import { FAMILY_HELP } from '../models/registry.ts';
 import type { Database } from '../db/database.ts';
-import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
-import type { JobView, ProgressEvent } from '../../../src-preload/contract/status.ts';
+import { PRESETS } from '../../../src-preload/contract/catalog.ts';
+import type { JobParams, JobType, ModelFamily } from '../../../src-preload/contract/catalog.ts';
+import type { EnhanceResult, JobView, ProgressEvent } from '../../../src-preload/contract/status.ts';
+import { StudioError } from '../errors.ts';
 import type { ModelRef, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
 import { chooseBatch, estimateNeed, totalFor } from './vram.ts';
 import { insertAssets, placeOutputs } from '../library/ingest.ts';
@@ -49,10 +51,16 @@ export interface SchedulerOptions {
   readonly modelsHint: string;
   readonly providers: () => readonly string[];
   /** Tests only: run a family on a given model without looking in the model folders. */
-  readonly modelOverrides?: Partial<Record<ModelFamily, ModelRef>>;
+  readonly modelOverrides?: Partial<Record<Slot, ModelRef>>;
   readonly onProgress: (p: ProgressEvent) => void;
   readonly onResidencyChange: () => void;
 }
+
+/** Worker slots: one per generation family, and one for the prompt enhancer. */
+export type Slot = ModelFamily | 'qwen';
+
+const ENHANCER_HELP =
+  'a Qwen2.5 Instruct ONNX export in the transformers.js layout (config.json, tokenizer.json, tokenizer_config.json, onnx/model*.onnx)';
 
 interface Running {
   readonly job: JobView;
@@ -70,7 +78,7 @@ interface Resident {
 export class Scheduler {
   private readonly o: SchedulerOptions;
   private readonly running = new Map<string, Running>();
-  private readonly resident = new Map<ModelFamily, Resident>();
+  private readonly resident = new Map<Slot, Resident>();
   private ticking = false;
   private again = false;
   private stopped = false;
@@ -84,7 +92,7 @@ export class Scheduler {
     return [...this.running.keys()];
   }
 
-  loadedModels(): { id: string; family: ModelFamily; vramMb: number }[] {
+  loadedModels(): { id: string; family: Slot; vramMb: number }[] {
     return [...this.resident].map(([family, r]) => ({ id: r.modelId, family, vramMb: r.weightsMb }));
   }
 
@@ -154,13 +162,17 @@ export class Scheduler {
     this.armWake();
   }
 
-  private resolveModel(row: JobRow, family: ModelFamily): ModelRef | { missing: string } {
-    const override = this.o.modelOverrides?.[family];
+  private resolveModel(slot: Slot, id: string | null): ModelRef | { missing: string } {
+    const override = this.o.modelOverrides?.[slot];
     if (override) return override;
-    const params = JSON.parse(row.params) as { model: string | null };
-    const found = this.o.models.find(family, params.model);
+    const found = this.o.models.find(slot, id);
     if ('missing' in found) return found;
-    return { id: found.id, family, path: found.path };
+    return { id: found.id, family: slot, path: found.path };
+  }
+
+  /** An *_enhanced job whose rewrite has not been made yet needs the enhancer first. */
+  private needsEnhancer(type: JobType, params: JobParams): boolean {
+    return PRESETS[type].enhance && params.enhancedPrompt === null;
   }
 
   private modelBytes(model: ModelRef): number {
@@ -168,7 +180,22 @@ export class Scheduler {
   }
 
   private async tryStart(row: JobRow, family: ModelFamily): Promise<'started' | 'skipped' | 'wait'> {
-    const model = this.resolveModel(row, family);
+    const params = JSON.parse(row.params) as JobParams;
+    const type = row.job_type as JobType;
+    const enhancer = this.needsEnhancer(type, params) ? this.resolveModel('qwen', null) : null;
+    if (enhancer && 'missing' in enhancer) {
+      if (this.o.queue.claim(row.id)) {
+        const plain = type.replace('7b', '').replace('_enhanced', '');
+        this.o.queue.fail(
+          row.id,
+          'enhancer_not_installed',
+          `enhancer not installed: ${enhancer.missing}. Put ${ENHANCER_HELP} in ${this.o.modelsHint}, or choose ${plain} to run without prompt enhancement.`,
+          { transient: false },
+        );
+      }
+      return 'skipped';
+    }
+    const model = this.resolveModel(family, params.model);
     if ('missing' in model) {
       const claimed = this.o.queue.claim(row.id);
       if (claimed) {
@@ -188,7 +215,7 @@ export class Scheduler {
     const minimum = totalFor(need, 1);
     if (this.running.size > 0 && reservedByRunning + minimum > budget) return 'wait';
     // Make room: unload idle resident models of other families (and a different model of this one).
-    const keep = new Set([...this.running.values()].map((r) => r.slot));
+    const keep = new Set<Slot>([...this.running.values()].map((r) => r.slot));
     const residentHere = this.resident.get(family);
     if (residentHere && residentHere.modelId !== model.id) await this.unload(family);
     const idleResidentMb = [...this.resident].filter(([f]) => !keep.has(f) && f !== family).reduce((s, [, r]) => s + r.weightsMb, 0);
@@ -201,25 +228,33 @@ export class Scheduler {
     this.resident.set(family, { modelId: model.id, weightsMb: need.weightsMb });
     this.o.onResidencyChange();
     const reservedMb = totalFor(need, maxBatch);
-    const done = this.execute({ ...claimed, modelId: model.id }, family, model, maxBatch);
+    const done = this.execute({ ...claimed, modelId: model.id }, family, model, maxBatch, enhancer);
     this.running.set(row.id, { job: claimed, slot: family, startedAt: Date.now(), reservedMb, done });
     return 'started';
   }
 
-  private async execute(job: JobView, slot: ModelFamily, model: ModelRef, maxBatch: number): Promise<void> {
+  private async execute(job: JobView, slot: ModelFamily, model: ModelRef, maxBatch: number, enhancer: ModelRef | null): Promise<void> {
     const stagingDir = join(this.o.stagingRoot, job.id);
     rmSync(stagingDir, { recursive: true, force: true });
     mkdirSync(stagingDir, { recursive: true });
     this.o.gpu.startJob(job.id);
     const started = Date.now();
     let end: RunEnd;
+    let params = job.params;
     try {
+      if (enhancer) {
+        const enhanced = await this.runEnhancer(job.id, job.type, job.params, enhancer, (p) => this.reportProgress(job, p, started));
+        if (enhanced.kind !== 'done') throw enhanced;
+        // A rewrite that failed its checks comes back as the original prompt with a warning.
+        params = { ...job.params, enhancedPrompt: enhanced.text };
+        this.o.queue.setEnhanced(job.id, enhanced.text, enhanced.warning);
+      }
       end = await this.o.supervisor.run(
         slot,
         {
           jobId: job.id,
           jobType: job.type,
-          params: job.params,
+          params,
           model,
           enhancer: null,
           stagingDir,
@@ -229,7 +264,8 @@ export class Scheduler {
         (p) => this.reportProgress(job, p, started),
       );
     } catch (e) {
-      end = { kind: 'failed', code: 'internal', message: (e as Error).message, transient: true };
+      const stop = e as RunEnd;
+      end = stop && typeof stop === 'object' && 'kind' in stop ? stop : { kind: 'failed', code: 'internal', message: (e as Error).message, transient: true };
     }
     const peak = this.o.gpu.endJob(job.id);
     try {
@@ -299,7 +335,48 @@ export class Scheduler {
     });
   }
 
-  private async unload(family: ModelFamily): Promise<void> {
+  /**
+   * Runs the Qwen enhancer in its own worker slot, then — as the OurVidz worker sequences it when
+   * both do not fit — unloads it again if keeping it resident would crowd the generation model.
+   */
+  private async runEnhancer(
+    jobId: string,
+    type: JobType,
+    params: JobParams,
+    model: ModelRef,
+    onProgress: (p: ProgressUpdate) => void,
+  ): Promise<{ kind: 'done'; text: string; warning: string | null } | Exclude<RunEnd, { kind: 'done' }>> {
+    const bytes = this.modelBytes(model);
+    const weightsMb = Math.ceil((bytes * 1.1) / (1024 * 1024)) + 512;
+    this.resident.set('qwen', { modelId: model.id, weightsMb });
+    this.o.onResidencyChange();
+    const end = await this.o.supervisor.run(
+      'qwen',
+      { jobId, jobType: type, params, model, enhancer: null, stagingDir: this.o.stagingRoot, maxBatch: 1, providers: this.o.providers() },
+      (p) => onProgress({ ...p, stage: 'enhancing prompt' }),
+    );
+    const others = [...this.resident].filter(([s]) => s !== 'qwen').reduce((sum, [, r]) => sum + r.weightsMb, 0);
+    if (others + weightsMb + 4096 > this.o.gpu.budgetMb()) await this.unload('qwen');
+    if (end.kind !== 'done') return end;
+    const text = end.result.enhancedPrompt ?? params.prompt;
+    return { kind: 'done', text, warning: end.result.providerNote && end.result.enhancedPrompt === params.prompt ? end.result.providerNote : null };
+  }
+
+  /** The workspace's Enhance button: a rewrite to review before queueing, made in the enhancer's worker. */
+  async enhance(prompt: string, type: JobType, seed: number): Promise<EnhanceResult> {
+    const model = this.resolveModel('qwen', null);
+    if ('missing' in model) {
+      throw new StudioError('enhancer_not_installed', `enhancer not installed: ${model.missing}. Put ${ENHANCER_HELP} in ${this.o.modelsHint}.`);
+    }
+    const t0 = Date.now();
+    const params: JobParams = { ...PRESETS[type], prompt, negativePrompt: '', seed, batchIndex: null, model: null, enhancedPrompt: null, count: 1, scheduler: PRESETS[type].scheduler };
+    const end = await this.runEnhancer(`enhance-${t0}-${seed}`, type, params, model, () => undefined);
+    if (end.kind === 'cancelled') throw new StudioError('cancelled', 'the rewrite was cancelled');
+    if (end.kind === 'failed') throw new StudioError(end.code, `the enhancer failed: ${end.message}`);
+    return { original: prompt, text: end.text, warning: end.warning, model: model.id, ms: Date.now() - t0 };
+  }
+
+  private async unload(family: Slot): Promise<void> {
     if (!this.resident.has(family)) return;
     await this.o.supervisor.unload(family);
     this.resident.delete(family);
@@ -307,8 +384,8 @@ export class Scheduler {
   }
 
   /** Unloads resident models whose slot is idle, except the families in keep. */
-  private async releaseIdleModels(keep: Set<ModelFamily>, all: boolean): Promise<void> {
-    const busy = new Set([...this.running.values()].map((r) => r.slot));
+  private async releaseIdleModels(keep: Set<Slot>, all: boolean): Promise<void> {
+    const busy = new Set<Slot>([...this.running.values()].map((r) => r.slot));
     for (const family of [...this.resident.keys()]) {
       if (busy.has(family) || (!all && keep.has(family))) continue;
       await this.unload(family);

@@ -34,6 +34,8 @@ export function jobView(over: Partial<JobView> = {}): JobView {
     providerNote: null,
     peakVramMb: null,
     idempotencyKey: null,
+    enhancedPrompt: null,
+    enhanceWarning: null,
     ...over,
   };
 }

@@ -36,6 +36,8 @@ export function job(id: string, status: JobStatus, extra: Partial<JobView> = {})
     providerNote: null,
     peakVramMb: null,
     idempotencyKey: null,
+    enhancedPrompt: null,
+    enhanceWarning: null,
     ...extra,
   };
 }
