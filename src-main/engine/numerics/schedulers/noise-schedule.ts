@@ -106,6 +106,11 @@ export function roundHalfEven(x: number): number {
 /** `np.linspace(start, stop, num)` in float64: `i * step + start`, the last value exactly stop. */
 export function npLinspace(start: number, stop: number, num: number): Float64Array {
   const out = new Float64Array(num);
+  // numpy: a single sample is just `start` (div would be 0 and the step NaN).
+  if (num === 1) {
+    out[0] = start;
+    return out;
+  }
   const div = num - 1;
   const delta = stop - start;
   const step = delta / div;
