@@ -32,6 +32,7 @@ export type VideoEncodeErrorCode =
   | 'bad_frame'
   | 'no_frames'
   | 'frame_count_mismatch'
+  | 'output_unwritable'
   | 'ffmpeg_failed';
 
 /** A video could not be written; `stderrTail` holds ffmpeg's last messages when it was ffmpeg. */
@@ -166,7 +167,16 @@ export async function encodeMp4(options: EncodeMp4Options): Promise<EncodedVideo
   const metadataFile = tempPathFor(`${outPath}.ffmetadata`);
   const t0 = performance.now();
   try {
-    await writeFile(metadataFile, ffmetadataFile(tags), { encoding: 'utf8', flag: 'wx' });
+    await writeFile(metadataFile, ffmetadataFile(tags), { encoding: 'utf8', flag: 'wx' }).catch((error: unknown) => {
+      const code = (error as { code?: unknown }).code;
+      throw new VideoEncodeError(
+        'output_unwritable',
+        `cannot write the video into ${dirname(outPath)} (${typeof code === 'string' ? code : (error as Error).message}): ` +
+          'check that the folder exists, is writable and has free space',
+        [],
+        { cause: error },
+      );
+    });
     const sent = await runFfmpeg({ ...options, fps, crf, preset, located, temp, metadataFile, expected });
     // Cancelled while ffmpeg was finishing: honour it, like any other moment before the rename.
     if (signal?.aborted) throw new CancelledError();
@@ -245,7 +255,11 @@ function runFfmpeg(a: RunArgs): Promise<number> {
   let encoded = 0;
   let speed: number | null = null;
   const report = (done = false): void => {
-    a.onProgress?.({ encodedFrames: encoded, sentFrames: sent, of: a.expected, speed, done });
+    try {
+      a.onProgress?.({ encodedFrames: encoded, sentFrames: sent, of: a.expected, speed, done });
+    } catch (error) {
+      stop(error); // a failing progress callback fails the encode visibly rather than crashing the process
+    }
   };
   const progress = new ProgressBlockReader();
 

@@ -251,6 +251,29 @@ describe.skipIf(!HAS_FFMPEG)('encodeMp4 with the installed ffmpeg', () => {
     expect(entries(dir)).toEqual([]);
   });
 
+  it('a folder that does not exist gives a clear error', async () => {
+    const outPath = join(dir, 'missing', 'clip.mp4');
+    const error = await encodeMp4({ frames: gradientFrames(64, 64, 2), width: 64, height: 64, outPath, metadata: metadataFor() }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'output_unwritable' });
+    expect((error as Error).message).toContain(join(dir, 'missing'));
+    expect(entries(dir)).toEqual([]);
+  });
+
+  it('a throwing progress callback fails the encode instead of crashing', async () => {
+    const error = await encodeMp4({
+      frames: gradientFrames(64, 64, 4),
+      width: 64,
+      height: 64,
+      outPath: join(dir, 'x.mp4'),
+      metadata: metadataFor(),
+      onProgress: () => {
+        throw new Error('UI went away');
+      },
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('UI went away');
+    expect(entries(dir)).toEqual([]);
+  });
+
   it('replaces an existing file only when the new one is complete', async () => {
     const outPath = join(dir, 'clip.mp4');
     await encodeMp4({ frames: gradientFrames(64, 64, 5), width: 64, height: 64, outPath, metadata: metadataFor() });
