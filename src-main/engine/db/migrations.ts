@@ -180,4 +180,115 @@ CREATE TABLE engine_state (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'library',
+    // The library: assets get a stable integer key (`seq`, an INTEGER PRIMARY KEY, so VACUUM never
+    // renumbers it) that the external-content FTS5 index and the keyset cursors use; the text `id`
+    // stays the identity every other table, the outbox and the cloud mirror use. The table is
+    // rebuilt because SQLite cannot add a primary key in place.
+    sql: `
+CREATE TABLE assets_v2 (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  user_id TEXT,
+  job_id TEXT REFERENCES jobs(id) ON DELETE SET NULL,
+  project_id TEXT REFERENCES projects(id) ON DELETE SET NULL,
+  bucket TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+  file_path TEXT NOT NULL UNIQUE,
+  thumb_path TEXT,
+  thumb_error TEXT,
+  mime TEXT NOT NULL,
+  width INTEGER,
+  height INTEGER,
+  duration_ms INTEGER,
+  fps REAL,
+  frame_count INTEGER,
+  file_size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  prompt TEXT,
+  negative_prompt TEXT,
+  enhanced_prompt TEXT,
+  seed INTEGER,
+  model TEXT,
+  steps INTEGER,
+  guidance REAL,
+  scheduler TEXT,
+  batch_index INTEGER,
+  recipe TEXT NOT NULL DEFAULT '{}',
+  timings TEXT NOT NULL DEFAULT '{}',
+  favorite INTEGER NOT NULL DEFAULT 0,
+  rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+  title TEXT,
+  trashed_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO assets_v2 (id, user_id, job_id, project_id, bucket, kind, file_path, thumb_path, mime, width, height,
+  duration_ms, fps, frame_count, file_size, sha256, prompt, negative_prompt, enhanced_prompt, seed, model, steps,
+  guidance, scheduler, batch_index, recipe, timings, favorite, rating, title, trashed_at, created_at, updated_at)
+SELECT id, user_id, job_id, project_id, bucket, kind, file_path, thumb_path, mime, width, height,
+  duration_ms, fps, frame_count, file_size, sha256, prompt, negative_prompt, enhanced_prompt, seed, model, steps,
+  guidance, scheduler, batch_index, recipe, timings, favorite, rating, title, trashed_at, created_at, updated_at
+FROM assets ORDER BY created_at, rowid;
+DROP TABLE assets;
+ALTER TABLE assets_v2 RENAME TO assets;
+
+CREATE INDEX assets_job ON assets (job_id, batch_index);
+CREATE INDEX assets_sha ON assets (sha256);
+CREATE INDEX assets_seed ON assets (seed) WHERE seed IS NOT NULL;
+-- One index per sort of the live library (the trash is small and scanned), each ending in seq so
+-- keyset pages are ranges; filters on bucket, project and favourite get their own date order.
+CREATE INDEX assets_live_date ON assets (created_at, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_prompt ON assets (ifnull(prompt, '') COLLATE NOCASE, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_model ON assets (ifnull(model, ''), created_at, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_rating ON assets (rating, created_at, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_bucket ON assets (bucket, created_at, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_project ON assets (project_id, created_at, seq) WHERE trashed_at IS NULL;
+CREATE INDEX assets_live_favorite ON assets (created_at, seq) WHERE trashed_at IS NULL AND favorite = 1;
+CREATE INDEX assets_trash ON assets (trashed_at, seq) WHERE trashed_at IS NOT NULL;
+CREATE INDEX assets_thumb_pending ON assets (seq) WHERE thumb_path IS NULL AND thumb_error IS NULL;
+
+-- Prompt search. External content: the text lives once, in assets; triggers keep the index in step.
+CREATE VIRTUAL TABLE assets_fts USING fts5 (
+  prompt, negative_prompt, enhanced_prompt,
+  content = 'assets', content_rowid = 'seq',
+  tokenize = 'unicode61 remove_diacritics 2',
+  prefix = '2 3'
+);
+INSERT INTO assets_fts (assets_fts) VALUES ('rebuild');
+CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets BEGIN
+  INSERT INTO assets_fts (rowid, prompt, negative_prompt, enhanced_prompt)
+  VALUES (new.seq, new.prompt, new.negative_prompt, new.enhanced_prompt);
+END;
+CREATE TRIGGER assets_fts_delete AFTER DELETE ON assets BEGIN
+  INSERT INTO assets_fts (assets_fts, rowid, prompt, negative_prompt, enhanced_prompt)
+  VALUES ('delete', old.seq, old.prompt, old.negative_prompt, old.enhanced_prompt);
+END;
+CREATE TRIGGER assets_fts_update AFTER UPDATE OF prompt, negative_prompt, enhanced_prompt ON assets BEGIN
+  INSERT INTO assets_fts (assets_fts, rowid, prompt, negative_prompt, enhanced_prompt)
+  VALUES ('delete', old.seq, old.prompt, old.negative_prompt, old.enhanced_prompt);
+  INSERT INTO assets_fts (rowid, prompt, negative_prompt, enhanced_prompt)
+  VALUES (new.seq, new.prompt, new.negative_prompt, new.enhanced_prompt);
+END;
+
+CREATE TABLE tags (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE asset_tags (
+  tag_id TEXT NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+  asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (tag_id, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX asset_tags_asset ON asset_tags (asset_id, tag_id);
+
+CREATE INDEX scenes_asset ON scenes (asset_id) WHERE asset_id IS NOT NULL;
+CREATE INDEX outbox_entity ON outbox (entity, entity_id);
+`,
+  },
 ];

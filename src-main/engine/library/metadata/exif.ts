@@ -1,0 +1,151 @@
+/**
+ * Where A1111 puts its `parameters` in JPEG and WebP: the EXIF UserComment (tag 0x9286 in the Exif
+ * IFD), written by piexif as `UNICODE\0` + UTF-16 (big-endian, piexif always writes a big-endian
+ * TIFF). Other tools write the TIFF's own byte order, ASCII, or ImageDescription; some write XMP.
+ *
+ * A bounds-checked reader of just those tags: a hostile EXIF block yields undefined, never a throw
+ * or a runaway loop.
+ */
+
+const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
+const TAG_IMAGE_DESCRIPTION = 0x010e;
+const TAG_EXIF_IFD = 0x8769;
+const TAG_USER_COMMENT = 0x9286;
+const MAX_ENTRIES = 512;
+
+interface Entry {
+  tag: number;
+  type: number;
+  count: number;
+  /** Offset of the value bytes within the TIFF block. */
+  valueOffset: number;
+}
+
+const TYPE_SIZES: Readonly<Record<number, number>> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
+
+function readIfd(tiff: Buffer, offset: number, le: boolean): Entry[] | undefined {
+  if (offset < 8 || offset + 2 > tiff.length) return undefined;
+  const count = le ? tiff.readUInt16LE(offset) : tiff.readUInt16BE(offset);
+  if (count > MAX_ENTRIES) return undefined;
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = offset + 2 + i * 12;
+    if (at + 12 > tiff.length) break;
+    const u16 = (o: number): number => (le ? tiff.readUInt16LE(o) : tiff.readUInt16BE(o));
+    const u32 = (o: number): number => (le ? tiff.readUInt32LE(o) : tiff.readUInt32BE(o));
+    const tag = u16(at);
+    const type = u16(at + 2);
+    const n = u32(at + 4);
+    const size = (TYPE_SIZES[type] ?? 0) * n;
+    const valueOffset = size <= 4 ? at + 8 : u32(at + 8);
+    if (size === 0 || valueOffset + size > tiff.length) continue;
+    entries.push({ tag, type, count: n, valueOffset });
+  }
+  return entries;
+}
+
+export interface ExifText {
+  userComment?: string;
+  imageDescription?: string;
+}
+
+/** Reads UserComment and ImageDescription from an EXIF block (with or without the `Exif\0\0` prefix). */
+export function readExifText(exif: Uint8Array): ExifText | undefined {
+  let tiff = Buffer.from(exif.buffer, exif.byteOffset, exif.byteLength);
+  if (tiff.subarray(0, 6).equals(EXIF_HEADER)) tiff = tiff.subarray(6);
+  if (tiff.length < 8) return undefined;
+  const order = tiff.toString('latin1', 0, 2);
+  if (order !== 'II' && order !== 'MM') return undefined;
+  const le = order === 'II';
+  if ((le ? tiff.readUInt16LE(2) : tiff.readUInt16BE(2)) !== 42) return undefined;
+  const ifd0 = readIfd(tiff, le ? tiff.readUInt32LE(4) : tiff.readUInt32BE(4), le);
+  if (!ifd0) return undefined;
+  const out: ExifText = {};
+  const description = ifd0.find((e) => e.tag === TAG_IMAGE_DESCRIPTION && e.type === 2);
+  if (description) {
+    out.imageDescription = tiff
+      .subarray(description.valueOffset, description.valueOffset + description.count)
+      .toString('utf8')
+      .replace(/\0+$/u, '');
+  }
+  const pointer = ifd0.find((e) => e.tag === TAG_EXIF_IFD && (e.type === 4 || e.type === 13));
+  if (pointer) {
+    const exifIfd = readIfd(tiff, le ? tiff.readUInt32LE(pointer.valueOffset) : tiff.readUInt32BE(pointer.valueOffset), le);
+    const comment = exifIfd?.find((e) => e.tag === TAG_USER_COMMENT);
+    if (comment) {
+      const text = decodeUserComment(tiff.subarray(comment.valueOffset, comment.valueOffset + comment.count), le);
+      if (text !== undefined) out.userComment = text;
+    }
+  }
+  return out.userComment !== undefined || out.imageDescription !== undefined ? out : undefined;
+}
+
+/** EXIF UserComment: an 8-byte character-code prefix, then the text. */
+export function decodeUserComment(value: Buffer, littleEndianTiff = false): string | undefined {
+  if (value.length < 8) return undefined;
+  const prefix = value.toString('latin1', 0, 8);
+  const body = value.subarray(8);
+  if (prefix === 'UNICODE\0') {
+    let bytes = body;
+    let le = littleEndianTiff;
+    if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+      bytes = bytes.subarray(2);
+      le = false;
+    } else if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+      bytes = bytes.subarray(2);
+      le = true;
+    } else {
+      // No byte-order mark: the order that makes more ASCII wins (piexif writes big-endian even
+      // though the spec implies the TIFF's order).
+      const little = asciiScore(bytes, true);
+      const big = asciiScore(bytes, false);
+      if (little !== big) le = little > big;
+    }
+    const even = bytes.subarray(0, bytes.length - (bytes.length % 2));
+    const text = le ? Buffer.from(even).toString('utf16le') : Buffer.from(even).swap16().toString('utf16le');
+    return text.replace(/\0+$/u, '');
+  }
+  if (prefix === 'ASCII\0\0\0' || prefix === '\0\0\0\0\0\0\0\0') return body.toString('utf8').replace(/\0+$/u, '');
+  if (prefix.startsWith('JIS')) return undefined;
+  // No known prefix: some writers store the bare text.
+  return value.toString('utf8').replace(/\0+$/u, '');
+}
+
+function asciiScore(bytes: Buffer, le: boolean): number {
+  let score = 0;
+  for (let i = 0; i + 1 < bytes.length && i < 512; i += 2) {
+    const lo = le ? bytes[i]! : bytes[i + 1]!;
+    const hi = le ? bytes[i + 1]! : bytes[i]!;
+    if (hi === 0 && lo >= 0x09 && lo < 0x7f) score++;
+  }
+  return score;
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/giu, (all, entity: string) => {
+    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+    const lower = entity.toLowerCase();
+    if (lower in named) return named[lower]!;
+    const code = lower.startsWith('#x') ? parseInt(lower.slice(2), 16) : parseInt(lower.slice(1), 10);
+    return Number.isInteger(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : all;
+  });
+}
+
+/**
+ * A1111-style parameters from an XMP packet: `exif:UserComment` (as rdf:Alt/li or plain element)
+ * or a `*:parameters` attribute/element, as some tools write them.
+ */
+export function readXmpParameters(xmp: string): string | undefined {
+  const text = xmp.length > 4_000_000 ? xmp.slice(0, 4_000_000) : xmp;
+  const patterns = [
+    /<exif:UserComment>\s*<rdf:Alt>\s*<rdf:li[^>]*>([\s\S]*?)<\/rdf:li>/u,
+    /<exif:UserComment>([^<]+)<\/exif:UserComment>/u,
+    /<[\w-]+:parameters>([\s\S]*?)<\/[\w-]+:parameters>/u,
+    /\s[\w-]+:parameters\s*=\s*"([^"]*)"/u,
+  ];
+  for (const p of patterns) {
+    const m = p.exec(text);
+    if (m && m[1]!.trim() !== '') return unescapeXml(m[1]!);
+  }
+  return undefined;
+}

@@ -1,0 +1,369 @@
+/**
+ * What a media file is and how it was made, read without decoding pixels: the format from its
+ * first bytes (never its name), its size, and the generation settings other tools leave in it —
+ * this studio's `ourvidz_recipe`, A1111 `parameters` (PNG text, or EXIF UserComment / XMP in JPEG
+ * and WebP), ComfyUI `prompt`/`workflow`, InvokeAI `invokeai_metadata`, and MP4 tags via ffprobe.
+ *
+ * Anything wrong with a file ends in a MediaRejected with a reason and a sentence; nothing here
+ * lets a hostile file crash the caller, take unbounded memory, or block (FIFOs are refused before
+ * they are opened).
+ */
+import { open, readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { Metadata as SharpMetadata } from 'sharp';
+import { PngFormatError, readImageRecipeMetadata } from '../../media/png.ts';
+import { DEFAULT_MAX_PIXELS } from '../../media/png-decode.ts';
+import { parseA1111Parameters } from '../../media/a1111.ts';
+import type { ImportSkipReason } from '../../../../src-preload/contract/library.ts';
+import { fromComfyPrompt, fromComfyWorkflow, fromInvokeAi } from './generators.ts';
+import type { GenerationFields } from './generators.ts';
+import { readExifText, readXmpParameters } from './exif.ts';
+import { probeVideo } from './ffmpeg.ts';
+import type { FfmpegPaths } from './ffmpeg.ts';
+
+export type MediaFormat = 'png' | 'jpeg' | 'webp' | 'mp4';
+
+export const FORMAT_INFO: Readonly<Record<MediaFormat, { kind: 'image' | 'video'; mime: string; ext: string; names: readonly string[] }>> = {
+  png: { kind: 'image', mime: 'image/png', ext: '.png', names: ['.png'] },
+  jpeg: { kind: 'image', mime: 'image/jpeg', ext: '.jpg', names: ['.jpg', '.jpeg', '.jpe', '.jfif'] },
+  webp: { kind: 'image', mime: 'image/webp', ext: '.webp', names: ['.webp'] },
+  mp4: { kind: 'video', mime: 'video/mp4', ext: '.mp4', names: ['.mp4', '.m4v'] },
+};
+
+/** Extensions the importer looks at; anything else in a folder is not media it was asked about. */
+export const MEDIA_EXTENSIONS: readonly string[] = Object.values(FORMAT_INFO).flatMap((f) => f.names);
+
+/** Limits that keep a hostile file from costing unbounded memory or time. */
+export const MEDIA_LIMITS = {
+  /** PNGs are read whole to check every chunk's CRC. */
+  maxPngBytes: 256 * 1024 * 1024,
+  maxImageBytes: 512 * 1024 * 1024,
+  maxVideoBytes: 64 * 1024 * 1024 * 1024,
+  /** Pillow's MAX_IMAGE_PIXELS, as the PNG decoder uses: larger images are treated as bombs. */
+  maxPixels: DEFAULT_MAX_PIXELS,
+  /** Largest decompressed text chunk (ComfyUI workflows are a few MB). */
+  maxTextBytes: 16 * 1024 * 1024,
+} as const;
+
+export class MediaRejected extends Error {
+  readonly reason: ImportSkipReason;
+  constructor(reason: ImportSkipReason, message: string) {
+    super(message);
+    this.name = 'MediaRejected';
+    this.reason = reason;
+  }
+}
+
+export function sniffFormat(head: Uint8Array): MediaFormat | null {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp') return 'mp4';
+  return null;
+}
+
+export type GeneratorSource = 'ourvidz' | 'a1111' | 'comfyui' | 'invokeai';
+
+export interface MediaFields extends GenerationFields {
+  enhancedPrompt?: string;
+  jobType?: string;
+  jobId?: string;
+  batchIndex?: number;
+}
+
+export interface MediaFacts {
+  readonly format: MediaFormat;
+  readonly kind: 'image' | 'video';
+  readonly mime: string;
+  readonly ext: string;
+  readonly size: number;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly durationMs: number | null;
+  readonly fps: number | null;
+  readonly frameCount: number | null;
+  /** Which tool's settings were found (the first that gave any). */
+  readonly source: GeneratorSource | null;
+  readonly fields: MediaFields;
+  /** This studio's own recipe, when the file carries one. */
+  readonly ourRecipe: Record<string, unknown> | null;
+  /** The raw metadata as found (text chunks verbatim), kept in the asset's recipe. */
+  readonly raw: Record<string, unknown>;
+  /** The whole file, when it was read whole anyway (PNGs), so callers need not read it again. */
+  readonly bytes?: Buffer;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `strict`: the text came from a general-purpose field, so it must have A1111's parameter line. */
+function fromA1111(text: string, strict = false): MediaFields | null {
+  const p = parseA1111Parameters(text);
+  if (strict && Object.keys(p.params).length < 3) return null;
+  const out: MediaFields = {};
+  if (p.prompt !== '') out.prompt = p.prompt;
+  if (p.negativePrompt !== '') out.negativePrompt = p.negativePrompt;
+  if (p.steps !== undefined) out.steps = p.steps;
+  if (p.sampler !== undefined) out.sampler = p.scheduleType && p.scheduleType !== 'Automatic' ? `${p.sampler} ${p.scheduleType}` : p.sampler;
+  if (p.cfgScale !== undefined) out.cfg = p.cfgScale;
+  if (p.seed !== undefined && Number.isSafeInteger(Number(p.seed))) out.seed = Number(p.seed);
+  if (p.model !== undefined) out.model = p.model;
+  else if (p.modelHash !== undefined) out.model = p.modelHash;
+  if (p.width !== undefined && p.height !== undefined) {
+    out.width = p.width;
+    out.height = p.height;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+function fromOurRecipe(recipe: Record<string, unknown>): MediaFields {
+  const out: MediaFields = {};
+  const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const params = isRecord(recipe.params) ? recipe.params : {};
+  const set = <K extends keyof MediaFields>(k: K, v: MediaFields[K] | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('prompt', s(recipe.prompt));
+  set('negativePrompt', s(recipe.negativePrompt));
+  set('enhancedPrompt', s(recipe.enhancedPrompt) ?? s(params.enhancedPrompt));
+  const seed = n(recipe.seed);
+  if (seed !== undefined && Number.isSafeInteger(seed)) out.seed = seed;
+  set('steps', n(recipe.steps));
+  set('cfg', n(recipe.guidance));
+  set('sampler', s(recipe.scheduler));
+  set('model', isRecord(recipe.model) ? s(recipe.model.id) : s(recipe.model));
+  set('jobType', s(recipe.jobType));
+  set('jobId', s(recipe.jobId));
+  set('batchIndex', n(recipe.batchIndex));
+  set('width', n(recipe.width));
+  set('height', n(recipe.height));
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkPixels(width: number | null, height: number | null, name: string): void {
+  if (width === null || height === null) return;
+  if (width * height > MEDIA_LIMITS.maxPixels) {
+    throw new MediaRejected(
+      'too-large',
+      `${name} declares ${width}×${height} pixels, more than the ${Math.round(MEDIA_LIMITS.maxPixels / 1e6)} megapixels the library accepts (a decompression bomb or a scan too big to preview); skipped`,
+    );
+  }
+}
+
+async function readPng(path: string, name: string, size: number): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+  if (size > MEDIA_LIMITS.maxPngBytes) {
+    throw new MediaRejected('too-large', `${name} is ${Math.round(size / 2 ** 20)} MB, larger than the ${MEDIA_LIMITS.maxPngBytes / 2 ** 20} MB a PNG may be; skipped`);
+  }
+  const bytes = await readFile(path);
+  let meta;
+  try {
+    meta = readImageRecipeMetadata(bytes, { name, maxTextBytes: MEDIA_LIMITS.maxTextBytes });
+  } catch (error) {
+    if (error instanceof PngFormatError) {
+      const reason: ImportSkipReason = error.code === 'truncated' ? 'truncated' : error.code === 'too-large' ? 'too-large' : 'unreadable';
+      throw new MediaRejected(reason, `${error.message}; skipped`);
+    }
+    throw error;
+  }
+  checkPixels(meta.width, meta.height, name);
+  const raw: Record<string, unknown> = {};
+  let source: GeneratorSource | null = null;
+  let fields: MediaFields = {};
+  let ourRecipe: Record<string, unknown> | null = null;
+  if (meta.recipe?.value !== undefined && isRecord(meta.recipe.value)) {
+    ourRecipe = meta.recipe.value;
+    fields = fromOurRecipe(ourRecipe);
+    source = 'ourvidz';
+  }
+  if (meta.parameters) {
+    raw.parameters = meta.parameters.text;
+    if (!source) {
+      const f = fromA1111(meta.parameters.text);
+      if (f) {
+        fields = f;
+        source = 'a1111';
+      }
+    }
+  }
+  if (meta.comfyui) {
+    if (meta.comfyui.prompt) raw.prompt = meta.comfyui.prompt.text;
+    if (meta.comfyui.workflow) raw.workflow = meta.comfyui.workflow.text;
+    if (!source) {
+      const f = fromComfyPrompt(meta.comfyui.prompt?.value) ?? fromComfyWorkflow(meta.comfyui.workflow?.value);
+      if (f) {
+        fields = f;
+        source = 'comfyui';
+      }
+    }
+  }
+  if (meta.invokeai) {
+    raw.invokeai_metadata = meta.invokeai.text;
+    if (!source) {
+      const f = fromInvokeAi(meta.invokeai.value);
+      if (f) {
+        fields = f;
+        source = 'invokeai';
+      }
+    }
+  }
+  for (const key of ['invokeai_graph', 'invokeai_workflow', 'Software', 'Comment', 'Description']) {
+    const entry = meta.text.find((t) => t.keyword === key);
+    if (entry) raw[key] = entry.text;
+  }
+  return { width: meta.width, height: meta.height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe, raw, bytes };
+}
+
+async function tail(path: string, size: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const n = Math.min(length, size);
+    const buf = Buffer.alloc(n);
+    await handle.read(buf, 0, n, size - n);
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp', size: number, head: Buffer): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+  if (size > MEDIA_LIMITS.maxImageBytes) {
+    throw new MediaRejected('too-large', `${name} is ${Math.round(size / 2 ** 20)} MB, larger than the ${MEDIA_LIMITS.maxImageBytes / 2 ** 20} MB an image may be; skipped`);
+  }
+  if (format === 'jpeg') {
+    // A JPEG ends with the EOI marker; a cut-off download does not (some writers pad after it).
+    const end = await tail(path, size, 4096);
+    if (end.lastIndexOf(Buffer.from([0xff, 0xd9])) === -1) {
+      throw new MediaRejected('truncated', `${name} is truncated: the JPEG has no end marker; the file was cut off, copy or download it again; skipped`);
+    }
+  } else {
+    const riffSize = head.readUInt32LE(4) + 8;
+    if (riffSize > size) {
+      throw new MediaRejected('truncated', `${name} is truncated: the WebP says ${riffSize} bytes but the file has ${size}; copy or download it again; skipped`);
+    }
+  }
+  let meta: SharpMetadata;
+  try {
+    meta = await sharp(path, { limitInputPixels: false, failOn: 'none' }).metadata();
+  } catch (error) {
+    throw new MediaRejected('unreadable', `${name} could not be read as ${format.toUpperCase()} (${(error as Error).message}); skipped`);
+  }
+  const width = meta.width ?? null;
+  const height = meta.height ?? null;
+  checkPixels(width, height, name);
+  const raw: Record<string, unknown> = {};
+  let text: string | undefined;
+  if (meta.exif) {
+    const exif = readExifText(meta.exif);
+    if (exif?.userComment !== undefined) raw.exifUserComment = exif.userComment;
+    if (exif?.imageDescription !== undefined) raw.exifImageDescription = exif.imageDescription;
+    text = exif?.userComment ?? exif?.imageDescription;
+  }
+  if (meta.xmp) {
+    const xmp = meta.xmp.toString('utf8');
+    const fromXmp = readXmpParameters(xmp);
+    if (fromXmp !== undefined) raw.xmpParameters = fromXmp;
+    text ??= fromXmp;
+  }
+  let source: GeneratorSource | null = null;
+  let fields: MediaFields = {};
+  const json = text !== undefined && text.trimStart().startsWith('{') ? parseJson(text) : undefined;
+  if (isRecord(json)) {
+    // Some tools put a ComfyUI graph or InvokeAI metadata in the comment instead.
+    const comfy = fromComfyPrompt(json);
+    const invoke = comfy ? null : fromInvokeAi(json);
+    if (comfy || invoke) {
+      fields = (comfy ?? invoke)!;
+      source = comfy ? 'comfyui' : 'invokeai';
+    }
+  } else if (text !== undefined) {
+    const f = fromA1111(text, text !== raw.exifUserComment);
+    if (f) {
+      fields = f;
+      source = 'a1111';
+    }
+  }
+  return { width, height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe: null, raw };
+}
+
+async function readMp4(path: string, name: string, size: number, ffmpeg?: FfmpegPaths): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+  if (size > MEDIA_LIMITS.maxVideoBytes) {
+    throw new MediaRejected('too-large', `${name} is larger than the ${MEDIA_LIMITS.maxVideoBytes / 2 ** 30} GB a video may be; skipped`);
+  }
+  let facts;
+  try {
+    facts = await probeVideo(path, ffmpeg);
+  } catch (error) {
+    throw new MediaRejected('unreadable', `${name} could not be read as a video (${(error as Error).message}); skipped`);
+  }
+  checkPixels(facts.width, facts.height, name);
+  const raw: Record<string, unknown> = { tags: facts.tags, codec: facts.codec };
+  let source: GeneratorSource | null = null;
+  let fields: MediaFields = {};
+  for (const key of ['comment', 'description', 'parameters', 'prompt']) {
+    const text = facts.tags[key];
+    if (text === undefined) continue;
+    const json = parseJson(text);
+    if (isRecord(json)) {
+      // ComfyUI's video nodes store {"prompt": graph, "workflow": graph}, graphs sometimes as JSON text.
+      const unwrap = (v: unknown): unknown => (typeof v === 'string' ? parseJson(v) : v);
+      const comfy = fromComfyPrompt(unwrap(json.prompt)) ?? fromComfyWorkflow(unwrap(json.workflow)) ?? fromComfyPrompt(json);
+      const invoke = comfy ? null : fromInvokeAi(json);
+      if (comfy || invoke) {
+        fields = (comfy ?? invoke)!;
+        source = comfy ? 'comfyui' : 'invokeai';
+        break;
+      }
+    } else {
+      const f = fromA1111(text, true);
+      if (f) {
+        fields = f;
+        source = 'a1111';
+        break;
+      }
+    }
+  }
+  return { width: facts.width, height: facts.height, durationMs: facts.durationMs, fps: facts.fps, frameCount: facts.frameCount, source, fields, ourRecipe: null, raw };
+}
+
+export interface ReadMediaOptions {
+  /** Name for messages (the file's name as the user knows it). */
+  readonly name: string;
+  readonly size: number;
+  readonly ffmpeg?: FfmpegPaths;
+}
+
+/** Reads a regular file's format and generation metadata; throws MediaRejected when it should be skipped. */
+export async function readMediaFacts(path: string, options: ReadMediaOptions): Promise<MediaFacts> {
+  const { name, size } = options;
+  if (size === 0) throw new MediaRejected('unreadable', `${name} is empty; skipped`);
+  const handle = await open(path, 'r');
+  const head = Buffer.alloc(32);
+  try {
+    await handle.read(head, 0, 32, 0);
+  } finally {
+    await handle.close();
+  }
+  const format = sniffFormat(head.subarray(0, Math.min(32, size)));
+  if (format === null) {
+    throw new MediaRejected('unsupported', `${name} is not a PNG, JPEG, WebP or MP4 file (whatever its name says); skipped`);
+  }
+  const info = FORMAT_INFO[format];
+  const rest =
+    format === 'png'
+      ? await readPng(path, name, size)
+      : format === 'mp4'
+        ? await readMp4(path, name, size, options.ffmpeg)
+        : await readJpegOrWebp(path, name, format, size, head);
+  return { format, kind: info.kind, mime: info.mime, ext: info.ext, size, ...rest };
+}
