@@ -121,6 +121,22 @@ describe('Queue, live in the browser against studio serve', () => {
     // The status bar shows the engine's GPU figures and the queue.
     await page.getByTestId('gpu-budget').waitFor();
     await until(() => page.getByTestId('queue-status').textContent()).toContain('0 running · 0 queued');
+
+    // The sections are tabs: arrow keys move between them (one key at a time, as a person presses).
+    await page.getByRole('tab', { name: /Workspace/ }).focus();
+    for (const [key, view] of [['ArrowDown', 'Library'], ['ArrowDown', 'Queue'], ['ArrowDown', 'Models'], ['ArrowUp', 'Queue']]) {
+      await page.keyboard.press(key!);
+      await page.getByRole('heading', { name: view, level: 1 }).waitFor();
+    }
+  });
+
+  it('explains how to get in when opened without the token', async () => {
+    const context = await browser!.newContext();
+    const bare = await context.newPage();
+    await bare.goto(new URL(host!.openUrl).origin);
+    await bare.getByRole('heading', { name: 'Open the studio from its link' }).waitFor();
+    expect(await bare.getByRole('tab').count()).toBe(0);
+    await context.close();
   });
 
   it('follows a Workspace job from queued to running to done, and cancels another while it waits', async () => {
