@@ -1,0 +1,301 @@
+/**
+ * WAN 2.1 T2V (1.3B) on onnxruntime-node, following diffusers' WanPipeline for the studio's ONNX
+ * layout (docs/models.md): clean and tokenize the prompt (UMT5, 512 tokens, pad rows zeroed), draw
+ * the seed's noise as torch does on the CPU, denoise with the flow scheduler the job names and
+ * classifier-free guidance in two passes, decode with the causal VAE frame by frame, and write a
+ * PNG (1 frame) or an H.264 MP4 (video) that carries its recipe. Serves image_fast, image_high,
+ * video_fast, video_high and their *_enhanced twins (which arrive with the enhanced prompt).
+ * Runs only inside an inference worker.
+ */
+import { performance } from 'node:perf_hooks';
+import { workerRuntime } from '../../inference/runtime.ts';
+import type { OrtRuntime } from '../../inference/runtime.ts';
+import { buildA1111Parameters } from '../../media/a1111.ts';
+import { requireFfmpeg } from '../../media/ffmpeg-locate.ts';
+import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
+import type { X264Preset } from '../../media/video-encode.ts';
+import { WAN_LATENT_CHANNELS, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH } from '../../models/wan-validator.ts';
+import { createFlowScheduler, FLOW_SAMPLERS } from '../../numerics/flow/index.ts';
+import type { FlowSamplerName, FlowScheduler } from '../../numerics/flow/index.ts';
+import { torchRandn } from '../../numerics/torch-randn.ts';
+import { APP_NAME, APP_VERSION } from '../../version.ts';
+import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common/session-io.ts';
+import { CancelledError, PipelineError } from '../types.ts';
+import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
+import { loadWanModel } from './model.ts';
+import type { WanModel } from './model.ts';
+import { writeWanImage, writeWanVideo } from './output.ts';
+import { wanPreviewPng } from './preview.ts';
+import { encodeWanText } from './text.ts';
+import { decodeWanFrames, newDecodeStats, SPATIAL_SCALE, TEMPORAL_SCALE, videoFrames } from './vae-decode.ts';
+import type { DecodeOptions } from './vae-decode.ts';
+
+/** Sizes must be multiples of the VAE's 8 × the transformer's 2×2 patch. */
+export const WAN_SIZE_MULTIPLE = SPATIAL_SCALE * 2;
+export const WAN_FPS = 16;
+
+export interface WanPipelineOptions {
+  readonly runtime?: OrtRuntime;
+  /** Settings → Video's ffmpeg (binary or folder); null: PATH. */
+  readonly ffmpegPath?: string | null;
+  readonly x264Preset?: X264Preset;
+  /** Whole-clip VAE exports: window and context in latent frames (see vae-decode.ts). */
+  readonly vaeWindow?: Omit<DecodeOptions, 'signal'>;
+}
+
+/** Refuses what WAN cannot make, saying the rule (diffusers would silently round instead). */
+export function checkWanParams(p: { width: number; height: number; frames: number; steps: number }): void {
+  if ((p.frames - 1) % TEMPORAL_SCALE !== 0 || p.frames < 1) {
+    const below = Math.max(1, p.frames - ((p.frames - 1) % TEMPORAL_SCALE + TEMPORAL_SCALE) % TEMPORAL_SCALE);
+    throw new PipelineError(
+      'invalid_params',
+      `WAN makes 4k+1 frames (1, 5, 9, 13, 17, …, 81): the VAE turns each latent frame after the first into 4 video frames. ${p.frames} is not of that form; use ${below} or ${below + TEMPORAL_SCALE}.`,
+    );
+  }
+  if (p.width % WAN_SIZE_MULTIPLE !== 0 || p.height % WAN_SIZE_MULTIPLE !== 0) {
+    throw new PipelineError(
+      'invalid_params',
+      `WAN needs a width and height that are multiples of ${WAN_SIZE_MULTIPLE} (the VAE's 8× times the transformer's 2×2 patches); ${p.width}×${p.height} is not. Try ${Math.round(p.width / 16) * 16}×${Math.round(p.height / 16) * 16}.`,
+    );
+  }
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError();
+}
+
+export class WanPipeline implements Pipeline {
+  readonly family = 'wan';
+  readonly #runtime: OrtRuntime;
+  readonly #options: WanPipelineOptions;
+  #model: WanModel | null = null;
+
+  constructor(options: WanPipelineOptions = {}) {
+    this.#runtime = options.runtime ?? workerRuntime();
+    this.#options = options;
+  }
+
+  async unload(): Promise<void> {
+    this.#model = null;
+    await this.#runtime.releaseAll();
+  }
+
+  async run(req: RunRequest, ctx: PipelineContext): Promise<PipelineResult> {
+    const wall0 = performance.now();
+    const run0 = this.#runtime.timer.ms;
+    const p = req.params;
+    checkWanParams(p);
+    const sampler = p.scheduler as FlowSamplerName;
+    if (!(sampler in FLOW_SAMPLERS)) {
+      throw new PipelineError('invalid_params', `WAN has no sampler "${p.scheduler}"; use one of ${Object.keys(FLOW_SAMPLERS).join(', ')}`);
+    }
+    const isVideo = p.frames > 1;
+    // A missing ffmpeg fails the job now, not after the denoising.
+    const ffmpeg: FfmpegFound | null = isVideo ? await requireFfmpeg({ ffmpegPath: this.#options.ffmpegPath ?? null }) : null;
+
+    ctx.progress({ step: 0, of: p.steps, stage: 'loading model', preview: null });
+    let loadMs = 0;
+    if (this.#model?.path !== req.model.path) {
+      if (this.#model) await this.unload();
+      this.#model = await loadWanModel(this.#runtime, req.model.path, req.providers);
+      loadMs = this.#model.loadMs;
+    }
+    const m = this.#model;
+    throwIfCancelled(ctx.signal);
+
+    // Text conditioning: the enhanced prompt when the job has one (the *_enhanced types).
+    ctx.progress({ step: 0, of: p.steps, stage: 'encoding prompt', preview: null });
+    const prompt = p.enhancedPrompt ?? p.prompt;
+    const cfg = p.guidance > 1;
+    const tEnc0 = performance.now();
+    const cond = await encodeWanText(this.#runtime, m.text, prompt);
+    const uncond = cfg ? await encodeWanText(this.#runtime, m.text, p.negativePrompt) : null;
+    const encodeMs = performance.now() - tEnc0;
+    throwIfCancelled(ctx.signal);
+
+    // Starting noise: torch.randn([1, 16, (F − 1)/4 + 1, h/8, w/8]) on a CPU generator seeded with the job's seed.
+    const T = (p.frames - 1) / TEMPORAL_SCALE + 1;
+    const h = p.height / SPATIAL_SCALE;
+    const w = p.width / SPATIAL_SCALE;
+    const shape = [1, WAN_LATENT_CHANNELS, T, h, w];
+    let x = torchRandn(shape, p.seed);
+    const scheduler = createFlowScheduler(sampler, m.schedulerConfig);
+    scheduler.setTimesteps(p.steps);
+
+    const stepMs: number[] = [];
+    const denoiseRun0 = this.#runtime.timer.ms;
+    for (let i = 0; i < scheduler.timesteps.length; i++) {
+      throwIfCancelled(ctx.signal);
+      const s0 = performance.now();
+      const v = await this.#velocity(m, scheduler, i, x, shape, cond.states, uncond?.states ?? null, p.guidance, ctx.signal);
+      const preview = wanPreviewPng(x, v, scheduler.sigmas[i]!, T, h, w);
+      x = scheduler.step(v, i, x);
+      stepMs.push(performance.now() - s0);
+      ctx.progress({ step: i + 1, of: p.steps, stage: 'denoising', preview });
+    }
+    const denoiseRunMs = this.#runtime.timer.ms - denoiseRun0;
+    throwIfCancelled(ctx.signal);
+
+    // Decode and write.
+    const decodeRun0 = this.#runtime.timer.ms;
+    ctx.progress({ step: p.steps, of: p.steps, stage: isVideo ? 'decoding and encoding video' : 'decoding', preview: null });
+    const stats = newDecodeStats(m.vae.io.mode === 'cached' ? 'cached' : 'whole');
+    const frames = decodeWanFrames(this.#runtime, m.vae, { data: x, frames: T, height: h, width: w }, { ...this.#options.vaeWindow, signal: ctx.signal }, stats);
+    const providerNote = [m.transformer.loaded.note, cond.note].filter(Boolean).join('; ') || null;
+    const recipe = this.#recipe(req, m, providerNote, { condTokens: cond.tokens, truncated: cond.truncated });
+    // The video infotext writes Frames and FPS itself.
+    const extra: [string, string | number][] = isVideo ? [['Noise', 'torch.randn CPU']] : [['Frames', 1], ['Noise', 'torch.randn CPU']];
+    if (p.enhancedPrompt) extra.push(['Original prompt', p.prompt]);
+    const samplerLabel = FLOW_SAMPLERS[sampler].label;
+    let output: OutputFile;
+    let encodeOutMs = 0;
+    let writeMs = 0;
+    if (!isVideo) {
+      const parameters = buildA1111Parameters({
+        prompt,
+        negativePrompt: p.negativePrompt,
+        steps: p.steps,
+        sampler: samplerLabel,
+        cfgScale: p.guidance,
+        seed: p.seed,
+        width: p.width,
+        height: p.height,
+        model: req.model.id,
+        extra,
+        version: `${APP_NAME} ${APP_VERSION}`,
+      });
+      const written = await writeWanImage(frames, { stagingDir: req.stagingDir, parameters, recipe, seed: p.seed });
+      output = written.output;
+      encodeOutMs = written.encodeMs;
+      writeMs = written.writeMs;
+    } else {
+      const written = await writeWanVideo({
+        frames,
+        frameCount: videoFrames(T),
+        width: p.width,
+        height: p.height,
+        fps: p.fps || WAN_FPS,
+        stagingDir: req.stagingDir,
+        metadata: {
+          prompt,
+          negativePrompt: p.negativePrompt,
+          seed: p.seed,
+          model: req.model.id,
+          steps: p.steps,
+          jobType: req.jobType,
+          extraParameters: [['Sampler', samplerLabel], ['CFG scale', p.guidance], ...extra],
+          recipe,
+        },
+        recipe,
+        seed: p.seed,
+        ffmpeg: ffmpeg!,
+        signal: ctx.signal,
+        ...(this.#options.x264Preset ? { preset: this.#options.x264Preset } : {}),
+      });
+      output = written.output;
+      encodeOutMs = Math.max(0, written.encodeMs - stats.decodeMs);
+      writeMs = written.thumbMs;
+    }
+
+    const decodeRunMs = this.#runtime.timer.ms - decodeRun0;
+    const wallMs = performance.now() - wall0;
+    const runMs = this.#runtime.timer.ms - run0;
+    const denoiseMs = stepMs.reduce((a, b) => a + b, 0);
+    const timings: Record<string, number> = {
+      wallMs,
+      sessionRunMs: runMs,
+      overheadMs: wallMs - runMs,
+      modelLoadMs: loadMs,
+      encodeMs,
+      denoiseMs,
+      // Time in a step outside session.run: tensors, guidance, the scheduler, the preview.
+      denoiseOverheadMs: denoiseMs - denoiseRunMs,
+      stepMsMean: stepMs.length ? denoiseMs / stepMs.length : 0,
+      decodeMs: stats.decodeMs,
+      // Decode time outside session.run: un-normalising, cache hand-over, float → RGB.
+      decodeOverheadMs: stats.decodeMs - decodeRunMs,
+      vaeCalls: stats.calls,
+      vaeDecodePeakRssMb: stats.rssPeakBytes / 2 ** 20,
+      vaeDecodeRssGrowthMb: (stats.rssPeakBytes - stats.rssStartBytes) / 2 ** 20,
+      [isVideo ? 'mp4EncodeMs' : 'pngEncodeMs']: encodeOutMs,
+      writeMs,
+    };
+    Object.assign(output.recipe, { timings, vaeDecode: { mode: stats.mode, note: stats.note } });
+    const note = [providerNote, stats.note].filter(Boolean).join('; ') || null;
+    return { outputs: [output], provider: m.transformer.loaded.provider, providerNote: note, enhancedPrompt: p.enhancedPrompt, timings };
+  }
+
+  /** One denoising step's velocity: the conditional pass, and with guidance the unconditional one, combined as diffusers does. */
+  async #velocity(
+    m: WanModel,
+    scheduler: FlowScheduler,
+    i: number,
+    x: Float32Array,
+    shape: readonly number[],
+    cond: Float32Array,
+    uncond: Float32Array | null,
+    guidance: number,
+    signal: AbortSignal,
+  ): Promise<Float32Array> {
+    const { session } = m.transformer.loaded;
+    const io = m.transformer.io;
+    const latent = floatTensor(inputSpec(session, io.latents.name, 'transformer'), scheduler.scaleModelInput(x, i), shape);
+    const timestep = timestepTensor(inputSpec(session, io.timestep.name, 'transformer'), scheduler.timesteps[i]!, 1);
+    const ctxSpec = inputSpec(session, io.context.name, 'transformer');
+    const pass = async (text: Float32Array): Promise<Float32Array> => {
+      const out = await this.#runtime.run(session, {
+        [io.latents.name]: latent,
+        [io.timestep.name]: timestep,
+        [io.context.name]: floatTensor(ctxSpec, text, [1, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH]),
+      });
+      const { data, dims } = outputFloat32(out, io.output.name, 'transformer');
+      if (data.length !== x.length) {
+        throw new PipelineError('model_invalid', `transformer/model.onnx returned [${dims.join(', ')}] for latents [${shape.join(', ')}]`);
+      }
+      return data;
+    };
+    // diffusers order: the conditional pass first, then the unconditional one.
+    const c = await pass(cond);
+    if (!uncond) return c.slice();
+    throwIfCancelled(signal);
+    const u = await pass(uncond);
+    const out = new Float32Array(c.length);
+    // noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond), in float32.
+    for (let k = 0; k < c.length; k++) out[k] = Math.fround(u[k]! + Math.fround(guidance * Math.fround(c[k]! - u[k]!)));
+    return out;
+  }
+
+  #recipe(req: RunRequest, m: WanModel, providerNote: string | null, text: { condTokens: number; truncated: boolean }): Record<string, unknown> {
+    const p = req.params;
+    return {
+      app: APP_NAME,
+      appVersion: APP_VERSION,
+      jobId: req.jobId,
+      jobType: req.jobType,
+      model: { id: req.model.id, family: 'wan', transformer: m.transformer.loaded.path },
+      provider: m.transformer.loaded.provider,
+      providerNote,
+      prompt: p.enhancedPrompt ?? p.prompt,
+      originalPrompt: p.prompt,
+      enhancedPrompt: p.enhancedPrompt,
+      negativePrompt: p.negativePrompt,
+      promptTokens: text.condTokens,
+      promptTruncated: text.truncated,
+      seed: p.seed,
+      noise: { kind: 'torch.randn', device: 'cpu', dtype: 'float32' },
+      steps: p.steps,
+      guidance: p.guidance,
+      scheduler: p.scheduler,
+      flowShift: m.schedulerConfig.flow_shift,
+      width: p.width,
+      height: p.height,
+      frames: p.frames,
+      fps: p.fps || WAN_FPS,
+      params: p,
+    };
+  }
+}
+
+export function createPipeline(): Pipeline {
+  return new WanPipeline();
+}
