@@ -222,6 +222,8 @@ CREATE TABLE assets_v2 (
   rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
   title TEXT,
   trashed_at INTEGER,
+  -- Set when emptying the trash starts on this row: its file may already be gone.
+  purge_started_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );

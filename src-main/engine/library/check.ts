@@ -2,8 +2,8 @@
  * `studio library check`: compares the rows with the files and, with `repair`, fixes what can be
  * fixed without losing anything a user made:
  *
- *  - a trashed row whose file is gone (an empty-trash interrupted between files and rows): the
- *    delete is finished;
+ *  - a trashed row whose file is gone and whose purge had started (an empty-trash interrupted
+ *    between files and rows): the delete is finished;
  *  - a live row whose file is gone: moved to the trash (kept, so the user sees what it was);
  *  - a file without a row that carries this studio's recipe (a job interrupted between placing its
  *    outputs and recording them), or any readable media in `user_uploads` (an interrupted import):
@@ -35,6 +35,7 @@ export interface CheckOptions {
 
 interface RowInfo {
   id: string;
+  purge_started_at: number | null;
   file_path: string;
   thumb_path: string | null;
   thumb_error: string | null;
@@ -73,7 +74,7 @@ export async function checkLibrary(db: Database, root: string, options: CheckOpt
   const would = (action: string): string => (repair ? '' : ` (run with --repair to ${action})`);
 
   // 1. Rows → files.
-  const rows = db.all<RowInfo>('SELECT id, file_path, thumb_path, thumb_error, file_size, trashed_at FROM assets ORDER BY seq');
+  const rows = db.all<RowInfo>('SELECT id, purge_started_at, file_path, thumb_path, thumb_error, file_size, trashed_at FROM assets ORDER BY seq');
   const referenced = new Set<string>();
   const requeue: string[] = [];
   let thumbsPending = 0;
@@ -85,7 +86,15 @@ export async function checkLibrary(db: Database, root: string, options: CheckOpt
     const abs = absoluteInRoot(root, r.file_path);
     const info = abs ? await stat(abs).catch(() => null) : null;
     if (!info?.isFile()) {
-      if (r.trashed_at !== null) {
+      if (r.trashed_at !== null && r.purge_started_at === null) {
+        add({
+          kind: 'row-without-file',
+          path: r.file_path,
+          assetId: r.id,
+          action: 'reported',
+          message: `${r.id} is in the trash and its file is gone; empty the trash to forget it`,
+        });
+      } else if (r.trashed_at !== null) {
         if (repair) {
           db.transaction(() => {
             db.run('DELETE FROM assets WHERE id = ?', r.id);

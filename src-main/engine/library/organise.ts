@@ -178,6 +178,7 @@ export function moveToProject(db: Database, ids: readonly string[], projectId: s
         projectId,
         t,
         ...slice,
+        projectId,
       );
       for (const r of rows) outbox(db, 'asset', r.id, 'upsert', t);
       moved += rows.length;

@@ -5,8 +5,8 @@
  * never holds 100,000 jobs in memory or starts 100,000 decoders. A file that cannot be thumbnailed
  * gets `thumb_error` (shown in the detail panel) instead of being retried forever.
  */
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Database } from '../db/database.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
@@ -156,6 +156,7 @@ export class ThumbnailQueue {
     try {
       if (!file) throw new Error('its stored path lies outside the library');
       const webp = await renderThumbnail(file, row.kind, row.duration_ms, this.o.maxSide ?? THUMB_MAX_SIDE, this.o.ffmpeg);
+      await mkdir(dirname(join(root, rel)), { recursive: true });
       await writeFileAtomic(join(root, rel), webp);
       if (!db.raw.isOpen) return;
       const r = db.run('UPDATE assets SET thumb_path = ?, thumb_error = NULL WHERE id = ? AND thumb_path IS NULL', rel, id);

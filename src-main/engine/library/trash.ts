@@ -1,8 +1,8 @@
 /**
  * Trash: deleting moves an asset to the trash (trashed_at), restoring clears it, and emptying
- * removes for good — files first, then rows. A crash between the two leaves trashed rows whose
- * files are gone; the next empty (or `library check`) sees "trashed, file missing" and finishes the
- * delete. Nothing is ever a live row without its file.
+ * removes for good — rows marked (purge_started_at), then files, then rows. A crash in between
+ * leaves marked trashed rows whose files may be gone; the next empty (or `library check`) finishes
+ * them, and restore refuses them. Nothing is ever a live row without its file.
  */
 import { unlink } from 'node:fs/promises';
 import type { Database } from '../db/database.ts';
@@ -30,7 +30,7 @@ export function restoreAssets(db: Database, ids: readonly string[]): string[] {
     const t = Date.now();
     const done = inChunks([...new Set(ids)], (slice, marks) =>
       db.all<{ id: string }>(
-        `UPDATE assets SET trashed_at = NULL, updated_at = ? WHERE id IN (${marks}) AND trashed_at IS NOT NULL RETURNING id`,
+        `UPDATE assets SET trashed_at = NULL, updated_at = ? WHERE id IN (${marks}) AND trashed_at IS NOT NULL AND purge_started_at IS NULL RETURNING id`,
         t,
         ...slice,
       ),
@@ -75,6 +75,18 @@ export async function emptyTrash(db: Database, root: string, options: EmptyTrash
         ),
       )
     : db.all<TrashRow>('SELECT id, file_path, thumb_path, file_size FROM assets WHERE trashed_at IS NOT NULL ORDER BY trashed_at, seq');
+  // Marked first, so a crash after some files are gone is recognisable: check and the next empty
+  // finish exactly these rows, and restore refuses them.
+  const started = Date.now();
+  db.transaction(() => {
+    inChunks(
+      rows.map((r) => r.id),
+      (slice, marks) => {
+        db.run(`UPDATE assets SET purge_started_at = ? WHERE id IN (${marks}) AND trashed_at IS NOT NULL`, started, ...slice);
+        return [];
+      },
+    );
+  });
   const problems: { id: string; message: string }[] = [];
   let deleted = 0;
   let freedBytes = 0;
@@ -97,17 +109,22 @@ export async function emptyTrash(db: Database, root: string, options: EmptyTrash
     const row = rows[i]!;
     const file = absoluteInRoot(root, row.file_path);
     const thumb = row.thumb_path ? absoluteInRoot(root, row.thumb_path) : null;
+    let ok = true;
     try {
       // The thumbnail first: a crash after it leaves the original, which check can thumbnail again.
       if (thumb) await removeFile(thumb);
       if (file) await removeFile(file);
-      options.afterFileRemoved?.(row.id);
-      removed.push(row);
     } catch (error) {
+      ok = false;
+      db.run('UPDATE assets SET purge_started_at = NULL WHERE id = ?', row.id);
       problems.push({
         id: row.id,
         message: `could not delete the file of ${row.id} (${(error as Error).message}); it stays in the trash — close any program using it and empty the trash again`,
       });
+    }
+    if (ok) {
+      options.afterFileRemoved?.(row.id);
+      removed.push(row);
     }
     // Rows go in batches, each after its files: a crash loses at most one batch of row deletes,
     // which the next empty finishes.
