@@ -7,9 +7,12 @@ import { cpus, totalmem } from 'node:os';
 import type { Bench, Figure } from './harness.ts';
 import { meets } from './harness.ts';
 import { queueBench } from './queue.bench.ts';
+import { libraryBench } from './library.bench.ts';
+import { engineBench } from './engine.bench.ts';
+import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
 
-const benches: Bench[] = [queueBench, videoBench];
+const benches: Bench[] = [queueBench, engineBench, sdxlBench, videoBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

@@ -1,7 +1,8 @@
 // PNG encoder for 8-bit RGB and RGBA. Deterministic: the same pixels, text and options always give
 // the same bytes (fixed filter heuristic, fixed zlib settings, no timestamps).
 
-import { constants as zlibConstants, deflateSync } from 'node:zlib';
+import { constants as zlibConstants, deflate, deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import { PNG_MAX_UINT31, concatBytes, encodeChunk, encodeIhdr, encodeTextChunk } from './png-chunks.ts';
 import type { TextChunkSpec } from './png-chunks.ts';
 
@@ -39,20 +40,43 @@ const FILTER_CODES: Record<Exclude<PngFilterChoice, 'adaptive'>, number> = {
 const IDAT_CHUNK_BYTES = 65536;
 
 export function encodePng(image: RawImage, options: EncodePngOptions = {}): Uint8Array {
+  const level = checkLevel(image, options);
+  const filtered = filterScanlines(image, options.filter ?? 'adaptive');
+  return assemble(image, options, deflateSync(filtered, deflateOptions(level)));
+}
+
+const deflateAsync = promisify(deflate);
+
+/**
+ * The same bytes as encodePng, with the compression on libuv's thread pool: a pipeline starts
+ * encoding one image and goes on decoding the next while zlib works.
+ */
+export async function encodePngAsync(image: RawImage, options: EncodePngOptions = {}): Promise<Uint8Array> {
+  const level = checkLevel(image, options);
+  const filtered = filterScanlines(image, options.filter ?? 'adaptive');
+  return assemble(image, options, await deflateAsync(filtered, deflateOptions(level)));
+}
+
+function checkLevel(image: RawImage, options: EncodePngOptions): number {
   validateImage(image);
   const level = options.compressionLevel ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new RangeError(`compressionLevel must be an integer 0–9, got ${level}`);
   }
-  const filtered = filterScanlines(image, options.filter ?? 'adaptive');
-  const compressed = deflateSync(filtered, {
+  return level;
+}
+
+function deflateOptions(level: number): import('node:zlib').ZlibOptions {
+  return {
     level,
     memLevel: 9,
     // Filtered rows are mostly small values: Z_FILTERED favours Huffman coding over short
     // matches, as libpng does by default for filtered images.
     strategy: zlibConstants.Z_FILTERED,
-  });
+  };
+}
 
+function assemble(image: RawImage, options: EncodePngOptions, compressed: Uint8Array): Uint8Array {
   const parts: Uint8Array[] = [
     Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
     encodeIhdr({
@@ -95,47 +119,77 @@ function filterScanlines(image: RawImage, choice: PngFilterChoice): Uint8Array {
   const out = new Uint8Array(height * (stride + 1));
   const zeroRow = new Uint8Array(stride);
   const fixed = choice === 'adaptive' ? -1 : FILTER_CODES[choice];
+  // Adaptive: all five filters are computed in one pass into scratch rows, and the row with the
+  // minimum sum of absolute (signed-byte) values is kept — libpng's heuristic, without a second pass.
+  const scratch = fixed >= 0 ? null : [0, 1, 2, 3, 4].map(() => new Uint8Array(stride));
   for (let y = 0; y < height; y++) {
     const cur = data.subarray(y * stride, (y + 1) * stride);
     const prev = y === 0 ? zeroRow : data.subarray((y - 1) * stride, y * stride);
-    const filter = fixed >= 0 ? fixed : chooseFilter(cur, prev, bpp);
     const rowStart = y * (stride + 1);
-    out[rowStart] = filter;
-    applyFilter(filter, cur, prev, bpp, out, rowStart + 1);
+    if (scratch) {
+      const filter = filterAllAndChoose(cur, prev, bpp, scratch);
+      out[rowStart] = filter;
+      out.set(scratch[filter]!, rowStart + 1);
+    } else {
+      out[rowStart] = fixed;
+      applyFilter(fixed, cur, prev, bpp, out, rowStart + 1);
+    }
   }
   return out;
 }
 
-function chooseFilter(cur: Uint8Array, prev: Uint8Array, bpp: number): number {
-  let none = 0;
-  let sub = 0;
-  let up = 0;
-  let avg = 0;
-  let paeth = 0;
+/** |v| of a byte read as signed 8-bit (255 → 1), so small negative differences count as small. */
+const SIGNED_MAGNITUDE = Uint8Array.from({ length: 256 }, (_, v) => (v < 128 ? v : 256 - v));
+
+function filterAllAndChoose(cur: Uint8Array, prev: Uint8Array, bpp: number, rows: Uint8Array[]): number {
+  const [none, sub, up, avg, paeth] = rows as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const mag = SIGNED_MAGNITUDE;
+  let sNone = 0;
+  let sSub = 0;
+  let sUp = 0;
+  let sAvg = 0;
+  let sPaeth = 0;
   const n = cur.length;
   for (let i = 0; i < n; i++) {
     const x = cur[i]!;
-    const a = i >= bpp ? cur[i - bpp]! : 0;
     const b = prev[i]!;
+    const a = i >= bpp ? cur[i - bpp]! : 0;
     const c = i >= bpp ? prev[i - bpp]! : 0;
-    none += signedMagnitude(x);
-    sub += signedMagnitude(x - a);
-    up += signedMagnitude(x - b);
-    avg += signedMagnitude(x - ((a + b) >> 1));
-    paeth += signedMagnitude(x - paethPredictor(a, b, c));
+    // Paeth predictor (PNG spec 9.4), inlined.
+    const pa = b > c ? b - c : c - b;
+    const pb = a > c ? a - c : c - a;
+    const pcRaw = a + b - c - c;
+    const pc = pcRaw < 0 ? -pcRaw : pcRaw;
+    const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+    const vNone = x;
+    const vSub = (x - a) & 0xff;
+    const vUp = (x - b) & 0xff;
+    const vAvg = (x - ((a + b) >> 1)) & 0xff;
+    const vPaeth = (x - pred) & 0xff;
+    none[i] = vNone;
+    sub[i] = vSub;
+    up[i] = vUp;
+    avg[i] = vAvg;
+    paeth[i] = vPaeth;
+    sNone += mag[vNone]!;
+    sSub += mag[vSub]!;
+    sUp += mag[vUp]!;
+    sAvg += mag[vAvg]!;
+    sPaeth += mag[vPaeth]!;
   }
-  // Ties go to the simpler filter, which keeps the choice stable and cheap to undo.
-  const sums = [none, sub, up, avg, paeth];
+  // Ties go to the simpler filter, which keeps the choice stable.
   let best = 0;
-  for (let f = 1; f < 5; f++) if (sums[f]! < sums[best]!) best = f;
+  let bestSum = sNone;
+  const sums = [sNone, sSub, sUp, sAvg, sPaeth];
+  for (let f = 1; f < 5; f++) {
+    if (sums[f]! < bestSum) {
+      best = f;
+      bestSum = sums[f]!;
+    }
+  }
   return best;
 }
 
-/** |v| of a filtered byte read as signed 8-bit, so 255 (−1) counts as small. */
-function signedMagnitude(difference: number): number {
-  const v = difference & 0xff;
-  return v < 128 ? v : 256 - v;
-}
 
 export function paethPredictor(a: number, b: number, c: number): number {
   const p = a + b - c;

@@ -12,7 +12,7 @@
 
 import { findText, readPngMetadata } from './png-chunks.ts';
 import type { DecodeTextOptions, PngTextEntry, TextChunkSpec } from './png-chunks.ts';
-import { encodePng } from './png-encode.ts';
+import { encodePng, encodePngAsync } from './png-encode.ts';
 import { parseA1111Parameters } from './a1111.ts';
 import type { ParsedA1111Parameters } from './a1111.ts';
 
@@ -78,6 +78,15 @@ export function encodeGeneratedPng(input: GeneratedPngInput): Uint8Array {
       compressionLevel: input.compressionLevel,
       text: generatedTextChunks(input.parameters, input.recipe, software),
     },
+  );
+}
+
+/** encodeGeneratedPng with the compression off the main thread (same bytes). */
+export function encodeGeneratedPngAsync(input: GeneratedPngInput): Promise<Uint8Array> {
+  const software = input.software ?? DEFAULT_SOFTWARE;
+  return encodePngAsync(
+    { width: input.width, height: input.height, channels: input.channels ?? 3, data: input.rgb },
+    { compressionLevel: input.compressionLevel, text: generatedTextChunks(input.parameters, input.recipe, software) },
   );
 }
 

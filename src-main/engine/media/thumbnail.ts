@@ -62,6 +62,7 @@ export function downscaleArea(image: RawImage, width: number, height: number): R
     throw new RangeError(`pixel buffer has ${data.byteLength} bytes, expected ${image.width * image.height * channels}`);
   }
   const premultiply = channels === 4;
+  if (!premultiply && image.width % width === 0 && image.height % height === 0) return boxDownscaleRgb(image, width, height);
   const xw = axisWeights(image.width, width);
   const yw = axisWeights(image.height, height);
 
@@ -148,4 +149,41 @@ export function makeThumbnail(image: RawImage, maxSide: number = DEFAULT_THUMBNA
   const size = fitWithin(image.width, image.height, maxSide);
   const small = size.width === image.width && size.height === image.height ? image : downscaleArea(image, size.width, size.height);
   return { png: encodePng(small), width: small.width, height: small.height };
+}
+
+/**
+ * The exact-ratio case (1024 → 256: every output pixel averages a whole 4×4 block), which generated
+ * images always hit: integer sums instead of coverage weights, the same result as the general path
+ * up to rounding of the mean.
+ */
+function boxDownscaleRgb(image: RawImage, width: number, height: number): RawImage {
+  const fx = image.width / width;
+  const fy = image.height / height;
+  const area = fx * fy;
+  const src = image.data;
+  const sums = new Uint32Array(width * 3);
+  const out = new Uint8Array(width * height * 3);
+  for (let oy = 0; oy < height; oy++) {
+    sums.fill(0);
+    for (let dy = 0; dy < fy; dy++) {
+      let s = (oy * fy + dy) * image.width * 3;
+      for (let ox = 0; ox < width; ox++) {
+        const o = ox * 3;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let dx = 0; dx < fx; dx++, s += 3) {
+          r += src[s]!;
+          g += src[s + 1]!;
+          b += src[s + 2]!;
+        }
+        sums[o] += r;
+        sums[o + 1] += g;
+        sums[o + 2] += b;
+      }
+    }
+    const row = oy * width * 3;
+    for (let i = 0; i < width * 3; i++) out[row + i] = Math.round(sums[i]! / area);
+  }
+  return { width, height, channels: 3, data: out };
 }

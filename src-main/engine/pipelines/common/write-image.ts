@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { encodeGeneratedPng } from '../../media/png.ts';
+import { encodeGeneratedPngAsync } from '../../media/png-generated.ts';
 import { makeThumbnail } from '../../media/thumbnail.ts';
 import type { RawImage } from '../../media/png.ts';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
@@ -20,9 +20,14 @@ export interface ImageToWrite {
   readonly seed: number;
 }
 
+/**
+ * Encodes and writes one image. The deflate runs on libuv's thread pool, so a pipeline may start
+ * this for image i and decode image i+1 while it finishes; await every returned promise before the
+ * job ends.
+ */
 export async function writeGeneratedImage(w: ImageToWrite): Promise<{ output: OutputFile; encodeMs: number; writeMs: number }> {
   const t0 = performance.now();
-  const png = encodeGeneratedPng({
+  const png = await encodeGeneratedPngAsync({
     rgb: w.image.data,
     width: w.image.width,
     height: w.image.height,

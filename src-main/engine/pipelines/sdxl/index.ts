@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { workerRuntime, SessionLoadError } from '../../inference/runtime.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { ClipTokenizer } from '../../tokenizers/clip.ts';
@@ -19,7 +19,7 @@ import { buildA1111Parameters } from '../../media/a1111.ts';
 import { CancelledError, PipelineError } from '../types.ts';
 import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
 import { encodeSdxlPrompts } from './conditioning.ts';
-import type { Encoder } from './conditioning.ts';
+import type { Conditioning, Encoder } from './conditioning.ts';
 import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common/session-io.ts';
 import type { InputSpec } from '../common/session-io.ts';
 import { latentPreviewPng, SDXL_LATENT_RGB } from '../common/latent-preview.ts';
@@ -193,13 +193,19 @@ export class SdxlPipeline implements Pipeline {
     const timeIds = [p.height, p.width, 0, 0, p.height, p.width];
     const cfg = p.guidance > 1;
     const stepMs: number[] = [];
+    const feedsByBatch = new Map<number, Record<string, Tensor>>();
 
     for (let step = 0; step < p.steps; step++) {
       throwIfCancelled(ctx.signal);
       const s0 = performance.now();
       for (const b of batches) {
         throwIfCancelled(ctx.signal);
-        const eps = await this.unetStep(m.unet.session, unetSpec, b.scheduler, step, b.x, b.n, cond, timeIds, cfg, p.guidance, [h, w]);
+        let feeds = feedsByBatch.get(b.n);
+        if (!feeds) {
+          feeds = this.conditioningFeeds(unetSpec, cond, b.n, cfg, timeIds);
+          feedsByBatch.set(b.n, feeds);
+        }
+        const eps = await this.unetStep(m.unet.session, unetSpec, feeds, b.scheduler, step, b.x, b.n, cfg, p.guidance, [h, w]);
         b.x = b.scheduler.step(eps, step, b.x);
       }
       stepMs.push(performance.now() - s0);
@@ -217,60 +223,72 @@ export class SdxlPipeline implements Pipeline {
     let encodePngMs = 0;
     let writeMs = 0;
     const outputs: OutputFile[] = [];
+    const pending: Promise<Awaited<ReturnType<typeof writeGeneratedImage>>>[] = [];
     const providerNote = [m.unet.note, note].filter(Boolean).join('; ') || null;
-    for (const b of batches) {
-      for (let i = 0; i < b.n; i++) {
-        throwIfCancelled(ctx.signal);
-        const d0 = performance.now();
-        const latent = this.unscale(b.x.subarray(i * plane, (i + 1) * plane), m, channels, h * w);
-        const out = await this.runtime.run(m.vae.session, { latent_sample: floatTensor(vaeSpec, latent, [1, channels, h, w]) });
-        const decoded = outputFloat32(out, 'sample', 'vae_decoder');
-        const image = vaeOutputToImage({ data: decoded.data, dims: decoded.dims }, 0, { precision: vaeSpec.type === 'float16' ? 'float16' : 'float32' });
-        decodeMs += performance.now() - d0;
-        const index = first + b.start + i;
-        const denoiseMs = stepMs.reduce((a, c) => a + c, 0);
-        const recipe = this.recipe(req, index, m, providerNote);
-        // Timings known when this image is written: the shared stages and this image's decode.
-        recipe.timings = {
-          modelLoadMs: round(m.loadMs),
-          encodeMs: round(encodeMs),
-          denoiseMs: round(denoiseMs),
-          stepMsMean: round(denoiseMs / Math.max(1, stepMs.length)),
-          decodeMs: round(performance.now() - d0),
-          sessionRunMs: round(this.runtime.timer.ms - run0),
-          batchSize: batchSize,
-        };
-        const parameters = buildA1111Parameters({
-          prompt: p.prompt,
-          negativePrompt: p.negativePrompt,
-          steps: p.steps,
-          sampler: samplerInfo.a1111Sampler,
-          scheduleType: samplerInfo.a1111ScheduleType,
-          cfgScale: p.guidance,
-          seed: p.seed,
-          width: p.width,
-          height: p.height,
-          model: req.model.id,
-          extra: [
-            ['Batch size', noiseBatch],
-            ['Batch pos', index],
-            ['Noise', 'torch.randn CPU batch'],
-          ],
-          version: `${APP_NAME} ${APP_VERSION}`,
-        });
-        const written = await writeGeneratedImage({
-          image,
-          stagingDir: req.stagingDir,
-          name: `${String(index).padStart(2, '0')}`,
-          parameters,
-          recipe,
-          batchIndex: index,
-          seed: p.seed,
-        });
-        encodePngMs += written.encodeMs;
-        writeMs += written.writeMs;
-        outputs.push(written.output);
+    try {
+      for (const b of batches) {
+        for (let i = 0; i < b.n; i++) {
+          throwIfCancelled(ctx.signal);
+          const d0 = performance.now();
+          const latent = this.unscale(b.x.subarray(i * plane, (i + 1) * plane), m, channels, h * w);
+          const out = await this.runtime.run(m.vae.session, { latent_sample: floatTensor(vaeSpec, latent, [1, channels, h, w]) });
+          const decoded = outputFloat32(out, 'sample', 'vae_decoder');
+          const image = vaeOutputToImage({ data: decoded.data, dims: decoded.dims }, 0, { precision: vaeSpec.type === 'float16' ? 'float16' : 'float32' });
+          decodeMs += performance.now() - d0;
+          const index = first + b.start + i;
+          const denoiseMs = stepMs.reduce((a, c) => a + c, 0);
+          const recipe = this.recipe(req, index, m, providerNote);
+          // Timings known when this image is written: the shared stages and this image's decode.
+          recipe.timings = {
+            modelLoadMs: round(m.loadMs),
+            encodeMs: round(encodeMs),
+            denoiseMs: round(denoiseMs),
+            stepMsMean: round(denoiseMs / Math.max(1, stepMs.length)),
+            decodeMs: round(performance.now() - d0),
+            sessionRunMs: round(this.runtime.timer.ms - run0),
+            batchSize: batchSize,
+          };
+          const parameters = buildA1111Parameters({
+            prompt: p.prompt,
+            negativePrompt: p.negativePrompt,
+            steps: p.steps,
+            sampler: samplerInfo.a1111Sampler,
+            scheduleType: samplerInfo.a1111ScheduleType,
+            cfgScale: p.guidance,
+            seed: p.seed,
+            width: p.width,
+            height: p.height,
+            model: req.model.id,
+            extra: [
+              ['Batch size', noiseBatch],
+              ['Batch pos', index],
+              ['Noise', 'torch.randn CPU batch'],
+            ],
+            version: `${APP_NAME} ${APP_VERSION}`,
+          });
+          // Not awaited here: this image compresses on zlib's threads while the next one decodes.
+          const writing = writeGeneratedImage({
+            image,
+            stagingDir: req.stagingDir,
+            name: `${String(index).padStart(2, '0')}`,
+            parameters,
+            recipe,
+            batchIndex: index,
+            seed: p.seed,
+          });
+          writing.catch(() => undefined);
+          pending.push(writing);
+        }
       }
+    } catch (e) {
+      // Let writes already started finish (or fail) before the staging folder is cleaned up.
+      await Promise.allSettled(pending);
+      throw e;
+    }
+    for (const written of await Promise.all(pending)) {
+      encodePngMs += written.encodeMs;
+      writeMs += written.writeMs;
+      outputs.push(written.output);
     }
     const wallMs = performance.now() - wall0;
     const runMs = this.runtime.timer.ms - run0;
@@ -290,41 +308,59 @@ export class SdxlPipeline implements Pipeline {
     return { outputs, provider: m.unet.provider, providerNote, enhancedPrompt: null, timings };
   }
 
+  /**
+   * The conditioning inputs are the same at every step: build their tensors once per batch size
+   * (an fp16 export converts them once too) instead of copying ~2 MB per image per step.
+   */
+  private conditioningFeeds(
+    spec: Record<'ehs' | 'textEmbeds' | 'timeIds', InputSpec>,
+    cond: Conditioning,
+    n: number,
+    cfg: boolean,
+    timeIds: readonly number[],
+  ): Record<'encoder_hidden_states' | 'text_embeds' | 'time_ids', Tensor> {
+    const batch = cfg ? 2 * n : n;
+    // diffusers order: [uncond…, cond…] along the batch axis.
+    const ehs = cfg ? concat([repeatRows(cond.uncond, n), repeatRows(cond.cond, n)]) : repeatRows(cond.cond, n);
+    const pooled = cfg ? concat([repeatRows(cond.pooledUncond, n), repeatRows(cond.pooledCond, n)]) : repeatRows(cond.pooledCond, n);
+    return {
+      encoder_hidden_states: floatTensor(spec.ehs, ehs, [batch, cond.tokens, cond.width]),
+      text_embeds: floatTensor(spec.textEmbeds, pooled, [batch, cond.pooledCond.length]),
+      time_ids: floatTensor(spec.timeIds, repeatRows(Float32Array.from(timeIds), batch), [batch, 6]),
+    };
+  }
+
   private async unetStep(
     unet: InferenceSession,
-    spec: Record<'sample' | 'timestep' | 'ehs' | 'textEmbeds' | 'timeIds', InputSpec>,
+    spec: Record<'sample' | 'timestep', InputSpec>,
+    feeds: Record<string, Tensor>,
     scheduler: Scheduler,
     step: number,
     x: Float32Array,
     n: number,
-    cond: { cond: Float32Array; uncond: Float32Array; tokens: number; width: number; pooledCond: Float32Array; pooledUncond: Float32Array },
-    timeIds: number[],
     cfg: boolean,
     guidance: number,
     hw: readonly [number, number],
   ): Promise<Float32Array> {
     const plane = 4 * hw[0] * hw[1];
+    const half = n * plane;
     const scaled = scheduler.scaleModelInput(x, step);
-    const t = scheduler.timesteps[step]!;
-    const copies = cfg ? 2 : 1;
-    const batch = n * copies;
-    // diffusers order: [uncond…, cond…] along the batch axis.
-    const sample = cfg ? concat([scaled, scaled]) : scaled;
-    const ehs = cfg ? concat([repeatRows(cond.uncond, n), repeatRows(cond.cond, n)]) : repeatRows(cond.cond, n);
-    const pooled = cfg ? concat([repeatRows(cond.pooledUncond, n), repeatRows(cond.pooledCond, n)]) : repeatRows(cond.pooledCond, n);
-    const ids = repeatRows(Float32Array.from(timeIds), batch);
+    const batch = cfg ? 2 * n : n;
+    let sample = scaled;
+    if (cfg) {
+      sample = new Float32Array(2 * half);
+      sample.set(scaled, 0);
+      sample.set(scaled, half);
+    }
     const out = await this.runtime.run(unet, {
+      ...feeds,
       sample: floatTensor(spec.sample, sample, [batch, 4, hw[0], hw[1]]),
-      timestep: timestepTensor(spec.timestep, t, batch),
-      encoder_hidden_states: floatTensor(spec.ehs, ehs, [batch, cond.tokens, cond.width]),
-      text_embeds: floatTensor(spec.textEmbeds, pooled, [batch, cond.pooledCond.length]),
-      time_ids: floatTensor(spec.timeIds, ids, [batch, 6]),
+      timestep: timestepTensor(spec.timestep, scheduler.timesteps[step]!, batch),
     });
     const eps = outputFloat32(out, 'out_sample', 'unet').data;
-    if (!cfg) return eps.slice(0, n * plane);
+    if (!cfg) return eps.length === half ? eps : eps.slice(0, half);
     // noise_pred = uncond + g · (cond − uncond), in float32 as diffusers computes it.
-    const result = new Float32Array(n * plane);
-    const half = n * plane;
+    const result = new Float32Array(half);
     for (let i = 0; i < half; i++) {
       const u = eps[i]!;
       result[i] = Math.fround(u + Math.fround(guidance * Math.fround(eps[half + i]! - u)));

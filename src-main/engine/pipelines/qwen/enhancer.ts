@@ -1,0 +1,324 @@
+/**
+ * Prompt enhancement with a local Qwen2.5 Instruct model: the user's idea is rewritten for the
+ * target model (WAN: one descriptive paragraph; SDXL: comma-separated tags), generated with
+ * Qwen's own sampling settings from a PRNG seeded with the job's seed — the same seed, model and
+ * provider give the same rewrite — bounded in length, then checked (check.ts). Output that is not
+ * a usable prompt is never returned as one: the original comes back with a warning saying why.
+ *
+ * Generation runs through transformers.js (tokenizer, chat template, KV-cache loop, sampling) on
+ * the same onnxruntime-node as the other pipelines. Cancellation is checked between tokens; the
+ * model stays loaded between calls until `unload()` releases its sessions.
+ */
+import { LogitsProcessor, LogitsProcessorList, StoppingCriteria, random } from '@huggingface/transformers';
+import type { Tensor } from '@huggingface/transformers';
+import { CancelledError, PipelineError } from '../types.ts';
+import { checkEnhancement, fallbackWarning } from './check.ts';
+import { DEFAULT_MAX_NEW_TOKENS, enhancementMessages } from './prompts.ts';
+import type { EnhanceTarget } from './prompts.ts';
+import { disposeQwen, loadQwen } from './model.ts';
+import type { LoadedQwen } from './model.ts';
+import type { QwenDtype } from '../../models/qwen-validator.ts';
+
+export type { EnhanceTarget } from './prompts.ts';
+
+/** Qwen2.5 Instruct's recommended sampling (its generation_config.json); temperature 0 means greedy. */
+export interface SamplingSettings {
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly repetitionPenalty: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.7, topK: 20, topP: 0.8, repetitionPenalty: 1.05 };
+
+/** Hard cap on maxNewTokens whatever the caller asks. */
+export const MAX_NEW_TOKENS_LIMIT = 1024;
+
+export interface EnhanceOptions {
+  /** The Qwen2.5 Instruct folder (config.json, tokenizer.json, onnx/model*.onnx). */
+  readonly modelPath: string;
+  readonly prompt: string;
+  readonly target: EnhanceTarget;
+  readonly seed: number;
+  /** Default: 320 for WAN, 160 for SDXL. */
+  readonly maxNewTokens?: number;
+  readonly signal?: AbortSignal;
+  /** Execution providers in order (default: the platform's GPU providers, then CPU). */
+  readonly providers?: readonly string[];
+  /** A decoder file to use (default: the best one for the provider). */
+  readonly dtype?: QwenDtype;
+  readonly sampling?: SamplingSettings;
+  /** Called after each generated token. */
+  readonly onToken?: (generated: number, limit: number) => void;
+}
+
+export interface EnhanceResult {
+  /** The prompt to use: the rewrite, or the original when `warning` is set. */
+  readonly text: string;
+  readonly original: string;
+  /** Why the rewrite was not used, in words for the user; null when it was. */
+  readonly warning: string | null;
+  /** Tokens generated. */
+  readonly tokens: number;
+  /** Tokens generated per second of generation (prompt processing included, model loading not). */
+  readonly tokensPerSecond: number;
+  /** Wall time of the call, model loading included. */
+  readonly ms: number;
+  /** What the model wrote, before checks. */
+  readonly raw: string;
+  readonly stoppedBy: 'end' | 'length';
+  readonly provider: string;
+  readonly providerNote: string | null;
+  /** Decoder file used (fp32, fp16, q4f16…). */
+  readonly dtype: QwenDtype;
+  readonly timings: {
+    readonly loadMs: number;
+    readonly promptTokens: number;
+    readonly prefillMs: number;
+    readonly decodeMs: number;
+    readonly generateMs: number;
+    readonly sessionRunMs: number;
+  };
+}
+
+/**
+ * Top-k then top-p (nucleus) filtering, as Hugging Face transformers applies them; transformers.js
+ * declares TopPLogitsWarper but does not implement it. Runs after the temperature warper.
+ */
+class NucleusFilter extends LogitsProcessor {
+  readonly topK: number;
+  readonly topP: number;
+
+  constructor(topK: number, topP: number) {
+    super();
+    this.topK = topK;
+    this.topP = topP;
+  }
+
+  override _call(_inputIds: bigint[][], logits: Tensor): Tensor {
+    const data = logits.data as Float32Array;
+    const vocab = logits.dims.at(-1) ?? data.length;
+    for (let row = 0; row + vocab <= data.length; row += vocab) filterRow(data.subarray(row, row + vocab), this.topK, this.topP);
+    return logits;
+  }
+}
+
+/** Keeps the k largest logits, then the smallest prefix of them whose probabilities reach p; the rest become −∞. */
+export function filterRow(row: Float32Array, topK: number, topP: number): void {
+  const k = Math.max(1, Math.min(topK > 0 ? topK : row.length, row.length));
+  // The k largest, by insertion into a small sorted list (vocabularies are ~152k, k ~20).
+  const idx: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (idx.length === k && v <= row[idx[k - 1]!]!) continue;
+    let at = idx.length === k ? k - 1 : idx.length;
+    while (at > 0 && row[idx[at - 1]!]! < v) at--;
+    idx.splice(at, 0, i);
+    if (idx.length > k) idx.pop();
+  }
+  let keep = idx.length;
+  if (topP < 1) {
+    const max = row[idx[0]!]!;
+    const weights = idx.map((i) => Math.exp(row[i]! - max));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let cumulative = 0;
+    for (let j = 0; j < weights.length; j++) {
+      cumulative += weights[j]! / total;
+      if (cumulative >= topP) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  const kept = new Map<number, number>();
+  for (let j = 0; j < keep; j++) kept.set(idx[j]!, row[idx[j]!]!);
+  row.fill(Number.NEGATIVE_INFINITY);
+  for (const [i, v] of kept) row[i] = v;
+}
+
+/** Stops generation at the next token boundary once the signal is aborted, and reports each token. */
+class TokenWatch extends StoppingCriteria {
+  readonly signal: AbortSignal | undefined;
+  readonly promptLength: number;
+  readonly limit: number;
+  readonly onToken: ((generated: number, limit: number) => void) | undefined;
+  firstTokenAt: number | null = null;
+  generated = 0;
+
+  constructor(signal: AbortSignal | undefined, promptLength: number, limit: number, onToken?: (generated: number, limit: number) => void) {
+    super();
+    this.signal = signal;
+    this.promptLength = promptLength;
+    this.limit = limit;
+    this.onToken = onToken;
+  }
+
+  override _call(inputIds: number[][]): boolean[] {
+    this.firstTokenAt ??= performance.now();
+    this.generated = (inputIds[0]?.length ?? this.promptLength) - this.promptLength;
+    this.onToken?.(this.generated, this.limit);
+    const stop = this.signal?.aborted === true;
+    return inputIds.map(() => stop);
+  }
+}
+
+/** transformers.js samples from one process-wide PRNG: generations take turns so each seed's draws stay its own. */
+let turn: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = turn.then(fn, fn);
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+function tokenIds(tensor: Tensor): number[] {
+  return Array.from(tensor.data as BigInt64Array, (v) => Number(v));
+}
+
+export class QwenEnhancer {
+  #loaded: LoadedQwen | null = null;
+  #loading: Promise<LoadedQwen> | null = null;
+  #key: string | null = null;
+
+  /** The loaded model (tests and benchmarks look at its sessions), or null. */
+  get loaded(): LoadedQwen | null {
+    return this.#loaded;
+  }
+
+  async #model(options: EnhanceOptions): Promise<LoadedQwen> {
+    const key = `${options.modelPath}\u0000${options.dtype ?? ''}`;
+    if (this.#key !== key) {
+      await this.unload();
+      this.#key = key;
+      this.#loading = loadQwen(options.modelPath, { providers: options.providers, dtype: options.dtype });
+      this.#loading.then(
+        (m) => {
+          if (this.#key === key) this.#loaded = m;
+        },
+        () => {
+          if (this.#key === key) {
+            this.#key = null;
+            this.#loading = null;
+          }
+        },
+      );
+    }
+    return this.#loading!;
+  }
+
+  /** Releases the model's sessions so their memory (GPU memory included) returns. */
+  async unload(): Promise<void> {
+    const loading = this.#loading;
+    this.#key = null;
+    this.#loading = null;
+    this.#loaded = null;
+    const loaded = await loading?.catch(() => null);
+    if (loaded) await disposeQwen(loaded);
+  }
+
+  async enhance(options: EnhanceOptions): Promise<EnhanceResult> {
+    const started = performance.now();
+    const original = options.prompt;
+    if (!original.trim()) throw new PipelineError('invalid_params', 'there is no prompt to enhance');
+    if (options.signal?.aborted) throw new CancelledError();
+    const wasLoaded = this.#loaded !== null && this.#key === `${options.modelPath}\u0000${options.dtype ?? ''}`;
+    const m = await this.#model(options);
+    const loadMs = wasLoaded ? 0 : m.loadMs;
+    if (options.signal?.aborted) throw new CancelledError();
+
+    const limit = Math.max(1, Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS[options.target], MAX_NEW_TOKENS_LIMIT));
+    const sampling = options.sampling ?? DEFAULT_SAMPLING;
+    const messages = enhancementMessages(original, options.target);
+    const inputs = m.tokenizer.apply_chat_template(messages.map((x) => ({ ...x })), {
+      add_generation_prompt: true,
+      return_dict: true,
+    }) as unknown as { input_ids: Tensor; attention_mask: Tensor };
+    const promptLength = inputs.input_ids.dims.at(-1) ?? 0;
+    const watch = new TokenWatch(options.signal, promptLength, limit, options.onToken);
+    const greedy = sampling.temperature <= 0;
+    const processors = new LogitsProcessorList();
+    if (!greedy) processors.push(new NucleusFilter(sampling.topK, sampling.topP));
+
+    const run0 = m.timer.ms;
+    let generateStart = 0;
+    let sequences: Tensor;
+    try {
+      sequences = await exclusive(async () => {
+        random.seed(options.seed);
+        generateStart = performance.now();
+        return (await m.model.generate({
+          input_ids: inputs.input_ids,
+          attention_mask: inputs.attention_mask,
+          max_new_tokens: limit,
+          do_sample: !greedy,
+          temperature: greedy ? 1 : sampling.temperature,
+          top_k: greedy ? 0 : sampling.topK,
+          top_p: 1,
+          repetition_penalty: sampling.repetitionPenalty,
+          eos_token_id: [...m.endIds],
+          logits_processor: processors,
+          stopping_criteria: [watch],
+        })) as Tensor;
+      });
+    } catch (e) {
+      if (e instanceof PipelineError) throw e;
+      throw new PipelineError('enhancer_failed', `The prompt enhancer failed while generating: ${(e as Error).message}`, true);
+    }
+    const generateEnd = performance.now();
+    if (options.signal?.aborted) throw new CancelledError();
+
+    const all = tokenIds(sequences);
+    const generated = all.slice(promptLength);
+    const last = generated.at(-1);
+    const stoppedBy = last !== undefined && m.endIds.includes(last) ? 'end' : 'length';
+    const tokens = generated.length;
+    const raw = m.tokenizer.decode(generated, { skip_special_tokens: true });
+    const checked = checkEnhancement({
+      raw,
+      original,
+      target: options.target,
+      truncated: stoppedBy === 'length',
+      example: messages[2]?.content,
+    });
+    const generateMs = generateEnd - generateStart;
+    const prefillMs = watch.firstTokenAt !== null ? watch.firstTokenAt - generateStart : generateMs;
+    return {
+      text: checked.ok ? checked.text : original,
+      original,
+      warning: checked.ok ? null : fallbackWarning(checked.reason),
+      tokens,
+      tokensPerSecond: generateMs > 0 ? (tokens * 1000) / generateMs : 0,
+      ms: performance.now() - started,
+      raw,
+      stoppedBy,
+      provider: m.provider,
+      providerNote: m.note,
+      dtype: m.dtype,
+      timings: {
+        loadMs,
+        promptTokens: promptLength,
+        prefillMs,
+        decodeMs: generateMs - prefillMs,
+        generateMs,
+        sessionRunMs: m.timer.ms - run0,
+      },
+    };
+  }
+}
+
+let shared: QwenEnhancer | null = null;
+
+/** The enhancer of this process (a worker), shared by the Qwen pipeline and in-process callers. */
+export function sharedEnhancer(): QwenEnhancer {
+  shared ??= new QwenEnhancer();
+  return shared;
+}
+
+/** Rewrites a prompt for `target` with the Qwen model at `modelPath` (loaded once, kept until unloadEnhancer()). */
+export function enhancePrompt(options: EnhanceOptions): Promise<EnhanceResult> {
+  return sharedEnhancer().enhance(options);
+}
+
+/** Releases the shared enhancer's model. */
+export async function unloadEnhancer(): Promise<void> {
+  await shared?.unload();
+}
