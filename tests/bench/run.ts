@@ -12,7 +12,7 @@ import { engineBench } from './engine.bench.ts';
 import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
 
-const benches: Bench[] = [queueBench, engineBench, sdxlBench, videoBench];
+const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, videoBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;
