@@ -33,7 +33,7 @@ export const WAN_NAMES = {
   timestep: ['timestep', 't'],
   context: ['encoder_hidden_states', 'context'],
   velocity: ['sample', 'noise_pred', 'out_sample', 'output'],
-  vaeIn: ['latent_sample', 'latents', 'z'],
+  vaeIn: ['latent_sample', 'latents'],
   vaeOut: ['sample'],
   firstChunk: ['first_chunk'],
 } as const;

@@ -146,6 +146,21 @@ describe('tensor-name resolution shared with the pipeline', () => {
     expect(problems).toEqual(["text_encoder/model.onnx gives 768-wide states; WAN 2.1 conditions on UMT5-XXL's 4096-wide states"]);
   });
 
+  it('refuses a Self-Forcing-style TensorRT decoder (frames-first z, use_cache, vae_cache_N) by name', () => {
+    const problems: string[] = [];
+    resolveVaeDecoderIo(
+      [v('z', 'float16', [1, 1, 16, 60, 104]), v('use_cache', 'float16', []), v('vae_cache_0', 'float16', [1, 16, 2, 60, 104])],
+      [v('pixels', 'float16', [1, 4, 3, 480, 832])],
+      null,
+      problems,
+    );
+    expect(problems).toEqual([
+      "vae_decoder/model.onnx has no input 'latent_sample' (inputs: z, use_cache, vae_cache_0)",
+      "vae_decoder/model.onnx has no output 'sample' (outputs: pixels)",
+      'vae_decoder/model.onnx has inputs the WAN pipeline cannot fill: z, use_cache, vae_cache_0',
+    ]);
+  });
+
   it('wants every frame cache paired and first_chunk present', () => {
     const problems: string[] = [];
     resolveVaeDecoderIo(
