@@ -22,6 +22,8 @@ import { StudioError } from './errors.ts';
 import { APP_VERSION } from './version.ts';
 import { validateSdxl } from './models/sdxl-validator.ts';
 import { libraryHandlers } from './library/handlers.ts';
+import { locateFfmpeg } from './media/ffmpeg-locate.ts';
+import type { FfmpegLocation } from './media/ffmpeg-locate.ts';
 import { fileURLToPath } from 'node:url';
 import { WorkerSupervisor } from './inference/supervisor.ts';
 import { defaultWorkerEntry, forkSpawner } from './inference/spawner.ts';
@@ -66,6 +68,8 @@ export interface EngineOptions {
   readonly workerEntry?: string;
   readonly workerIdleMs?: number;
   readonly maxAttempts?: number;
+  /** Settings → Video: the ffmpeg binary or its folder; otherwise PATH is searched. */
+  readonly ffmpegPath?: string | null;
   readonly backoff?: BackoffPolicy;
   /**
    * Tests only — the product never sets this: run a family with a test pipeline module on a given
@@ -94,6 +98,8 @@ export class Engine {
   private poller: NodeJS.Timeout | null = null;
   private gpuTimer: NodeJS.Timeout | null = null;
   private lastDataVersion = -1;
+  /** Looked up once, in the background at start-up, so video jobs fail at once when it is missing. */
+  private ffmpeg: Promise<FfmpegLocation> | null = null;
   private closed = false;
 
   private constructor(options: EngineOptions, layout: DataLayout, lock: RunnerLock | null) {
@@ -137,6 +143,7 @@ export class Engine {
         modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
         providers: () => options.providers ?? defaultProviders(),
         modelOverrides,
+        ffmpeg: () => (this.ffmpeg ??= locateFfmpeg({ ffmpegPath: options.ffmpegPath ?? null })),
         onProgress: (p) => this.emit('jobs.progress', p),
         onResidencyChange: () => this.emitGpu(),
       });
@@ -236,6 +243,7 @@ export class Engine {
       if (this.scheduler?.runningJobs().length) this.emitGpu();
     }, 1000);
     this.gpuTimer.unref();
+    this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.options.ffmpegPath ?? null });
     this.scheduler!.kick();
   }
 

@@ -77,6 +77,7 @@ async function schedulerOverhead(jobs: number): Promise<Figure[]> {
     modelsHint: dir,
     providers: () => ['cpu'],
     modelOverrides: { sdxl: { id: 'bench', family: 'sdxl', path: dir } },
+    ffmpeg: async () => ({ ok: false, problem: 'not_found', message: 'not needed: this bench runs image jobs' }),
     onProgress: () => undefined,
     onResidencyChange: () => undefined,
   });

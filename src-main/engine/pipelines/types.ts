@@ -24,6 +24,8 @@ export interface RunRequest {
   readonly maxBatch: number;
   /** Execution providers to try in order (settings override), e.g. ['cuda', 'webgpu', 'cpu']. */
   readonly providers: readonly string[];
+  /** The ffmpeg binary the engine found at start-up (video job types only). */
+  readonly ffmpegPath?: string | null;
 }
 
 export interface OutputFile {

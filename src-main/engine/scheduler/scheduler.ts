@@ -16,6 +16,7 @@ import { PRESETS } from '../../../src-preload/contract/catalog.ts';
 import type { JobParams, JobType, ModelFamily } from '../../../src-preload/contract/catalog.ts';
 import type { EnhanceResult, JobView, ProgressEvent } from '../../../src-preload/contract/status.ts';
 import { StudioError } from '../errors.ts';
+import type { FfmpegLocation } from '../media/ffmpeg-locate.ts';
 import type { ModelRef, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
 import { chooseBatch, estimateNeed, totalFor } from './vram.ts';
 import { insertAssets, placeOutputs } from '../library/ingest.ts';
@@ -52,6 +53,8 @@ export interface SchedulerOptions {
   readonly providers: () => readonly string[];
   /** Tests only: run a family on a given model without looking in the model folders. */
   readonly modelOverrides?: Partial<Record<Slot, ModelRef>>;
+  /** Where ffmpeg is, found once at start-up; video jobs fail at once with its message when absent. */
+  readonly ffmpeg: () => Promise<FfmpegLocation>;
   readonly onProgress: (p: ProgressEvent) => void;
   readonly onResidencyChange: () => void;
 }
@@ -195,6 +198,15 @@ export class Scheduler {
       }
       return 'skipped';
     }
+    let ffmpegPath: string | null = null;
+    if (PRESETS[type].kind === 'video') {
+      const ffmpeg = await this.o.ffmpeg();
+      if (!ffmpeg.ok) {
+        if (this.o.queue.claim(row.id)) this.o.queue.fail(row.id, 'ffmpeg_missing', ffmpeg.message, { transient: false });
+        return 'skipped';
+      }
+      ffmpegPath = ffmpeg.ffmpeg;
+    }
     const model = this.resolveModel(family, params.model);
     if ('missing' in model) {
       const claimed = this.o.queue.claim(row.id);
@@ -228,12 +240,19 @@ export class Scheduler {
     this.resident.set(family, { modelId: model.id, weightsMb: need.weightsMb });
     this.o.onResidencyChange();
     const reservedMb = totalFor(need, maxBatch);
-    const done = this.execute({ ...claimed, modelId: model.id }, family, model, maxBatch, enhancer);
+    const done = this.execute({ ...claimed, modelId: model.id }, family, model, maxBatch, enhancer, ffmpegPath);
     this.running.set(row.id, { job: claimed, slot: family, startedAt: Date.now(), reservedMb, done });
     return 'started';
   }
 
-  private async execute(job: JobView, slot: ModelFamily, model: ModelRef, maxBatch: number, enhancer: ModelRef | null): Promise<void> {
+  private async execute(
+    job: JobView,
+    slot: ModelFamily,
+    model: ModelRef,
+    maxBatch: number,
+    enhancer: ModelRef | null,
+    ffmpegPath: string | null,
+  ): Promise<void> {
     const stagingDir = join(this.o.stagingRoot, job.id);
     rmSync(stagingDir, { recursive: true, force: true });
     mkdirSync(stagingDir, { recursive: true });
@@ -260,6 +279,7 @@ export class Scheduler {
           stagingDir,
           maxBatch,
           providers: this.o.providers(),
+          ffmpegPath,
         },
         (p) => this.reportProgress(job, p, started),
       );
