@@ -19,6 +19,7 @@ import { fakeContext, tempDir, wanParams, wanRequest } from './helpers.ts';
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let cachedDir: string;
 let variantDir: string;
+let fp16Dir: string;
 const runtime = new OrtRuntime({ sessionOptions: { intraOpNumThreads: 2, logSeverityLevel: 3 } });
 
 beforeAll(async () => {
@@ -27,6 +28,7 @@ beforeAll(async () => {
   variantDir = (
     await buildWanFixture(join(tmp.dir, 'variant'), { vaeDecoder: 'whole', textEncoder: 'no_mask', timestepDtype: 'int64', transformerOutput: 'noise_pred' })
   ).dir;
+  fp16Dir = (await buildWanFixture(join(tmp.dir, 'fp16'), { vaePrecision: 'fp16' })).dir;
 });
 afterAll(async () => {
   await runtime.releaseAll();
@@ -90,6 +92,15 @@ describe('decodeWanFrames', () => {
     expect(windowed.stats.note).toMatch(/decoded in windows of 4 with 2 frames of context/);
     expect(windowed.frames.map((f) => f.index)).toEqual(Array.from({ length: videoFrames(9) }, (_, i) => i));
     expect(maxByteDiff(one.frames.slice(0, videoFrames(4)), windowed.frames.slice(0, videoFrames(4)))).toBeLessThanOrEqual(1);
+  });
+
+  it('feeds float16 caches back into a float16 export', async () => {
+    const l = latents(5);
+    const fp32 = await decodeAll(await loadVae(cachedDir), l);
+    const fp16 = await decodeAll(await loadVae(fp16Dir), l);
+    expect(fp16.stats.calls).toBe(5);
+    expect(fp16.frames).toHaveLength(17);
+    expect(maxByteDiff(fp32.frames, fp16.frames)).toBeLessThanOrEqual(8);
   });
 
   it('stops between latent frames when cancelled', async () => {

@@ -18,7 +18,7 @@ import { vaeValueToByte } from '../../media/image-convert.ts';
 import { WAN_LATENT_CHANNELS } from '../../models/wan-validator.ts';
 import type { VaeDecoderIo, WanVaeConfig } from '../../models/wan-validator.ts';
 import { floatTensor, inputSpec, outputFloat32 } from '../common/session-io.ts';
-import { tensorInt64 } from '../../inference/runtime.ts';
+import { float16Safe, tensorInt64 } from '../../inference/runtime.ts';
 import { CancelledError, PipelineError } from '../types.ts';
 import ort from 'onnxruntime-node';
 
@@ -184,7 +184,8 @@ async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVi
     for (const c of io.caches) {
       const carried = out[c.output];
       if (!carried) throw new PipelineError('model_invalid', `vae_decoder/model.onnx returned no '${c.output}'`);
-      next[c.input.name] = carried;
+      // Fed back as an input: float16 outputs need the Node 24 feed fix (see inference/tensors.ts).
+      next[c.input.name] = float16Safe(carried);
     }
     caches = next;
     const { data, dims } = outputFloat32(out, io.output.name, 'vae_decoder');
