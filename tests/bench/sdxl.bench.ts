@@ -31,6 +31,12 @@ export const sdxlBench: Bench = {
         { name: 'time inside session.run', value: w.sessionRunMs! / 1000, unit: 's' },
         { name: 'stage: encode prompt (both encoders, prompt + negative)', value: w.encodeMs!, unit: 'ms' },
         { name: 'stage: one denoising step (CFG, whole batch)', value: w.stepMsMean!, unit: 'ms' },
+        {
+          name: 'mid fixture: UNet time per latent per step (the fixture must stand for real compute)',
+          value: w.stepMsMean! / (2 * count),
+          unit: 'ms',
+          target: { op: '>', value: 50 },
+        },
         { name: 'stage: VAE decode, all images', value: w.decodeMs!, unit: 'ms' },
         { name: 'stage: PNG encode with metadata + thumbnail, all images', value: w.pngEncodeMs!, unit: 'ms' },
         { name: 'stage: atomic write, all images', value: w.writeMs!, unit: 'ms' },
