@@ -20,7 +20,9 @@ import { dataLayout, defaultDataDir } from './paths.ts';
 import type { DataLayout } from './paths.ts';
 import { StudioError } from './errors.ts';
 import { APP_VERSION } from './version.ts';
+import { EngineLog } from './log.ts';
 import { validateSdxl } from './models/sdxl-validator.ts';
+import { validateWan } from './models/wan-validator.ts';
 import { libraryHandlers } from './library/handlers.ts';
 import { locateFfmpeg } from './media/ffmpeg-locate.ts';
 import type { FfmpegLocation } from './media/ffmpeg-locate.ts';
@@ -45,11 +47,13 @@ export { defaultDataDir };
 export function sourcePipelineModules(): Partial<Record<ModelFamily, string>> {
   return {
     sdxl: fileURLToPath(new URL('./pipelines/sdxl/index.ts', import.meta.url)),
+    wan: fileURLToPath(new URL('./pipelines/wan/index.ts', import.meta.url)),
   };
 }
 
 export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>> = {
   sdxl: validateSdxl,
+  wan: validateWan,
 };
 
 export interface EngineOptions {
@@ -94,6 +98,7 @@ export class Engine {
   private readonly lock: RunnerLock | null;
   private readonly supervisor: WorkerSupervisor | null;
   private readonly gpu: GpuMonitor;
+  readonly log: EngineLog;
   private readonly scheduler: Scheduler | null;
   private poller: NodeJS.Timeout | null = null;
   private gpuTimer: NodeJS.Timeout | null = null;
@@ -115,6 +120,7 @@ export class Engine {
       backoff: options.backoff,
     });
     this.models = new ModelRegistry([layout.models, ...(options.modelDirs ?? [])], BUILTIN_VALIDATORS);
+    this.log = new EngineLog(layout.logs);
     this.gpu = new GpuMonitor({ configuredBudgetMb: options.vramBudgetMb ?? 8192, budgetOverrideMb: options.vramBudgetMb });
     this.queue.onChange((job) => this.emit('jobs.changed', job));
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
@@ -132,6 +138,18 @@ export class Engine {
         pipelines,
         idleMs: options.workerIdleMs,
       });
+      this.supervisor.on('worker-exited', (e) => {
+        this.log.write(e.crashed ? 'error' : 'info', `worker:${e.slot}`, `exited (pid ${e.pid ?? '?'}): ${e.reason}`);
+        if (e.crashed) this.notify('warning', `The ${e.slot} worker stopped unexpectedly (${e.reason}); it is restarted and its job retried.`);
+        this.emitGpu();
+      });
+      this.supervisor.on('gave-up', (e) => {
+        this.log.write('error', `worker:${e.slot}`, e.message);
+        this.notify('error', e.message);
+        this.emitGpu();
+      });
+      this.supervisor.on('log', (e) => this.log.write(e.level, `worker:${e.slot}`, e.jobId ? `${e.jobId}: ${e.message}` : e.message));
+      this.supervisor.on('worker-started', () => this.emitGpu());
       this.scheduler = new Scheduler({
         db: this.db,
         queue: this.queue,
@@ -230,6 +248,7 @@ export class Engine {
 
   private async startRunner(): Promise<void> {
     const recovered = this.queue.recoverInterrupted();
+    this.log.write('info', 'engine', `runner started (pid ${process.pid}, ${this.options.frontDoor}); recovered ${recovered.requeued.length} interrupted job(s) to the queue, failed ${recovered.failed.length}`);
     // Staging folders belong to jobs in flight; after recovery none is.
     for (const entry of readdirSync(this.layout.staging)) rmSync(`${this.layout.staging}/${entry}`, { recursive: true, force: true });
     for (const id of [...recovered.requeued, ...recovered.failed]) {
@@ -270,6 +289,10 @@ export class Engine {
         // A failing subscriber must not stop the engine or the other subscribers.
       }
     }
+  }
+
+  private notify(level: 'info' | 'warning' | 'error', message: string): void {
+    this.emit('app.notice', { level, message, at: Date.now() });
   }
 
   private emitGpu(): void {

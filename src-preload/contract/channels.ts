@@ -66,14 +66,22 @@ export type Result<C extends Channel> = Channels[C]['result'];
 export type Handlers = { [C in Channel]: (params: ParamsOut<C>) => Promise<Result<C>> };
 
 /** Events pushed to every subscriber. */
+/** Something the user should hear about that is not a job's own status (a worker crash loop…). */
+export interface Notice {
+  readonly level: 'info' | 'warning' | 'error';
+  readonly message: string;
+  readonly at: number;
+}
+
 export interface Events {
+  'app.notice': Notice;
   'jobs.changed': JobView;
   'jobs.progress': ProgressEvent;
   'queue.changed': QueueState;
   'gpu.changed': GpuStats;
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES = ['jobs.changed', 'jobs.progress', 'queue.changed', 'gpu.changed'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ['app.notice', 'jobs.changed', 'jobs.progress', 'queue.changed', 'gpu.changed'] as const satisfies readonly EventName[];
 
 type Namespace<S extends string> = S extends `${infer N}.${string}` ? N : never;
 type Verb<S extends string> = S extends `${string}.${infer V}` ? V : never;

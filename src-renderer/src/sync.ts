@@ -59,6 +59,14 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
       refreshQueue();
     }),
     api.gpu.onChanged((gpu) => s().setGpu(gpu)),
+    // Engine notices (a worker crashed and was restarted, a crash loop stopped a slot…) as toasts.
+    api.app.onNotice((notice) =>
+      s().notify({
+        kind: notice.level === 'info' ? 'info' : 'error',
+        title: notice.level === 'error' ? 'The engine needs attention' : notice.level === 'warning' ? 'Engine warning' : 'Engine',
+        message: notice.message,
+      }),
+    ),
   ];
 
   function loadLive() {

@@ -33,7 +33,10 @@ function fakeEngine() {
     return () => set.delete(l);
   };
   const api = {
-    app: { info: async () => ({ version: '0.1.0', dataDir: '/d', modelDirs: [], providers: ['cpu'], frontDoor: 'serve' }) },
+    app: {
+      info: async () => ({ version: '0.1.0', dataDir: '/d', modelDirs: [], providers: ['cpu'], frontDoor: 'serve' }),
+      onNotice: on('app.notice'),
+    },
     catalog: { list: async () => [] },
     models: { list: async () => [] },
     jobs: {
@@ -92,6 +95,14 @@ describe('connectStore', () => {
     expect(store.getState().jobs.a!.status).toMatchObject({ state: 'running', step: 2, of: 4 });
     engine.emit('gpu.changed', { ...gpu, memoryUsedMb: 5000 });
     expect(store.getState().gpu?.memoryUsedMb).toBe(5000);
+  });
+
+  it('shows engine notices (a crashed worker) as toasts', () => {
+    const engine = fakeEngine();
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    engine.emit('app.notice', { level: 'error', message: 'The sdxl worker crashed 5 times in a row', at: 1 });
+    expect(store.getState().notices).toEqual([expect.objectContaining({ kind: 'error', message: 'The sdxl worker crashed 5 times in a row' })]);
   });
 
   it('re-reads places in line and queue counts when a job starts, even without a queue event', async () => {

@@ -91,7 +91,7 @@ export class WanPipeline implements Pipeline {
     }
     const isVideo = p.frames > 1;
     // A missing ffmpeg fails the job now, not after the denoising.
-    const ffmpeg: FfmpegFound | null = isVideo ? await requireFfmpeg({ ffmpegPath: this.#options.ffmpegPath ?? null }) : null;
+    const ffmpeg: FfmpegFound | null = isVideo ? await requireFfmpeg({ ffmpegPath: req.ffmpegPath ?? this.#options.ffmpegPath ?? null }) : null;
 
     ctx.progress({ step: 0, of: p.steps, stage: 'loading model', preview: null });
     let loadMs = 0;
