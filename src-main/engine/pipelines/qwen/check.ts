@@ -52,7 +52,7 @@ const REFUSAL: readonly RegExp[] = [
 const LABEL = /^(?:#+\s*)?(?:\*\*|__)?\s*(?:(?:enhanced|improved|rewritten|refined|revised|final|new|video|image|sdxl|wan(?: 2\.1)?)\s+)*(?:prompt|description|caption|tags)\s*(?:\*\*|__)?\s*[:：-]\s*(?:\*\*|__)?\s*/i;
 /** A chatty line before the prompt, ending in a colon: "Sure! Here's an enhanced prompt:". */
 const LEAD_IN = /^(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are))\b[^\n]{0,120}:\s*\n+/i;
-const NEGATIVE_TAIL = /(?:\n|\.\s+|,\s*|^)(?:\*\*)?negative(?: prompt)?(?:\*\*)?\s*:[\s\S]*$/i;
+const NEGATIVE_TAIL = /(?:\n|(?<=[.!?])\s+|,\s*|^)(?:\*\*)?negative(?: prompt)?(?:\*\*)?\s*:[\s\S]*$/i;
 const QUOTE_PAIRS: readonly [string, string][] = [
   ['"', '"'],
   ['“', '”'],
