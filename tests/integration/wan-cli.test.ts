@@ -1,0 +1,76 @@
+/**
+ * The WAN job types end to end from the command line on the CPU with the project's tiny
+ * WAN-contract models: image types write a PNG with the recipe, video types an MP4 that ffprobe
+ * reads as H.264 with the right frame count and size; frames that are not 4k+1 are refused with the
+ * rule; an enhanced type with no enhancer installed fails at once saying so.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWanFixture } from '../fixtures/wan/build-wan.ts';
+import { readImageRecipeMetadata } from '../../src-main/engine/media/png-generated.ts';
+import { probeVideo } from '../../src-main/engine/media/video-probe.ts';
+import { studio } from '../helpers/cli.ts';
+
+let root: string;
+let models: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'wan-cli-'));
+  models = join(root, 'models');
+  await buildWanFixture(join(models, 'wan-tiny'));
+}, 120_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface JobJson {
+  id: string;
+  status: { state: string; code?: string; message?: string };
+  files?: string[];
+}
+
+async function generate(type: string, extra: string[]): Promise<{ code: number | null; job: JobJson }> {
+  const r = await studio(['--data', join(root, 'data'), 'generate', '--type', type, '--models', models, '--wait', '--json', '--steps', '2', '--width', '256', '--height', '256', ...extra]);
+  return { code: r.code, job: JSON.parse(r.stdout) as JobJson };
+}
+
+describe('WAN job types from the CLI', () => {
+  it.each(['image_fast', 'image_high'])('%s writes one PNG carrying its recipe', async (type) => {
+    const { code, job } = await generate(type, ['--prompt', 'a paper boat on a pond', '--seed', '5']);
+    expect(code).toBe(0);
+    expect(job.files).toHaveLength(1);
+    const meta = readImageRecipeMetadata(readFileSync(job.files![0]!));
+    expect(meta.width).toBe(256);
+    expect(meta.parameters!.parsed).toMatchObject({ prompt: 'a paper boat on a pond', steps: 2, seed: '5' });
+    expect(meta.recipe!.value).toMatchObject({ jobType: type, seed: 5 });
+  });
+
+  it.each([
+    ['video_fast', '17'],
+    ['video_high', '9'],
+  ])('%s writes an H.264 MP4 with %s frames at 16 fps', async (type, frames) => {
+    const { code, job } = await generate(type, ['--prompt', 'waves breaking at dusk', '--seed', '3', '--frames', frames]);
+    expect(code).toBe(0);
+    expect(job.files).toHaveLength(1);
+    const probe = await probeVideo(job.files![0]!);
+    expect(probe).toMatchObject({ codec: 'h264', pixFmt: 'yuv420p', width: 256, height: 256, frames: Number(frames), faststart: true });
+    expect(probe.fps).toBeCloseTo(16, 5);
+    expect(probe.tags.description ?? probe.tags.DESCRIPTION).toContain('waves breaking at dusk');
+  });
+
+  it('refuses frames that are not 4k+1, with the rule, and queues nothing', async () => {
+    const r = await studio(['--data', join(root, 'data-bad'), 'generate', '--type', 'video_fast', '--prompt', 'x', '--frames', '16', '--models', models]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/frames must be 4k\+1/);
+    const list = await studio(['--data', join(root, 'data-bad'), 'jobs', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+
+  it('fails an enhanced job at once when no enhancer is installed, naming the plain type', async () => {
+    const { code, job } = await generate('image7b_fast_enhanced', ['--prompt', 'a fox']);
+    expect(code).toBe(1);
+    expect(job.status).toMatchObject({ state: 'failed', code: 'enhancer_not_installed' });
+    expect(job.status.message).toMatch(/enhancer not installed: .*Qwen2\.5 Instruct.*or choose image_fast/);
+  });
+});
