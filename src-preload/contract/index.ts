@@ -1,3 +1,5 @@
 export * from './catalog.ts';
 export * from './status.ts';
 export * from './channels.ts';
+export * from './settings.ts';
+export * from './library.ts';
