@@ -1,12 +1,17 @@
 /**
  * The app's two schemes. `studio://app/…` serves the built renderer (a real origin, unlike file://,
  * so CSP 'self', the IPC sender check and navigation rules all compare origins), and
- * `studio-media://…` will serve library media by opaque asset id; until the library lands it
- * answers 404 so nothing falls back to file://.
+ * `studio-media://asset/<id>/original|thumb` serves library media by opaque asset id: the library
+ * resolves the id to a file whose real path lies inside its root, and Range requests are answered
+ * with 206 so a video can seek. Never a path from the renderer, never file://.
  */
 import type { CustomScheme, Protocol } from 'electron';
+import { createReadStream } from 'node:fs';
 import { realpath, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { parseMediaUrl, planMediaReply } from '../engine/library/media.ts';
+import type { Library } from '../engine/library/library.ts';
 import { APP_HOST, APP_SCHEME, MEDIA_SCHEME } from './origin.ts';
 
 export const PRIVILEGED_SCHEMES: CustomScheme[] = [
@@ -97,12 +102,42 @@ export function appProtocolHandler(options: AppProtocolOptions): (request: Reque
   };
 }
 
-/** Placeholder until the library serves assets by id: a clear 404, never a file path. */
-export function mediaPlaceholderHandler(): (request: Request) => Response {
-  return () => plain(404, 'Library media is not available in this build yet.');
+/** What the media scheme needs from the library. */
+export type MediaSource = Pick<Library, 'resolveMedia'>;
+
+/**
+ * `studio-media://asset/<id>/<variant>`: 400 for anything that is not such an address (`..`, an
+ * encoded slash, a path instead of an id, another host), 404 for an id the library does not have or
+ * whose file is not inside the library, 200/206/416 with the file's own type otherwise.
+ */
+export function mediaProtocolHandler(source: MediaSource | null): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const method = request.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') return plain(405, 'Library media can only be read.', { allow: 'GET, HEAD' });
+    const target = parseMediaUrl(request.url);
+    if (!target || !request.url.startsWith(`${MEDIA_SCHEME}:`)) {
+      return plain(400, `Not a media address: use ${MEDIA_SCHEME}://asset/<asset id>/original or …/thumb.`);
+    }
+    const media = source ? await source.resolveMedia(target.id, target.variant) : null;
+    const reply = planMediaReply(media, {
+      method,
+      range: request.headers.get('range'),
+      ifRange: request.headers.get('if-range'),
+      ifNoneMatch: request.headers.get('if-none-match'),
+    });
+    if (reply.status === 404) return plain(404, `No ${target.variant === 'thumb' ? 'thumbnail' : 'file'} for asset ${target.id}.`);
+    if (!reply.body) return new Response(null, { status: reply.status, headers: reply.headers });
+    const file = createReadStream(reply.body.path, { start: reply.body.start, end: reply.body.end });
+    return new Response(Readable.toWeb(file) as ReadableStream<Uint8Array>, { status: reply.status, headers: reply.headers });
+  };
 }
 
-export function registerProtocols(protocol: Pick<Protocol, 'handle'>, options: AppProtocolOptions): void {
+export interface ProtocolSources extends AppProtocolOptions {
+  /** The library (absent: every media request is a 404). */
+  readonly media?: MediaSource | null;
+}
+
+export function registerProtocols(protocol: Pick<Protocol, 'handle'>, options: ProtocolSources): void {
   protocol.handle(APP_SCHEME, appProtocolHandler(options));
-  protocol.handle(MEDIA_SCHEME, mediaPlaceholderHandler());
+  protocol.handle(MEDIA_SCHEME, mediaProtocolHandler(options.media ?? null));
 }

@@ -5,6 +5,8 @@
  *                              errors as `{ error: WireError }` with a fitting status
  *   GET  /api/events?token=…   WebSocket (or subprotocol `bearer.<token>`): `{ event, payload }` for
  *                              every contract event
+ *   GET  /studio-media/asset/<id>/original|thumb?key=…
+ *                              library media by opaque id, with Range (media-route.ts)
  *   GET  /*                    out/renderer, `index.html` for app routes
  *
  * Bound to loopback only; every request must name this server in Host (and Origin, when sent).
@@ -22,11 +24,15 @@ import { StudioError, toWireError } from '../engine/errors.ts';
 import { httpStatusFor, invoke, isChannel } from './dispatch.ts';
 import { bearerToken, hostAllowed, loopbackBindAddress, newToken, originAllowed, originFor, tokenMatches, tokenProtocol } from './http-guard.ts';
 import { serveStatic } from './static-files.ts';
+import { isMediaRequest, serveMedia } from './media-route.ts';
+import type { MediaSource } from './media-route.ts';
 
 /** What the server needs from the engine (a test can hand-write one). */
 export interface ServeTarget {
   readonly handlers: Handlers;
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+  /** Serves `/studio-media/…`; without it every media request is a 404. */
+  readonly library?: MediaSource;
 }
 
 export interface ServeOptions {
@@ -177,7 +183,11 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const work = pathname.startsWith('/api/') ? api(req, res, pathname.slice('/api/'.length)) : serveStatic(req, res, rendererDir);
+    const work = isMediaRequest(req.url)
+      ? serveMedia(req, res, { source: engine.library ?? null, token })
+      : pathname.startsWith('/api/')
+        ? api(req, res, pathname.slice('/api/'.length))
+        : serveStatic(req, res, rendererDir);
     work.catch((e: unknown) => {
       if (!res.headersSent) sendError(res, toWireError(e));
       else res.destroy();

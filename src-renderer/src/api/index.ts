@@ -6,6 +6,7 @@ import type { StudioApi } from '../contract.ts';
 import { alwaysOpen } from './connection.ts';
 import type { Connection } from './connection.ts';
 import { createHttpStudioApi } from './http-client.ts';
+import { configureMedia } from './media.ts';
 import { takeToken } from './token.ts';
 
 export type Transport =
@@ -31,6 +32,7 @@ export function resolveTransport(): Transport {
     chosen = { kind: 'no-token' };
     return chosen;
   }
+  configureMedia({ kind: 'http', baseUrl: location.origin, token });
   const client = createHttpStudioApi({
     baseUrl: location.origin,
     token,
@@ -57,4 +59,5 @@ export function getStudioApi(): StudioApi {
 }
 
 export { StudioApiError, toWireError } from './errors.ts';
+export { displayUrl, mediaUrl } from './media.ts';
 export type { Connection, ConnectionState } from './connection.ts';

@@ -2,7 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRIVILEGED_SCHEMES, appProtocolHandler, mediaPlaceholderHandler, registerProtocols, resolveAppFile } from '../../../src-main/app/protocols.ts';
+import { PRIVILEGED_SCHEMES, appProtocolHandler, mediaProtocolHandler, registerProtocols, resolveAppFile } from '../../../src-main/app/protocols.ts';
+import { mediaUrl } from '../../../src-preload/contract/library.ts';
+import { addAsset, makeWorld } from '../../fixtures/library/world.ts';
+import type { World } from '../../fixtures/library/world.ts';
 
 let dir: string;
 let root: string;
@@ -61,17 +64,88 @@ describe('appProtocolHandler', () => {
   });
 });
 
-describe('studio-media placeholder', () => {
-  it('answers 404 until the library serves media', async () => {
-    const res = mediaPlaceholderHandler()(new Request('studio-media://asset/123'));
-    expect(res.status).toBe(404);
-    expect(await res.text()).toMatch(/not available/);
+describe('studio-media://asset/<id>/<variant>', () => {
+  let w: World;
+  let video: Buffer;
+  let videoId: string;
+  let imageId: string;
+  let escapeId: string;
+  const handler = () => mediaProtocolHandler(w.library);
+
+  beforeAll(() => {
+    w = makeWorld();
+    video = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256));
+    videoId = addAsset(w, { kind: 'video', bytes: video, ext: '.mp4', bucket: 'video_fast' });
+    imageId = addAsset(w);
+    // A row whose file is a symlink inside the library pointing at a file outside it.
+    escapeId = addAsset(w);
+    writeFileSync(path.join(w.dir, 'private.png'), 'not yours');
+    symlinkSync(path.join(w.dir, 'private.png'), path.join(w.layout.library, 'escape.png'));
+    w.library.db.run('UPDATE assets SET file_path = ? WHERE id = ?', 'escape.png', escapeId);
+  });
+  afterAll(async () => {
+    await w.close();
   });
 
-  it('registers both schemes, privileged as standard and secure', () => {
-    const handled: string[] = [];
-    registerProtocols({ handle: (scheme) => void handled.push(scheme) }, { root, csp: '' });
-    expect(handled).toEqual(['studio', 'studio-media']);
+  it('serves an image by id with its type, never a path', async () => {
+    const res = await handler()(new Request(mediaUrl(imageId, 'original')));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
+
+  it('answers a Range with 206 and exactly those bytes, so a video seeks; 416 past the end', async () => {
+    const res = await handler()(new Request(mediaUrl(videoId, 'original'), { headers: { range: 'bytes=4096-8191' } }));
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    expect(res.headers.get('content-range')).toBe(`bytes 4096-8191/${video.length}`);
+    expect(Buffer.from(await res.arrayBuffer()).equals(video.subarray(4096, 8192))).toBe(true);
+    const open = await handler()(new Request(mediaUrl(videoId, 'original'), { headers: { range: 'bytes=9000-' } }));
+    expect(Buffer.from(await open.arrayBuffer()).equals(video.subarray(9000))).toBe(true);
+    const past = await handler()(new Request(mediaUrl(videoId, 'original'), { headers: { range: `bytes=${video.length}-` } }));
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${video.length}`);
+  });
+
+  it.each([
+    'studio-media://asset/../original',
+    'studio-media://asset/%2e%2e/original',
+    'studio-media://asset/%2e%2e%2f%2e%2e%2fstudio.db/original',
+    'studio-media://asset/%2Fetc%2Fpasswd/original',
+    'studio-media://asset//etc/passwd',
+    'studio-media://asset/abc/raw',
+    'studio-media://asset/abc',
+    'studio-media://elsewhere/abc/original',
+    'studio://app/index.html',
+  ])('refuses the malformed address %s with 400', async (url) => {
+    const res = await handler()(new Request(url));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/Not a media address/);
+  });
+
+  it('answers 404 for unknown ids, a symlink out of the library, and a thumbnail not made yet', async () => {
+    for (const url of [mediaUrl('no-such-asset', 'original'), mediaUrl(escapeId, 'original'), mediaUrl(imageId, 'thumb')]) {
+      const res = await handler()(new Request(url));
+      expect(res.status, url).toBe(404);
+      expect(await res.text()).not.toContain(w.dir);
+    }
+  });
+
+  it('answers 404 for everything when there is no library, and 405 for writes', async () => {
+    expect((await mediaProtocolHandler(null)(new Request(mediaUrl(imageId, 'original')))).status).toBe(404);
+    expect((await handler()(new Request(mediaUrl(imageId, 'original'), { method: 'PUT', body: 'x' }))).status).toBe(405);
+  });
+});
+
+describe('registerProtocols', () => {
+  it('registers both schemes, privileged as standard and secure, media with streaming', async () => {
+    const handled: { scheme: string; handler: (r: Request) => Response | Promise<Response> }[] = [];
+    registerProtocols({ handle: (scheme, handler) => void handled.push({ scheme, handler }) }, { root, csp: '' });
+    expect(handled.map((h) => h.scheme)).toEqual(['studio', 'studio-media']);
+    // Without a library the media scheme is a 404, never a file.
+    expect((await handled[1]!.handler(new Request('studio-media://asset/abc/original'))).status).toBe(404);
     for (const s of PRIVILEGED_SCHEMES) expect(s.privileges).toMatchObject({ standard: true, secure: true });
     expect(PRIVILEGED_SCHEMES.find((s) => s.scheme === 'studio-media')?.privileges?.stream).toBe(true);
   });
