@@ -36,6 +36,12 @@ import type { ModelFamily } from '../../src-preload/contract/catalog.ts';
 import type { EventName, Events, Handlers } from '../../src-preload/contract/channels.ts';
 import type { GpuStats, JobView } from '../../src-preload/contract/status.ts';
 import type { ModelRef } from './pipelines/types.ts';
+import { SettingsStore } from './settings/store.ts';
+import { settingsHandlers } from './settings/handlers.ts';
+import { applySettingsChange, thinPreview } from './settings/live.ts';
+import { workerProviders } from './settings/checks.ts';
+import { libraryRootOf } from './library/store.ts';
+import { join } from 'node:path';
 
 export { defaultDataDir };
 
@@ -58,13 +64,14 @@ export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>
 
 export interface EngineOptions {
   readonly dataDir: string;
+  /** Added to the model folders in settings.json for this run (`--models DIR`); never stored. */
   readonly modelDirs?: readonly string[];
   readonly frontDoor: 'electron' | 'serve' | 'cli';
   /** runner: take the lock (fail if held); client: never run jobs; auto: runner when the lock is free. */
   readonly role?: 'runner' | 'client' | 'auto';
-  /** VRAM budget when nvidia-smi is absent, and an upper bound when present. */
+  /** VRAM budget when nvidia-smi is absent, and an upper bound when present; overrides settings.json for this run. */
   readonly vramBudgetMb?: number;
-  /** Execution providers in the order to try them (settings override). */
+  /** Execution providers in the order to try them; overrides settings.json for this run. */
   readonly providers?: readonly string[];
   readonly workerSpawner?: WorkerSpawner;
   /** Pipeline module per family; defaults to sourcePipelineModules(). */
@@ -72,7 +79,7 @@ export interface EngineOptions {
   readonly workerEntry?: string;
   readonly workerIdleMs?: number;
   readonly maxAttempts?: number;
-  /** Settings → Video: the ffmpeg binary or its folder; otherwise PATH is searched. */
+  /** The ffmpeg binary or its folder; overrides Settings → Video (settings.json) for this run. */
   readonly ffmpegPath?: string | null;
   readonly backoff?: BackoffPolicy;
   /**
@@ -93,6 +100,8 @@ export class Engine {
   readonly db: Database;
   readonly queue: JobQueue;
   readonly models: ModelRegistry;
+  /** `<data>/settings.json`: every front door's settings; the options above override them for this run. */
+  readonly settings: SettingsStore;
   private readonly options: EngineOptions;
   private readonly listeners = new Map<EventName, Set<Listener<EventName>>>();
   private readonly lock: RunnerLock | null;
@@ -119,9 +128,18 @@ export class Engine {
       maxAttempts: options.maxAttempts,
       backoff: options.backoff,
     });
-    this.models = new ModelRegistry([layout.models, ...(options.modelDirs ?? [])], BUILTIN_VALIDATORS);
     this.log = new EngineLog(layout.logs);
-    this.gpu = new GpuMonitor({ configuredBudgetMb: options.vramBudgetMb ?? 8192, budgetOverrideMb: options.vramBudgetMb });
+    this.settings = new SettingsStore({
+      file: join(layout.root, 'settings.json'),
+      builtInModelDir: layout.models,
+      libraryRoot: () => libraryRootOf(this.db, layout),
+      defaultProviders: () => defaultProviders(),
+      overrides: { modelDirs: options.modelDirs, vramBudgetMb: options.vramBudgetMb, providers: options.providers, ffmpegPath: options.ffmpegPath },
+      warn: (message) => this.log.write('warn', 'settings', message),
+    });
+    const settings = this.settings.effective();
+    this.models = new ModelRegistry(settings.modelDirs, BUILTIN_VALIDATORS);
+    this.gpu = new GpuMonitor({ configuredBudgetMb: 8192, budgetOverrideMb: settings.vramBudgetMb });
     this.queue.onChange((job) => this.emit('jobs.changed', job));
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
 
@@ -136,7 +154,7 @@ export class Engine {
         entry: options.workerEntry ?? defaultWorkerEntry(),
         spawner: options.workerSpawner ?? forkSpawner,
         pipelines,
-        idleMs: options.workerIdleMs,
+        idleMs: options.workerIdleMs ?? settings.workerIdleMinutes * 60_000,
       });
       this.supervisor.on('worker-exited', (e) => {
         this.log.write(e.crashed ? 'error' : 'info', `worker:${e.slot}`, `exited (pid ${e.pid ?? '?'}): ${e.reason}`);
@@ -159,16 +177,31 @@ export class Engine {
         libraryRoot: layout.library,
         stagingRoot: layout.staging,
         modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
-        providers: () => options.providers ?? defaultProviders(),
+        providers: () => this.settings.effective().providers,
         modelOverrides,
-        ffmpeg: () => (this.ffmpeg ??= locateFfmpeg({ ffmpegPath: options.ffmpegPath ?? null })),
-        onProgress: (p) => this.emit('jobs.progress', p),
+        ffmpeg: () => (this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath })),
+        onProgress: (p) => this.emit('jobs.progress', thinPreview(p, this.settings.get('previewEvery'))),
         onResidencyChange: () => this.emitGpu(),
       });
     } else {
       this.supervisor = null;
       this.scheduler = null;
     }
+    this.settings.onChange((change) => {
+      applySettingsChange(change, {
+        models: this.models,
+        gpu: this.gpu,
+        workers: this.supervisor,
+        relocateFfmpeg: (ffmpegPath) => {
+          this.ffmpeg = locateFfmpeg({ ffmpegPath, recheck: true });
+        },
+        fixedIdleMs: options.workerIdleMs !== undefined,
+      });
+      this.log.write('info', 'settings', `changed: ${change.changed.join(', ')}`);
+      this.emit('settings.changed', change);
+      if (change.changed.includes('vramBudgetMb')) this.emitGpu();
+      this.scheduler?.kick();
+    });
     this.handlers = this.makeHandlers();
   }
 
@@ -237,6 +270,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.settings.close();
     if (this.poller) clearInterval(this.poller);
     if (this.gpuTimer) clearInterval(this.gpuTimer);
     await this.scheduler?.stop();
@@ -262,7 +296,8 @@ export class Engine {
       if (this.scheduler?.runningJobs().length) this.emitGpu();
     }, 1000);
     this.gpuTimer.unref();
-    this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.options.ffmpegPath ?? null });
+    this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath });
+    this.settings.watch();
     this.scheduler!.kick();
   }
 
@@ -316,7 +351,7 @@ export class Engine {
         version: APP_VERSION,
         dataDir: this.dataDir,
         modelDirs: this.models.dirs,
-        providers: this.options.providers ?? defaultProviders(),
+        providers: this.settings.effective().providers,
         frontDoor: this.options.frontDoor,
       }),
       'catalog.list': async () => Object.values(PRESETS),
@@ -365,6 +400,17 @@ export class Engine {
         return this.scheduler.enhance(prompt, type, seed ?? randomInt(0, 2 ** 32));
       },
       ...libraryHandlers({ db: this.db, layout: this.layout }),
+      ...settingsHandlers(this.settings, {
+        state: () => this.settings.state(),
+        models: () => this.models.refresh(),
+        ffmpeg: () => (this.ffmpeg = locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath, recheck: true })),
+        gpu: async () => {
+          const snapshot = await this.gpu.recheck();
+          this.emitGpu();
+          return snapshot;
+        },
+        providersAvailable: async () => (this.supervisor ? workerProviders(this.supervisor, 'sdxl') : null),
+      }),
     };
   }
 }

@@ -9,6 +9,8 @@ import type { JobPreset } from './catalog.ts';
 import type { AppInfo, EnhanceResult, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
 import { JOB_STATES } from './status.ts';
 import { libraryChannels } from './library.ts';
+import { SETTINGS_EVENT_NAMES, settingsChannels } from './settings.ts';
+import type { SettingsEvents } from './settings.ts';
 
 /** Ties a params schema to a result type that exists only for the type checker. */
 function channel<R>() {
@@ -53,6 +55,7 @@ export const channels = {
   'gpu.status': channel<GpuStats>()(Empty),
   'prompts.enhance': channel<EnhanceResult>()(EnhanceSchema),
   ...libraryChannels,
+  ...settingsChannels,
 } as const;
 
 export type Channels = typeof channels;
@@ -73,7 +76,7 @@ export interface Notice {
   readonly at: number;
 }
 
-export interface Events {
+export interface Events extends SettingsEvents {
   'app.notice': Notice;
   'jobs.changed': JobView;
   'jobs.progress': ProgressEvent;
@@ -81,7 +84,14 @@ export interface Events {
   'gpu.changed': GpuStats;
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES = ['app.notice', 'jobs.changed', 'jobs.progress', 'queue.changed', 'gpu.changed'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = [
+  'app.notice',
+  'jobs.changed',
+  'jobs.progress',
+  'queue.changed',
+  'gpu.changed',
+  ...SETTINGS_EVENT_NAMES,
+] as const satisfies readonly EventName[];
 
 type Namespace<S extends string> = S extends `${infer N}.${string}` ? N : never;
 type Verb<S extends string> = S extends `${string}.${infer V}` ? V : never;

@@ -65,6 +65,7 @@ export class GpuMonitor {
   readonly #peaks = new Map<string, number | null>();
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
+  #override: number | null;
 
   constructor(options: GpuMonitorOptions) {
     this.#o = {
@@ -79,13 +80,38 @@ export class GpuMonitor {
       exec: options.exec ?? defaultExec,
       now: options.now ?? (() => Date.now()),
     };
+    this.#override = options.budgetOverrideMb ?? null;
+  }
+
+  /** Settings changed the budget (null: measured, else the configured default). Applies at once. */
+  setBudget(overrideMb: number | null): void {
+    this.#override = overrideMb;
+    // Notes quote the budget: have them written again at the next look.
+    if (this.#mode.kind !== 'measured' || this.#mode.note !== null) this.#forget();
+  }
+
+  /** Asks nvidia-smi again now, even after it was missing or failing (Settings → Check). */
+  recheck(): Promise<GpuSnapshot> {
+    if (!this.#inFlight) this.#forget();
+    return this.sample();
+  }
+
+  #forget(): void {
+    this.#mode = { kind: 'unknown' };
+    this.#sampledAt = Number.NEGATIVE_INFINITY;
+    this.#failedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The budget when the GPU's memory is not measured: the user's, else the configured default. */
+  #fallbackMb(): number {
+    return this.#override ?? this.#o.configuredBudgetMb;
   }
 
   /** The VRAM budget the scheduler keeps to, in MB. */
   budgetMb(): number {
-    const override = this.#o.budgetOverrideMb ?? null;
+    const override = this.#override;
     const total = this.#mode.kind === 'measured' ? this.#mode.reading.memoryTotalMb : null;
-    if (total === null) return override ?? this.#o.configuredBudgetMb;
+    if (total === null) return this.#fallbackMb();
     if (override !== null) return Math.min(override, total);
     const reserve = this.#o.reserveMb ?? Math.max(512, Math.round(total * 0.1));
     return Math.max(0, total - reserve);
@@ -150,7 +176,7 @@ export class GpuMonitor {
         const notes: string[] = [];
         if (!wanted) notes.push(`GPU ${this.#o.gpuIndex} was not found; showing GPU ${reading.index} (${reading.name})`);
         if (reading.memoryTotalMb === null) {
-          notes.push(`${reading.name} reports no dedicated memory size (shared or unified memory), so the configured budget of ${this.#o.configuredBudgetMb} MB applies`);
+          notes.push(`${reading.name} reports no dedicated memory size (shared or unified memory), so the configured budget of ${this.#fallbackMb()} MB applies`);
         }
         this.#mode = { kind: 'measured', reading, note: notes.length ? `${notes.join('; ')}.` : null };
         if (reading.memoryUsedMb !== null) {
@@ -163,7 +189,7 @@ export class GpuMonitor {
       if (e.code === 'ENOENT') {
         this.#mode = {
           kind: 'absent',
-          note: `${binary} was not found, so GPU memory is not measured; the scheduler keeps to the configured budget of ${this.#o.configuredBudgetMb} MB (set it in Settings to match your GPU).`,
+          note: `${binary} was not found, so GPU memory is not measured; the scheduler keeps to the configured budget of ${this.#fallbackMb()} MB (set it in Settings to match your GPU).`,
         };
       } else if (e.killed || e.signal === 'SIGTERM') {
         this.#fail(`nvidia-smi did not answer within ${Math.round(this.#o.timeoutMs / 1000)} s`);
@@ -179,7 +205,7 @@ export class GpuMonitor {
     this.#failedAt = this.#o.now();
     this.#mode = {
       kind: 'failing',
-      note: `${what}. GPU memory is not measured; the scheduler keeps to the configured budget of ${this.#o.configuredBudgetMb} MB. Check the NVIDIA driver.`,
+      note: `${what}. GPU memory is not measured; the scheduler keeps to the configured budget of ${this.#fallbackMb()} MB. Check the NVIDIA driver.`,
     };
   }
 

@@ -147,7 +147,7 @@ export class WorkerSupervisor extends TypedEmitter<SupervisorEvents> {
   readonly #entry: string;
   readonly #spawner: WorkerSpawner;
   readonly #pipelines: Readonly<Record<string, string>>;
-  readonly #idleMs: number;
+  #idleMs: number;
   readonly #previewIntervalMs: number;
   readonly #maxCrashes: number;
   readonly #cancelGraceMs: number;
@@ -242,6 +242,11 @@ export class WorkerSupervisor extends TypedEmitter<SupervisorEvents> {
           }),
       ),
     );
+  }
+
+  /** Settings changed the idle timeout: workers started from now on get it. */
+  setIdleMs(ms: number): void {
+    this.#idleMs = ms;
   }
 
   /** Starts the slot's worker ahead of the first job (onnxruntime loads before the job waits on it). */

@@ -65,13 +65,23 @@ function folderSize(dir: string): number {
 }
 
 export class ModelRegistry {
-  readonly dirs: readonly string[];
+  private folders: readonly string[];
   private readonly validators: Partial<Record<DetectedFamily, FamilyValidator>>;
   private cache: ModelInfo[] | null = null;
 
   constructor(dirs: readonly string[], validators: Partial<Record<DetectedFamily, FamilyValidator>> = {}) {
-    this.dirs = [...new Set(dirs.map((d) => resolve(d)))];
+    this.folders = [...new Set(dirs.map((d) => resolve(d)))];
     this.validators = validators;
+  }
+
+  get dirs(): readonly string[] {
+    return this.folders;
+  }
+
+  /** Settings changed the model folders: the next scan (and job) uses the new list. */
+  setDirs(dirs: readonly string[]): void {
+    this.folders = [...new Set(dirs.map((d) => resolve(d)))];
+    this.cache = null;
   }
 
   /** Rescans the folders (cheap: directory listings and small JSON files; validators may open ONNX headers). */
