@@ -12,7 +12,8 @@ import { closeBeforeQuit } from './lifecycle.ts';
 import { forwardEvents, registerIpcGateway } from './ipc-gateway.ts';
 import { APP_URL } from './origin.ts';
 import { PRIVILEGED_SCHEMES, registerProtocols } from './protocols.ts';
-import { SettingsStore } from './settings.ts';
+import { APP_SETTINGS_NAME, AppSettingsStore, rememberWindowSize } from './settings.ts';
+import { registerFolderPicker } from './folder-picker.ts';
 import { createUtilitySpawner } from './utility-spawner.ts';
 import { contentSecurityPolicy, createMainWindow, hardenSession } from './window.ts';
 
@@ -38,13 +39,14 @@ protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
 
 let mainWindow: BrowserWindow | null = null;
 
-function openWindow(): void {
+function openWindow(appSettings: AppSettingsStore): void {
   mainWindow = createMainWindow(BrowserWindow, {
     preloadPath: path.join(here, '../preload/index.cjs'),
     appUrl,
     openExternal: (url, options) => shell.openExternal(url, options),
     log,
   });
+  rememberWindowSize(mainWindow, appSettings);
   mainWindow.on('closed', () => {
     mainWindow = null;
   });
@@ -55,20 +57,16 @@ async function start(): Promise<void> {
   const layout = dataLayout(dataDir);
   mkdirSync(layout.logs, { recursive: true });
 
-  const settings = new SettingsStore(
-    new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir, accessPropertiesByDotNotation: false }),
+  // The app's own things (window place, secrets); the studio's settings are the engine's settings.json.
+  const appSettings = new AppSettingsStore(
+    new Store<Record<string, unknown>>({ name: APP_SETTINGS_NAME, cwd: dataDir, accessPropertiesByDotNotation: false }),
     safeStorage,
   );
-  const vramBudgetMb = settings.get('vramBudgetMb');
-  const providers = settings.get('providers');
 
   const workerLog = createWriteStream(path.join(layout.logs, 'worker.log'), { flags: 'a' });
   const engine = await Engine.open({
     frontDoor: 'electron',
     dataDir,
-    modelDirs: settings.get('modelDirs'),
-    ...(vramBudgetMb === null ? {} : { vramBudgetMb }),
-    ...(providers === null ? {} : { providers }),
     workerSpawner: createUtilitySpawner({ utilityProcess, log: workerLog }),
     workerEntry: path.join(here, 'worker.js'),
     pipelineModules: bundledPipelineModules(),
@@ -81,14 +79,20 @@ async function start(): Promise<void> {
   registerProtocols(protocol, { root: path.join(here, '../renderer'), csp });
   hardenSession(session.defaultSession, { csp, appUrl });
   registerIpcGateway({ ipcMain, handlers: engine.handlers, appUrl, log });
+  registerFolderPicker({
+    ipcMain,
+    appUrl,
+    showOpenDialog: (options) => (mainWindow ? dialog.showOpenDialog(mainWindow, options) : dialog.showOpenDialog(options)),
+    log,
+  });
   forwardEvents(
     (event, listener) => engine.on(event, listener),
     () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : null),
   );
 
-  openWindow();
+  openWindow(appSettings);
   app.on('activate', () => {
-    if (mainWindow === null) openWindow(); // macOS: dock click with no window open
+    if (mainWindow === null) openWindow(appSettings); // macOS: dock click with no window open
   });
 }
 

@@ -1,43 +1,35 @@
 /**
- * Typed settings over a key-value store (electron-store in the app), validated on every read and
- * write, and secrets that only ever touch disk encrypted by the OS keychain through `safeStorage`.
+ * What the Electron app keeps for itself, apart from the engine's settings: the window's place on
+ * screen, and secrets that only ever touch disk encrypted by the OS keychain through `safeStorage`.
+ *
+ * The studio's own settings (model folders, providers, VRAM budget, ffmpeg…) are not here: the
+ * engine keeps them in `<data>/settings.json` (src-main/engine/settings), because the CLI and
+ * `studio serve` run without Electron and must read and change the same values.
  *
  * No runtime electron import here: main.ts hands in the store and safeStorage, tests hand in fakes.
  */
 import type { SafeStorage } from 'electron';
-import path from 'node:path';
 import { z } from 'zod';
 import { StudioError } from '../engine/errors.ts';
 
-export const PROVIDER_NAMES = ['cuda', 'dml', 'webgpu', 'cpu'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** electron-store's file name (`app-settings.json` in the data folder; the engine owns settings.json). */
+export const APP_SETTINGS_NAME = 'app-settings';
 
-const absolutePath = z.string().min(1).refine((p) => path.isAbsolute(p), { error: 'must be an absolute path' });
-
-export const SettingsSchema = z.strictObject({
-  /** Extra folders scanned for ONNX model folders (the data folder's models/ is always scanned). */
-  modelDirs: z.array(absolutePath).max(32),
-  /** null: measured with nvidia-smi, else the engine's default. */
-  vramBudgetMb: z.number().int().min(512).max(1_048_576).nullable(),
-  /** Execution providers in the order to try them; null: the platform's default order. */
-  providers: z
-    .array(z.enum(PROVIDER_NAMES))
-    .min(1)
-    .refine((list) => new Set(list).size === list.length, { error: 'must not list a provider twice' })
-    .nullable(),
-  /** null: ffmpeg from PATH. */
-  ffmpegPath: absolutePath.nullable(),
-  /** null: the data folder's library/. */
-  libraryRoot: absolutePath.nullable(),
+const WindowSizeSchema = z.strictObject({
+  width: z.number().int().min(320).max(32_768),
+  height: z.number().int().min(240).max(32_768),
+  maximized: z.boolean(),
 });
-export type Settings = z.infer<typeof SettingsSchema>;
+export type WindowSize = z.infer<typeof WindowSizeSchema>;
 
-export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
-  modelDirs: [],
-  vramBudgetMb: null,
-  providers: null,
-  ffmpegPath: null,
-  libraryRoot: null,
+export const AppSettingsSchema = z.strictObject({
+  /** The main window's size when it was last closed; null: the default size. */
+  windowSize: WindowSizeSchema.nullable(),
+});
+export type AppSettings = z.infer<typeof AppSettingsSchema>;
+
+export const DEFAULT_APP_SETTINGS: Readonly<AppSettings> = Object.freeze({
+  windowSize: null,
 });
 
 export const SECRET_NAMES = ['supabaseSession'] as const;
@@ -57,7 +49,7 @@ export type SecretCipher = Pick<
 
 const SECRETS_KEY = 'secrets';
 
-export class SettingsStore {
+export class AppSettingsStore {
   readonly #backend: SettingsBackend;
   readonly #cipher: SecretCipher;
   readonly #platform: NodeJS.Platform;
@@ -69,13 +61,13 @@ export class SettingsStore {
   }
 
   /** A stored value that no longer validates (hand-edited file, older version) reads as the default. */
-  get<K extends keyof Settings>(key: K): Settings[K] {
-    const parsed = SettingsSchema.shape[key].safeParse(this.#backend.get(key));
-    return parsed.success ? (parsed.data as Settings[K]) : DEFAULT_SETTINGS[key];
+  get<K extends keyof AppSettings>(key: K): AppSettings[K] {
+    const parsed = AppSettingsSchema.shape[key].safeParse(this.#backend.get(key));
+    return parsed.success ? (parsed.data as AppSettings[K]) : DEFAULT_APP_SETTINGS[key];
   }
 
-  set<K extends keyof Settings>(key: K, value: Settings[K]): void {
-    const parsed = SettingsSchema.shape[key].safeParse(value);
+  set<K extends keyof AppSettings>(key: K, value: AppSettings[K]): void {
+    const parsed = AppSettingsSchema.shape[key].safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? `${key}.${issue.path.join('.')}` : key;
@@ -84,10 +76,10 @@ export class SettingsStore {
     this.#backend.set(key, parsed.data);
   }
 
-  all(): Settings {
+  all(): AppSettings {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(SettingsSchema.shape) as (keyof Settings)[]) out[key] = this.get(key);
-    return out as Settings;
+    for (const key of Object.keys(AppSettingsSchema.shape) as (keyof AppSettings)[]) out[key] = this.get(key);
+    return out as AppSettings;
   }
 
   /** Whether secrets can be kept; when not, the reason as a sentence a person can act on. */
@@ -141,4 +133,35 @@ export class SettingsStore {
     }
     return out;
   }
+}
+
+/** What rememberWindowSize uses of a BrowserWindow. */
+export interface SizedWindow {
+  getNormalBounds(): { readonly width: number; readonly height: number };
+  isMaximized(): boolean;
+  setSize(width: number, height: number): void;
+  center(): void;
+  maximize(): void;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Opens the window at the size it was closed at, centred (a remembered position may lie on a screen
+ * that is no longer connected), and remembers the size again when it closes.
+ */
+export function rememberWindowSize(window: SizedWindow, store: AppSettingsStore): void {
+  const saved = store.get('windowSize');
+  if (saved) {
+    window.setSize(saved.width, saved.height);
+    window.center();
+    if (saved.maximized) window.maximize();
+  }
+  window.on('close', () => {
+    const { width, height } = window.getNormalBounds();
+    try {
+      store.set('windowSize', { width: Math.round(width), height: Math.round(height), maximized: window.isMaximized() });
+    } catch {
+      // An odd size (a tiny window on a huge display) is simply not remembered.
+    }
+  });
 }

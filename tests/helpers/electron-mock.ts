@@ -198,6 +198,30 @@ export class MockBrowserWindow extends EventEmitter implements StudioWindow {
   isDestroyed(): boolean {
     return false;
   }
+
+  size: { width: number; height: number } = { width: 0, height: 0 };
+  maximized = false;
+  centred = false;
+
+  setSize(width: number, height: number): void {
+    this.size = { width, height };
+  }
+
+  getNormalBounds(): { x: number; y: number; width: number; height: number } {
+    return { x: 0, y: 0, ...this.size };
+  }
+
+  center(): void {
+    this.centred = true;
+  }
+
+  maximize(): void {
+    this.maximized = true;
+  }
+
+  isMaximized(): boolean {
+    return this.maximized;
+  }
 }
 
 export class MockShell implements Pick<Shell, 'openExternal'> {

@@ -66,8 +66,11 @@ interface Loaded {
   readonly warnings: string[];
 }
 
-/** Keys written by earlier versions that are no longer settings (the library root lives in the database). */
-const RETIRED_KEYS = new Set(['libraryRoot']);
+/**
+ * Keys earlier versions wrote that are no longer settings: the library root lives in the database,
+ * and secrets moved to the app's own store (app-settings.json) when this file became the engine's.
+ */
+const RETIRED_KEYS = new Set(['libraryRoot', 'secrets']);
 
 function describeIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
   const first = error.issues[0];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineOptions } from '../../../src-main/engine/engine.ts';
 import { CHANNELS } from '../../../src-preload/contract/index.ts';
+import { PICK_FOLDER_CHANNEL } from '../../../src-preload/app-verbs.ts';
 import type { EventName } from '../../../src-preload/contract/index.ts';
 import type { MockApp, MockBrowserWindow, MockIpcMain } from '../../helpers/electron-mock.ts';
 
@@ -143,11 +144,14 @@ describe('main.ts', () => {
     const options = open.mock.calls[0]?.[0] as EngineOptions;
     expect(options.frontDoor).toBe('electron');
     expect(options.dataDir).toBe(dataDir);
-    expect(options.modelDirs).toEqual([]);
+    // The studio's settings are the engine's own (settings.json), not passed in by the app.
+    expect(options.modelDirs).toBeUndefined();
+    expect(options.vramBudgetMb).toBeUndefined();
+    expect(options.providers).toBeUndefined();
     expect(options.workerEntry).toBe(path.join(mainDir, 'worker.js'));
     expect(options.pipelineModules).toEqual({ sdxl: path.join(mainDir, 'pipelines', 'sdxl.js') });
     expect(typeof options.workerSpawner).toBe('function');
-    expect(h.world.storeOptions).toEqual([expect.objectContaining({ cwd: dataDir, accessPropertiesByDotNotation: false })]);
+    expect(h.world.storeOptions).toEqual([expect.objectContaining({ name: 'app-settings', cwd: dataDir, accessPropertiesByDotNotation: false })]);
   });
 
   it('honours STUDIO_DATA_DIR like the CLI does', async () => {
@@ -165,7 +169,7 @@ describe('main.ts', () => {
     const { app, handle, ipcMain } = await startMain();
     const window = await ready(app);
     expect(handle.mock.calls.map((c) => c[0])).toEqual(['studio', 'studio-media']);
-    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS].sort());
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS, PICK_FOLDER_CHANNEL].sort());
     expect(window.loaded).toEqual(['studio://app/index.html']);
     expect(window.options.webPreferences?.preload).toBe(path.join(mainDir, '../preload/index.cjs'));
     expect(h.world.session.headersListener).not.toBeNull();

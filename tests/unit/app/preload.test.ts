@@ -161,12 +161,23 @@ describe('buildStudioApi', () => {
 });
 
 describe('src-preload/index.ts', () => {
-  it("exposes the bridge as window.studio through contextBridge, and nothing else", async () => {
+  it('exposes the bridge as window.studio and the folder chooser as window.studioApp, and nothing else', async () => {
     await import('../../../src-preload/index.ts');
     const bridge: MockContextBridge = electron.contextBridge;
-    expect(Object.keys(bridge.world)).toEqual(['studio']);
+    expect(Object.keys(bridge.world)).toEqual(['studio', 'studioApp']);
     expect(exposedVerbs(bridge.world.studio)).toEqual(expectedVerbs());
+    expect(Object.keys(bridge.world.studioApp as object)).toEqual(['pickFolder']);
     expect(reachable(bridge.world.studio)).not.toContain(electron.ipcRenderer);
+    expect(reachable(bridge.world.studioApp)).not.toContain(electron.ipcRenderer);
+  });
+
+  it('answers the folder chooser with the chosen path, or null for anything else', async () => {
+    await import('../../../src-preload/index.ts');
+    const app = electron.contextBridge.world.studioApp as { pickFolder(title?: string): Promise<string | null> };
+    electron.ipcRenderer.answer = () => '/mnt/models';
+    expect(await app.pickFolder('Add a model folder')).toBe('/mnt/models');
+    electron.ipcRenderer.answer = () => ({ ok: true, value: '/etc' });
+    expect(await app.pickFolder()).toBeNull();
   });
 
   it('rejects across the bridge with the WireError fields intact', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SETTINGS, SettingsStore } from '../../../src-main/app/settings.ts';
+import { AppSettingsStore, DEFAULT_APP_SETTINGS, rememberWindowSize } from '../../../src-main/app/settings.ts';
 import type { SecretCipher, SettingsBackend } from '../../../src-main/app/settings.ts';
 
 class MemoryBackend implements SettingsBackend {
@@ -38,50 +38,72 @@ class FakeCipher implements SecretCipher {
 function setup(platform: NodeJS.Platform = 'linux') {
   const backend = new MemoryBackend();
   const cipher = new FakeCipher();
-  return { backend, cipher, settings: new SettingsStore(backend, cipher, platform) };
+  return { backend, cipher, settings: new AppSettingsStore(backend, cipher, platform) };
 }
 
-describe('SettingsStore', () => {
-  it('reads defaults when nothing is stored', () => {
+describe('AppSettingsStore', () => {
+  it('reads defaults when nothing is stored, and keeps none of the engine’s settings', () => {
     const { settings } = setup();
-    expect(settings.all()).toEqual(DEFAULT_SETTINGS);
-    expect(settings.get('modelDirs')).toEqual([]);
+    expect(settings.all()).toEqual(DEFAULT_APP_SETTINGS);
+    expect(Object.keys(settings.all())).not.toContain('modelDirs');
   });
 
-  it('stores and reads typed values', () => {
+  it('stores and reads the window size', () => {
     const { settings } = setup();
-    settings.set('modelDirs', ['/models/sdxl', '/mnt/wan']);
-    settings.set('vramBudgetMb', 24_000);
-    settings.set('providers', ['cuda', 'cpu']);
-    settings.set('ffmpegPath', '/usr/bin/ffmpeg');
-    expect(settings.all()).toEqual({
-      modelDirs: ['/models/sdxl', '/mnt/wan'],
-      vramBudgetMb: 24_000,
-      providers: ['cuda', 'cpu'],
-      ffmpegPath: '/usr/bin/ffmpeg',
-      libraryRoot: null,
-    });
+    settings.set('windowSize', { width: 1600, height: 1000, maximized: true });
+    expect(settings.get('windowSize')).toEqual({ width: 1600, height: 1000, maximized: true });
   });
 
-  it.each([
-    ['modelDirs', ['relative/models'], 'modelDirs.0'],
-    ['vramBudgetMb', 12.5, 'vramBudgetMb'],
-    ['vramBudgetMb', 64, 'vramBudgetMb'],
-    ['providers', ['cuda', 'cuda'], 'providers'],
-    ['providers', ['tensorrt'], 'providers.0'],
-    ['providers', [], 'providers'],
-  ] as const)('refuses %s = %j, naming the setting', (key, value, where) => {
+  it('refuses a window size that makes no sense, naming the setting', () => {
     const { settings, backend } = setup();
-    expect(() => settings.set(key, value as never)).toThrow(expect.objectContaining({ code: 'invalid_setting', field: key, message: expect.stringContaining(where) }));
+    expect(() => settings.set('windowSize', { width: 10, height: 1000, maximized: false })).toThrow(
+      expect.objectContaining({ code: 'invalid_setting', field: 'windowSize', message: expect.stringContaining('windowSize.width') }),
+    );
     expect(backend.data.size).toBe(0);
   });
 
   it('reads a hand-broken value as the default rather than crashing', () => {
     const { settings, backend } = setup();
-    backend.set('vramBudgetMb', 'lots');
-    backend.set('modelDirs', 'not-a-list');
-    expect(settings.get('vramBudgetMb')).toBeNull();
-    expect(settings.get('modelDirs')).toEqual([]);
+    backend.set('windowSize', 'huge');
+    expect(settings.get('windowSize')).toBeNull();
+  });
+
+  it('opens the window at its last size, centred, and remembers the size it is closed at', () => {
+    const { settings } = setup();
+    settings.set('windowSize', { width: 1500, height: 950, maximized: true });
+    const closeListeners: (() => void)[] = [];
+    const window = {
+      size: { width: 1440, height: 900 },
+      maximized: false,
+      centred: false,
+      getNormalBounds() {
+        return this.size;
+      },
+      isMaximized() {
+        return this.maximized;
+      },
+      setSize(width: number, height: number) {
+        this.size = { width, height };
+      },
+      center() {
+        this.centred = true;
+      },
+      maximize() {
+        this.maximized = true;
+      },
+      on(_event: 'close', listener: () => void) {
+        closeListeners.push(listener);
+      },
+    };
+    rememberWindowSize(window, settings);
+    expect(window.size).toEqual({ width: 1500, height: 950 });
+    expect(window.centred).toBe(true);
+    expect(window.maximized).toBe(true);
+
+    window.maximized = false;
+    window.setSize(1200, 800);
+    for (const l of closeListeners) l();
+    expect(settings.get('windowSize')).toEqual({ width: 1200, height: 800, maximized: false });
   });
 
   it('keeps secrets encrypted on disk and reads them back', async () => {
