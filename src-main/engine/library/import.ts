@@ -73,8 +73,8 @@ export function insertAssetRecord(db: Database, r: NewAssetRecord): void {
 }
 
 /** The recipe kept for a file another tool made: what was read, and the raw metadata verbatim. */
-export function importedRecipe(facts: MediaFacts, sourceName: string, at: number): Record<string, unknown> {
-  const imported = { from: sourceName, format: facts.format, tool: facts.source, at };
+export function importedRecipe(facts: MediaFacts, sourceName: string, at: number, fileModifiedAt: number): Record<string, unknown> {
+  const imported = { from: sourceName, format: facts.format, tool: facts.source, at, fileModifiedAt };
   if (facts.ourRecipe) return { ...facts.ourRecipe, imported };
   return { imported, settings: facts.fields, metadata: facts.raw };
 }
@@ -236,7 +236,9 @@ async function importOne(
     );
   }
   const id = randomUUID();
-  const createdAt = Math.floor(info.mtimeMs);
+  // The date an asset joined the library, as for generated ones (so the date order is also the
+  // order rows were added); the file's own time is kept in the recipe.
+  const createdAt = Date.now();
   const relPath = relativeAssetPath('user_uploads', id, facts.ext, new Date(createdAt));
   const target = join(root, relPath);
   if (facts.bytes) {
@@ -252,7 +254,7 @@ async function importOne(
         relPath,
         facts,
         sha256,
-        recipe: importedRecipe(facts, c.shown, Date.now()),
+        recipe: importedRecipe(facts, c.shown, createdAt, Math.floor(info.mtimeMs)),
         createdAt,
       }),
     );

@@ -273,33 +273,33 @@ export class Library {
   }
 
   stats(): LibraryStats {
-    const totals = this.db.get<{ assets: number; images: number; videos: number; favorites: number; bytes: number; pending: number }>(
-      `SELECT count(*) AS assets, coalesce(sum(kind = 'image'), 0) AS images, coalesce(sum(kind = 'video'), 0) AS videos,
-              coalesce(sum(favorite), 0) AS favorites, coalesce(sum(file_size), 0) AS bytes,
+    // One pass over the table for every total, then the duplicates from the sha256 index.
+    const groups = this.db.all<{ bucket: string; live: number; n: number; bytes: number; images: number; favorites: number; pending: number }>(
+      `SELECT bucket, trashed_at IS NULL AS live, count(*) AS n, coalesce(sum(file_size), 0) AS bytes,
+              coalesce(sum(kind = 'image'), 0) AS images, coalesce(sum(favorite), 0) AS favorites,
               coalesce(sum(thumb_path IS NULL AND thumb_error IS NULL), 0) AS pending
-       FROM assets WHERE trashed_at IS NULL`,
-    )!;
-    const trash = this.db.get<{ n: number; bytes: number }>(
-      'SELECT count(*) AS n, coalesce(sum(file_size), 0) AS bytes FROM assets WHERE trashed_at IS NOT NULL',
-    )!;
-    const byBucket = new Map(
-      this.db
-        .all<{ bucket: string; n: number; bytes: number }>('SELECT bucket, count(*) AS n, sum(file_size) AS bytes FROM assets GROUP BY bucket')
-        .map((r) => [r.bucket, r]),
+       FROM assets GROUP BY bucket, live`,
     );
-    const duplicates =
-      this.db.get<{ n: number }>('SELECT coalesce(sum(c - 1), 0) AS n FROM (SELECT count(*) AS c FROM assets GROUP BY sha256 HAVING c > 1)')?.n ?? 0;
+    const live = groups.filter((g) => g.live === 1);
+    const trash = groups.filter((g) => g.live === 0);
+    const sum = (list: typeof groups, key: 'n' | 'bytes' | 'images' | 'favorites' | 'pending'): number => list.reduce((s, g) => s + g[key], 0);
+    const byBucket = new Map<string, { n: number; bytes: number }>();
+    for (const g of groups) {
+      const b = byBucket.get(g.bucket) ?? { n: 0, bytes: 0 };
+      byBucket.set(g.bucket, { n: b.n + g.n, bytes: b.bytes + g.bytes });
+    }
+    const duplicates = this.db.get<{ n: number }>('SELECT count(*) - count(DISTINCT sha256) AS n FROM assets')?.n ?? 0;
     const plan = pendingMove(this.db);
     return {
       root: this.root,
-      assets: totals.assets,
-      images: totals.images,
-      videos: totals.videos,
-      favorites: totals.favorites,
-      trashed: trash.n,
-      trashedBytes: trash.bytes,
-      totalBytes: totals.bytes + trash.bytes,
-      thumbnailsPending: totals.pending,
+      assets: sum(live, 'n'),
+      images: sum(live, 'images'),
+      videos: sum(live, 'n') - sum(live, 'images'),
+      favorites: sum(live, 'favorites'),
+      trashed: sum(trash, 'n'),
+      trashedBytes: sum(trash, 'bytes'),
+      totalBytes: sum(groups, 'bytes'),
+      thumbnailsPending: sum(live, 'pending'),
       duplicates,
       buckets: (BUCKETS as readonly Bucket[]).map((bucket) => ({ bucket, count: byBucket.get(bucket)?.n ?? 0, bytes: byBucket.get(bucket)?.bytes ?? 0 })),
       pendingMove: plan ? { from: plan.from, to: plan.to, phase: plan.phase } : null,

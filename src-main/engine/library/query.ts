@@ -62,7 +62,8 @@ export function decodeCursor(cursor: string, sort: LibrarySort, order: 'asc' | '
 /**
  * User text → an FTS5 query that can only mean "these words, as prefixes, in any order": each word
  * becomes a quoted phrase (inner quotes doubled) with a trailing `*`, so operators, column filters,
- * parentheses and NEAR in the input are plain text. Null when nothing searchable is left.
+ * parentheses and NEAR in the input are plain text. A one-letter word is matched whole ("a" is
+ * not "every word starting with a", which would also be slow). Null when nothing searchable is left.
  */
 export function ftsQuery(text: string): string | null {
   const words = text
@@ -71,7 +72,7 @@ export function ftsQuery(text: string): string | null {
     .filter((w) => /[\p{L}\p{N}]/u.test(w))
     .slice(0, 32);
   if (words.length === 0) return null;
-  return words.map((w) => `"${w.replaceAll('"', '""')}"*`).join(' ');
+  return words.map((w) => `"${w.replaceAll('"', '""')}"${[...w.replace(/[^\p{L}\p{N}]/gu, '')].length > 1 ? '*' : ''}`).join(' ');
 }
 
 interface Where {
@@ -79,10 +80,12 @@ interface Where {
   args: SQLInputValue[];
   /** A filter that can match nothing (an unknown tag in 'all' mode). */
   empty: boolean;
+  /** The FTS5 query, kept apart so a dense search can be walked in sort order. */
+  match: string | null;
 }
 
 function buildWhere(db: Database, q: NonNullable<LibraryQuery>): Where {
-  const w: Where = { sql: [], args: [], empty: false };
+  const w: Where = { sql: [], args: [], empty: false, match: null };
   // Literal conditions, so SQLite can prove the partial indexes apply.
   w.sql.push(q.trashed ? 'trashed_at IS NOT NULL' : 'trashed_at IS NULL');
   if (q.kind) {
@@ -142,60 +145,137 @@ function buildWhere(db: Database, q: NonNullable<LibraryQuery>): Where {
     }
   }
   if (q.search !== undefined && q.search.trim() !== '') {
-    const match = ftsQuery(q.search);
-    if (match === null) w.empty = true;
-    else {
-      w.sql.push('seq IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)');
-      w.args.push(match);
-    }
+    w.match = ftsQuery(q.search);
+    if (w.match === null) w.empty = true;
   }
   return w;
 }
 
-/** The SQL a query runs (exported for EXPLAIN QUERY PLAN checks in tests and the benchmark). */
-export function pageSql(
-  db: Database,
-  query: LibraryQuery,
-): { sql: string; args: SQLInputValue[]; empty: boolean; sort: LibrarySort; order: 'asc' | 'desc'; limit: number } {
+const FTS_FILTER = 'seq IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)';
+
+interface Plan {
+  readonly where: Where;
+  readonly sort: LibrarySort;
+  readonly order: 'asc' | 'desc';
+  readonly limit: number;
+  readonly keys: readonly string[];
+  readonly cursor: (string | number)[] | null;
+}
+
+function plan(db: Database, query: LibraryQuery): Plan {
   const q = query ?? {};
   const sort = q.sort ?? 'date';
   const order = q.order ?? (sort === 'prompt' || sort === 'model' ? 'asc' : 'desc');
-  const limit = q.limit ?? DEFAULT_PAGE;
-  const w = buildWhere(db, q);
-  const keys = SORT_KEYS[sort];
-  const conditions = [...w.sql];
-  const args = [...w.args];
-  if (q.cursor !== undefined) {
-    const c = decodeCursor(q.cursor, sort, order);
-    conditions.push(`(${keys.join(', ')}) ${order === 'desc' ? '<' : '>'} (${keys.map(() => '?').join(', ')})`);
-    args.push(...c.k);
+  const cursor = q.cursor !== undefined ? decodeCursor(q.cursor, sort, order).k : null;
+  return { where: buildWhere(db, q), sort, order, limit: q.limit ?? DEFAULT_PAGE, keys: SORT_KEYS[sort], cursor };
+}
+
+/**
+ * The ids-and-keys half of a page: `seq` plus the sort keys of the next `take` rows after `after`
+ * (a cursor's keys), in order. Only these narrow rows go through the sorter; the full rows of the
+ * one page are read afterwards.
+ */
+function keysSql(p: Plan, after: (string | number)[] | null, take: number, withMatch: boolean): { sql: string; args: SQLInputValue[] } {
+  const conditions = [...p.where.sql];
+  const args = [...p.where.args];
+  if (withMatch && p.where.match !== null) {
+    conditions.push(FTS_FILTER);
+    args.push(p.where.match);
   }
-  const dir = order === 'desc' ? 'DESC' : 'ASC';
-  const keyColumns = keys.map((k, i) => `${k.replace(/ COLLATE NOCASE$/, '')} AS k${i}`).join(', ');
-  const sql = `SELECT ${ASSET_COLUMNS}, ${keyColumns} FROM assets WHERE ${conditions.join(' AND ')}
-    ORDER BY ${keys.map((k) => `${k} ${dir}`).join(', ')} LIMIT ?`;
-  args.push(limit + 1);
-  return { sql, args, empty: w.empty, sort, order, limit };
+  if (after !== null) {
+    conditions.push(`(${p.keys.join(', ')}) ${p.order === 'desc' ? '<' : '>'} (${p.keys.map(() => '?').join(', ')})`);
+    args.push(...after);
+  }
+  const dir = p.order === 'desc' ? 'DESC' : 'ASC';
+  const columns = p.keys.map((k, i) => `${k.replace(/ COLLATE NOCASE$/, '')} AS k${i}`).join(', ');
+  const sql = `SELECT seq, ${columns} FROM assets WHERE ${conditions.join(' AND ')}
+    ORDER BY ${p.keys.map((k) => `${k} ${dir}`).join(', ')} LIMIT ?`;
+  return { sql, args: [...args, take] };
+}
+
+/** The SQL a query's page runs (exported for EXPLAIN QUERY PLAN checks in tests and the benchmark). */
+export function pageSql(db: Database, query: LibraryQuery): { sql: string; args: SQLInputValue[] } {
+  const p = plan(db, query);
+  return keysSql(p, p.cursor, p.limit + 1, true);
+}
+
+type KeyRow = { seq: number } & Record<`k${number}`, string | number>;
+
+/**
+ * Above this many matches a search is "dense" (a word in most prompts): rather than collect every
+ * match and sort them, the sort's index is walked in batches and each batch is intersected with
+ * the matches in its seq range, stopping as soon as the page is full.
+ */
+export const DENSE_MATCHES = 10_000;
+const WALK_BATCH = 2_000;
+const WALK_MAX_BATCHES = 25;
+
+function isDense(db: Database, match: string): boolean {
+  return (
+    (db.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ? LIMIT ${DENSE_MATCHES})`, match)?.n ?? 0) >=
+    DENSE_MATCHES
+  );
+}
+
+function walkDense(db: Database, p: Plan): KeyRow[] | null {
+  const out: KeyRow[] = [];
+  let after = p.cursor;
+  for (let batch = 0; batch < WALK_MAX_BATCHES; batch++) {
+    const { sql, args } = keysSql(p, after, WALK_BATCH, false);
+    const rows = db.all<KeyRow>(sql, ...args);
+    if (rows.length === 0) return out;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const r of rows) {
+      if (r.seq < lo) lo = r.seq;
+      if (r.seq > hi) hi = r.seq;
+    }
+    const hits = new Set(
+      db
+        .all<{ rowid: number }>('SELECT rowid FROM assets_fts WHERE assets_fts MATCH ? AND rowid BETWEEN ? AND ?', p.where.match, lo, hi)
+        .map((r) => r.rowid),
+    );
+    for (const r of rows) {
+      if (!hits.has(r.seq)) continue;
+      out.push(r);
+      if (out.length > p.limit) return out;
+    }
+    if (rows.length < WALK_BATCH) return out;
+    const last = rows.at(-1)!;
+    after = p.keys.map((_, i) => last[`k${i}`]!);
+  }
+  return null; // sparse after all (other filters thin it out): let SQLite collect the matches
 }
 
 export function queryPage(db: Database, query: LibraryQuery): AssetPage {
-  const { sql, args, empty, sort, order, limit } = pageSql(db, query);
-  if (empty) return { items: [], nextCursor: null, total: query?.withTotal ? 0 : null };
-  const rows = db.all<AssetRow & Record<`k${number}`, string | number>>(sql, ...args);
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
+  const p = plan(db, query);
+  const withTotal = query?.withTotal === true;
+  if (p.where.empty) return { items: [], nextCursor: null, total: withTotal ? 0 : null };
+  let keyRows: KeyRow[] | null = null;
+  if (p.where.match !== null && isDense(db, p.where.match)) keyRows = walkDense(db, p);
+  if (keyRows === null) {
+    const { sql, args } = keysSql(p, p.cursor, p.limit + 1, true);
+    keyRows = db.all<KeyRow>(sql, ...args);
+  }
+  const more = keyRows.length > p.limit;
+  const page = more ? keyRows.slice(0, p.limit) : keyRows;
   const last = page.at(-1);
-  const nextCursor =
-    more && last ? encodeCursor({ s: sort, o: order, k: SORT_KEYS[sort].map((_, i) => last[`k${i}`]!) }) : null;
-  let total: number | null = null;
-  if (query?.withTotal) total = countMatches(db, query);
-  return { items: viewsOf(db, page), nextCursor, total };
+  const nextCursor = more && last ? encodeCursor({ s: p.sort, o: p.order, k: p.keys.map((_, i) => last[`k${i}`]!) }) : null;
+  const bySeq = new Map(
+    page.length === 0
+      ? []
+      : db.all<AssetRow>(`SELECT ${ASSET_COLUMNS} FROM assets WHERE seq IN (${page.map(() => '?').join(',')})`, ...page.map((r) => r.seq)).map((r) => [r.seq, r]),
+  );
+  const rows = page.map((r) => bySeq.get(r.seq)).filter((r): r is AssetRow => r !== undefined);
+  return { items: viewsOf(db, rows), nextCursor, total: withTotal ? countMatches(db, query) : null };
 }
 
 export function countMatches(db: Database, query: LibraryQuery): number {
   const w = buildWhere(db, query ?? {});
   if (w.empty) return 0;
-  return db.get<{ n: number }>(`SELECT count(*) AS n FROM assets WHERE ${w.sql.join(' AND ')}`, ...w.args)?.n ?? 0;
+  const conditions = w.match === null ? w.sql : [...w.sql, FTS_FILTER];
+  const args = w.match === null ? w.args : [...w.args, w.match];
+  return db.get<{ n: number }>(`SELECT count(*) AS n FROM assets WHERE ${conditions.join(' AND ')}`, ...args)?.n ?? 0;
 }
 
 /** Other live assets made with the same seed as `id`, newest first. */

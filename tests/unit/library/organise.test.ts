@@ -112,3 +112,23 @@ describe('projects, scenes, characters', () => {
     await expect(h['library.projectsCreate']({ title: 'x', characterId: 'ghost' })).rejects.toThrow(/no character/);
   });
 });
+
+describe('stats', () => {
+  it('counts assets, trash and disk use per bucket', async () => {
+    const a = addAsset(w, { bucket: 'video_fast', kind: 'video', favorite: true });
+    addAsset(w, { bucket: 'video_fast', kind: 'video' });
+    addAsset(w, { bucket: 'user_uploads' });
+    w.library.trash([addAsset(w, { bucket: 'user_uploads' })]);
+    const size = (id: string): number => w.db.get<{ file_size: number }>('SELECT file_size FROM assets WHERE id = ?', id)!.file_size;
+    const s = await h['library.stats'](undefined);
+    expect(s).toMatchObject({ root: w.layout.library, assets: 3, images: 1, videos: 2, favorites: 1, trashed: 1, thumbnailsPending: 3, duplicates: 0, pendingMove: null });
+    expect(s.buckets).toHaveLength(12);
+    const video = s.buckets.find((b) => b.bucket === 'video_fast')!;
+    expect(video.count).toBe(2);
+    expect(video.bytes).toBe(w.db.get<{ n: number }>("SELECT sum(file_size) AS n FROM assets WHERE bucket = 'video_fast'")!.n);
+    expect(s.buckets.find((b) => b.bucket === 'user_uploads')!.count).toBe(2);
+    expect(s.totalBytes).toBe(w.db.get<{ n: number }>('SELECT sum(file_size) AS n FROM assets')!.n);
+    expect(s.buckets.find((b) => b.bucket === 'sdxl_image_high')).toEqual({ bucket: 'sdxl_image_high', count: 0, bytes: 0 });
+    expect(size(a)).toBeGreaterThan(0);
+  });
+});

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LibraryQuerySchema } from '../../../src-preload/contract/library.ts';
 import type { AssetView, LibraryQuery } from '../../../src-preload/contract/library.ts';
-import { ftsQuery, pageSql } from '../../../src-main/engine/library/query.ts';
+import { DENSE_MATCHES, ftsQuery, pageSql } from '../../../src-main/engine/library/query.ts';
 import { addAsset, makeWorld } from '../../fixtures/library/world.ts';
 import type { World } from '../../fixtures/library/world.ts';
 
@@ -215,5 +215,43 @@ describe('query plans', () => {
       const plan = w.db.raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((r) => String((r as { detail: string }).detail));
       expect(plan.join(' | '), JSON.stringify(q)).not.toMatch(/SCAN assets(?!_fts)(?! USING)/);
     }
+  });
+});
+
+describe('dense searches (a word in most prompts)', () => {
+  it('walks the sort order in batches and returns exactly what collecting every match would', () => {
+    // 12,000 assets, "common" in 90% of prompts: above DENSE_MATCHES, so pages are walked.
+    w.db.raw.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 11999)
+      INSERT INTO assets (id, bucket, kind, file_path, mime, file_size, sha256, prompt, model, rating, favorite, trashed_at, created_at, updated_at)
+      SELECT 'd' || i, CASE i % 3 WHEN 0 THEN 'video_fast' ELSE 'sdxl_image_fast' END, CASE i % 3 WHEN 0 THEN 'video' ELSE 'image' END,
+             'f' || i, 'image/png', 1, 's' || i,
+             CASE WHEN i % 10 = 0 THEN 'rare ' || (i % 97) ELSE 'common words ' || (i % 89) || ' fox' END,
+             'm' || (i % 5), i % 6, i % 7 = 0, CASE WHEN i % 50 = 0 THEN 1 END, 1000000 + (i * 7919) % 12000, 0
+      FROM n;`);
+    expect(DENSE_MATCHES).toBeLessThanOrEqual(10_800);
+    const oracle = (q: NonNullable<LibraryQuery>): string[] => {
+      const all: string[] = [];
+      let cursor: string | undefined;
+      // The oracle: SQLite collecting every match (a search too rare to be dense, ANDed on the same rows).
+      for (;;) {
+        const page = w.library.query({ ...q, search: undefined, limit: 1000, cursor });
+        all.push(...page.items.filter((a) => /\bcommon\b/.test(a.prompt ?? '')).map((a) => a.id));
+        if (!page.nextCursor) return all;
+        cursor = page.nextCursor;
+      }
+    };
+    for (const q of [
+      {},
+      { sort: 'prompt' },
+      { sort: 'rating', order: 'asc' },
+      { kind: 'video' },
+      { favorite: true, sort: 'model' },
+      { trashed: true },
+    ] as NonNullable<LibraryQuery>[]) {
+      const walked = allPages({ ...q, search: 'common', limit: 250 }).flat().map((a) => a.id);
+      expect(walked, JSON.stringify(q)).toEqual(oracle(q));
+    }
+    expect(w.library.query({ search: 'common', withTotal: true, limit: 1 }).total).toBe(10_800);
   });
 });
