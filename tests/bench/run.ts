@@ -11,8 +11,9 @@ import { libraryBench } from './library.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
+import { enhancerBench } from './enhancer.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, videoBench];
+const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, videoBench, enhancerBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

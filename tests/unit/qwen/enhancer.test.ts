@@ -140,6 +140,18 @@ describe('loading', () => {
     expect(e.loaded).toBeNull();
   });
 
+  it('reads a chat template kept in chat_template.jinja, as newer exports have it', async () => {
+    const dir = join(tmp.dir, 'jinja-template');
+    await cp(folder('good'), dir, { recursive: true });
+    const config = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(dir, 'chat_template.jinja'), String(config.chat_template));
+    delete config.chat_template;
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+    const r = await enhancer().enhance(options('good', { modelPath: dir }));
+    expect(r.warning).toBeNull();
+    expect(r.text).toBe(GOOD_REPLY);
+  });
+
   it('rejects an empty prompt before loading anything', async () => {
     const e = enhancer();
     const err = await e.enhance(options('good', { prompt: '  ' })).catch((x: unknown) => x);

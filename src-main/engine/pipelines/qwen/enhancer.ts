@@ -16,7 +16,7 @@ import { checkEnhancement, fallbackWarning } from './check.ts';
 import { DEFAULT_MAX_NEW_TOKENS, enhancementMessages } from './prompts.ts';
 import type { EnhanceTarget } from './prompts.ts';
 import { disposeQwen, loadQwen } from './model.ts';
-import type { LoadedQwen } from './model.ts';
+import type { LoadedQwen, LoadOptions } from './model.ts';
 import type { QwenDtype } from '../../models/qwen-validator.ts';
 
 export type { EnhanceTarget } from './prompts.ts';
@@ -47,6 +47,8 @@ export interface EnhanceOptions {
   readonly providers?: readonly string[];
   /** A decoder file to use (default: the best one for the provider). */
   readonly dtype?: QwenDtype;
+  /** onnxruntime session options (threads…); used when the model is loaded. */
+  readonly sessionOptions?: LoadOptions['sessionOptions'];
   readonly sampling?: SamplingSettings;
   /** Called after each generated token. */
   readonly onToken?: (generated: number, limit: number) => void;
@@ -82,58 +84,95 @@ export interface EnhanceResult {
 }
 
 /**
- * Top-k then top-p (nucleus) filtering, as Hugging Face transformers applies them; transformers.js
- * declares TopPLogitsWarper but does not implement it. Runs after the temperature warper.
+ * Hugging Face transformers' sampling for one token — repetition penalty, then temperature, top-k,
+ * top-p, and a draw from the renormalised distribution — done in one pass over the logits with a
+ * PRNG of this generation's own (Python's `random.Random(seed)`), so the seed alone decides the
+ * draws whatever else runs in the process. The chosen token's logit is set to +∞ and
+ * transformers.js's greedy step picks it. This replaces transformers.js's multinomial path, which
+ * lacks top-p and costs a full-vocabulary TopK session and temperature pass per token
+ * (tests/bench/enhancer.bench.ts); with temperature 0 it is plain greedy decoding.
  */
-class NucleusFilter extends LogitsProcessor {
-  readonly topK: number;
-  readonly topP: number;
+class QwenSampling extends LogitsProcessor {
+  readonly settings: SamplingSettings;
+  readonly rng: InstanceType<typeof random.Random>;
+  /** Ids already in each row (prompt and generated), kept up to date one token at a time. */
+  seen: Set<number>[] | null = null;
 
-  constructor(topK: number, topP: number) {
+  constructor(settings: SamplingSettings, seed: number) {
     super();
-    this.topK = topK;
-    this.topP = topP;
+    this.settings = settings;
+    this.rng = new random.Random(seed);
   }
 
-  override _call(_inputIds: bigint[][], logits: Tensor): Tensor {
+  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
     const data = logits.data as Float32Array;
     const vocab = logits.dims.at(-1) ?? data.length;
-    for (let row = 0; row + vocab <= data.length; row += vocab) filterRow(data.subarray(row, row + vocab), this.topK, this.topP);
+    if (this.seen === null) this.seen = inputIds.map((ids) => new Set(ids.map(Number)));
+    else inputIds.forEach((ids, b) => this.seen![b]!.add(Number(ids.at(-1))));
+    inputIds.forEach((_, b) => {
+      const row = data.subarray(b * vocab, (b + 1) * vocab);
+      penalise(row, this.seen![b]!, this.settings.repetitionPenalty);
+      if (this.settings.temperature > 0) row[sampleToken(row, this.settings, () => this.rng.random())] = Number.POSITIVE_INFINITY;
+    });
     return logits;
   }
 }
 
-/** Keeps the k largest logits, then the smallest prefix of them whose probabilities reach p; the rest become −∞. */
-export function filterRow(row: Float32Array, topK: number, topP: number): void {
-  const k = Math.max(1, Math.min(topK > 0 ? topK : row.length, row.length));
-  // The k largest, by insertion into a small sorted list (vocabularies are ~152k, k ~20).
+/** HF's RepetitionPenaltyLogitsProcessor: seen tokens' logits divided by the penalty (multiplied when negative). */
+export function penalise(row: Float32Array, seen: ReadonlySet<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const id of seen) {
+    if (id < 0 || id >= row.length) continue;
+    const v = row[id]!;
+    row[id] = v < 0 ? v * penalty : v / penalty;
+  }
+}
+
+/**
+ * Temperature, top-k and top-p as HF's warpers apply them, then one draw: the k largest logits
+ * (temperature keeps their order), softmax of logit ÷ temperature over them, the smallest prefix
+ * whose mass reaches top_p, renormalised. Returns the chosen token id. If every logit is −∞ or
+ * NaN, returns the first token (the caller's checks then reject the output).
+ */
+export function sampleToken(row: Float32Array, settings: SamplingSettings, draw: () => number): number {
+  const k = Math.max(1, Math.min(settings.topK > 0 ? settings.topK : row.length, row.length));
+  // Tokens more than 30·temperature below the best have relative weight < e^-30 ≈ 1e-13 and can
+  // never be drawn: the first pass finds the best, the second keeps the k largest of the rest.
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < row.length; i++) if (row[i]! > best) best = row[i]!;
+  if (!(best > Number.NEGATIVE_INFINITY)) return 0;
+  let threshold = best - 30 * settings.temperature;
   const idx: number[] = [];
   for (let i = 0; i < row.length; i++) {
     const v = row[i]!;
-    if (idx.length === k && v <= row[idx[k - 1]!]!) continue;
-    let at = idx.length === k ? k - 1 : idx.length;
+    if (idx.length === k ? !(v > threshold) : !(v >= threshold)) continue;
+    let at = idx.length;
     while (at > 0 && row[idx[at - 1]!]! < v) at--;
     idx.splice(at, 0, i);
     if (idx.length > k) idx.pop();
+    if (idx.length === k) threshold = Math.max(threshold, row[idx[k - 1]!]!);
   }
-  let keep = idx.length;
-  if (topP < 1) {
-    const max = row[idx[0]!]!;
-    const weights = idx.map((i) => Math.exp(row[i]! - max));
-    const total = weights.reduce((a, b) => a + b, 0);
+  const max = row[idx[0]!]!;
+  const weights = idx.map((i) => Math.exp((row[i]! - max) / settings.temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let keep = weights.length;
+  if (settings.topP < 1) {
     let cumulative = 0;
     for (let j = 0; j < weights.length; j++) {
       cumulative += weights[j]! / total;
-      if (cumulative >= topP) {
+      if (cumulative >= settings.topP) {
         keep = j + 1;
         break;
       }
     }
   }
-  const kept = new Map<number, number>();
-  for (let j = 0; j < keep; j++) kept.set(idx[j]!, row[idx[j]!]!);
-  row.fill(Number.NEGATIVE_INFINITY);
-  for (const [i, v] of kept) row[i] = v;
+  const kept = weights.slice(0, keep);
+  let r = draw() * kept.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < kept.length; j++) {
+    r -= kept[j]!;
+    if (r < 0) return idx[j]!;
+  }
+  return idx[keep - 1]!;
 }
 
 /** Stops generation at the next token boundary once the signal is aborted, and reports each token. */
@@ -162,14 +201,6 @@ class TokenWatch extends StoppingCriteria {
   }
 }
 
-/** transformers.js samples from one process-wide PRNG: generations take turns so each seed's draws stay its own. */
-let turn: Promise<unknown> = Promise.resolve();
-function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-  const run = turn.then(fn, fn);
-  turn = run.catch(() => undefined);
-  return run;
-}
-
 function tokenIds(tensor: Tensor): number[] {
   return Array.from(tensor.data as BigInt64Array, (v) => Number(v));
 }
@@ -189,7 +220,7 @@ export class QwenEnhancer {
     if (this.#key !== key) {
       await this.unload();
       this.#key = key;
-      this.#loading = loadQwen(options.modelPath, { providers: options.providers, dtype: options.dtype });
+      this.#loading = loadQwen(options.modelPath, { providers: options.providers, dtype: options.dtype, sessionOptions: options.sessionOptions });
       this.#loading.then(
         (m) => {
           if (this.#key === key) this.#loaded = m;
@@ -234,31 +265,24 @@ export class QwenEnhancer {
     }) as unknown as { input_ids: Tensor; attention_mask: Tensor };
     const promptLength = inputs.input_ids.dims.at(-1) ?? 0;
     const watch = new TokenWatch(options.signal, promptLength, limit, options.onToken);
-    const greedy = sampling.temperature <= 0;
     const processors = new LogitsProcessorList();
-    if (!greedy) processors.push(new NucleusFilter(sampling.topK, sampling.topP));
+    processors.push(new QwenSampling(sampling, options.seed));
 
     const run0 = m.timer.ms;
-    let generateStart = 0;
+    const generateStart = performance.now();
     let sequences: Tensor;
     try {
-      sequences = await exclusive(async () => {
-        random.seed(options.seed);
-        generateStart = performance.now();
-        return (await m.model.generate({
-          input_ids: inputs.input_ids,
-          attention_mask: inputs.attention_mask,
-          max_new_tokens: limit,
-          do_sample: !greedy,
-          temperature: greedy ? 1 : sampling.temperature,
-          top_k: greedy ? 0 : sampling.topK,
-          top_p: 1,
-          repetition_penalty: sampling.repetitionPenalty,
-          eos_token_id: [...m.endIds],
-          logits_processor: processors,
-          stopping_criteria: [watch],
-        })) as Tensor;
-      });
+      // Sampling happens in QwenSampling; transformers.js's own warpers stay off and its greedy step takes the pick.
+      sequences = (await m.model.generate({
+        input_ids: inputs.input_ids,
+        attention_mask: inputs.attention_mask,
+        max_new_tokens: limit,
+        do_sample: false,
+        repetition_penalty: 1,
+        eos_token_id: [...m.endIds],
+        logits_processor: processors,
+        stopping_criteria: [watch],
+      })) as Tensor;
     } catch (e) {
       if (e instanceof PipelineError) throw e;
       throw new PipelineError('enhancer_failed', `The prompt enhancer failed while generating: ${(e as Error).message}`, true);

@@ -6,7 +6,8 @@
  * (providers.ts); the decoder file (fp32, fp16, q4f16, q4…) is chosen per provider, preferring
  * half-precision 4-bit weights on a GPU and 4/8-bit integer weights on the CPU.
  */
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, LogLevel, env } from '@huggingface/transformers';
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import { currentPlatform, openSession, RunTimer, SessionLoadError } from '../../inference/runtime.ts';
@@ -35,6 +36,8 @@ export interface LoadOptions {
   readonly providers?: readonly string[];
   /** A decoder file to use instead of the per-provider preference. */
   readonly dtype?: QwenDtype;
+  /** onnxruntime session options (threads…), the providers aside. */
+  readonly sessionOptions?: Omit<SessionOptions, 'executionProviders'>;
 }
 
 /** Providers that failed to initialise in this process, so a later load does not try them again. */
@@ -100,6 +103,19 @@ function endTokenIds(model: PreTrainedModel, tokenizer: PreTrainedTokenizer): nu
   return [...ids];
 }
 
+/**
+ * Newer exports keep the template in chat_template.jinja (or chat_template.json) instead of
+ * tokenizer_config.json, and transformers.js reads only the latter: take it from the side file.
+ */
+function adoptSeparateChatTemplate(folder: string, tokenizer: PreTrainedTokenizer): void {
+  const holder = tokenizer as unknown as { chat_template: unknown };
+  if (holder.chat_template) return;
+  const jinja = join(folder, 'chat_template.jinja');
+  const json = join(folder, 'chat_template.json');
+  if (existsSync(jinja)) holder.chat_template = readFileSync(jinja, 'utf8');
+  else if (existsSync(json)) holder.chat_template = (JSON.parse(readFileSync(json, 'utf8')) as { chat_template?: unknown }).chat_template ?? null;
+}
+
 /** Validates the folder, then loads tokenizer and decoder with the first provider that works. */
 export async function loadQwen(folder: string, options: LoadOptions = {}): Promise<LoadedQwen> {
   const started = performance.now();
@@ -115,12 +131,14 @@ export async function loadQwen(folder: string, options: LoadOptions = {}): Promi
   } catch (e) {
     throw new PipelineError('model_invalid', `The enhancer's tokenizer in ${folder} cannot be read: ${(e as Error).message}`);
   }
+  adoptSeparateChatTemplate(folder, tokenizer);
   let chosen: QwenModelFile | null = null;
   let opened: OpenedSession<PreTrainedModel>;
   try {
     opened = await openSession<PreTrainedModel>(folder, {
       providers: options.providers,
       platform: currentPlatform(),
+      sessionOptions: options.sessionOptions,
       knownFailures: providerFailures,
       factory: async (_path, sessionOptions) => {
         const provider = providerName(sessionOptions);
