@@ -38,6 +38,9 @@ export const COMMAND_NAMES = [
   'queue status',
   'models list',
   'gpu',
+  'settings list',
+  'settings get',
+  'settings set',
   'serve',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -84,6 +87,14 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'queue status': spec('queue status', 'show whether the queue is paused and how many jobs wait', 'client'),
   'models list': spec('models list', 'list the models found and whether each is usable', 'client'),
   gpu: spec('gpu', 'show the GPU, VRAM budget, resident models and workers', 'client'),
+  'settings list': spec('settings list', 'show every setting (the same ones as the app’s Settings view)', 'client'),
+  'settings get': spec('settings get', 'print one setting’s value', 'client', ['KEY']),
+  'settings set': spec(
+    'settings set',
+    'change one setting; an open app or `studio serve` applies it at once (KEY: modelDirs, providers, vramBudgetMb, ffmpegPath, previewEvery, workerIdleMinutes)',
+    'client',
+    ['KEY', 'VALUE'],
+  ),
   serve: spec('serve', 'serve the studio API and the app to this machine’s browser (loopback only)', 'runner', [], {
     port: { type: 'string', value: 'N', help: 'port to listen on (default: any free port)' },
     host: { type: 'string', value: 'HOST', help: 'loopback address to bind: 127.0.0.1 (default), ::1 or localhost' },
@@ -95,6 +106,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   jobs: ['list', 'show', 'cancel', 'retry', 'move-to-front'],
   queue: ['pause', 'resume', 'status'],
   models: ['list'],
+  settings: ['list', 'get', 'set'],
 };
 
 /** Options of a command as parseArgs wants them (generate adds one flag per request field). */

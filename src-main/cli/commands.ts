@@ -14,6 +14,7 @@ import { followJob } from './follow.ts';
 import { requestFromFlags } from './generate-flags.ts';
 import type { CliEngine, Io } from './io.ts';
 import { formatDuration, gpuReport, jobDetail, jobsTable, modelsTable, queueLine } from './render.ts';
+import { settingsCommand } from './settings.ts';
 
 export type CommandLine = Parsed & { kind: 'command' };
 
@@ -202,6 +203,10 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
         else print(io, gpuReport(stats));
         return EXIT.ok;
       });
+    case 'settings list':
+    case 'settings get':
+    case 'settings set':
+      return settingsCommand(ctx, (fn) => withEngine(ctx, 'client', fn));
     case 'serve':
       if (!ctx.serve) throw new Error('serve is not wired in');
       return ctx.serve(ctx);

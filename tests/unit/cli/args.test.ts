@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMMAND_NAMES, commandWords, intOption, parseCommandLine } from '../../../src-main/cli/args.ts';
+import { COMMANDS, COMMAND_NAMES, commandWords, intOption, parseCommandLine } from '../../../src-main/cli/args.ts';
 import { UsageError } from '../../../src-main/cli/exit-codes.ts';
 
 function command(argv: string[]) {
@@ -62,7 +62,7 @@ describe('command line grammar', () => {
 
   it('knows every documented command', () => {
     for (const name of COMMAND_NAMES) {
-      const argv = [...name.split(' '), ...(/^jobs (show|cancel|retry|move-to-front)$/.test(name) ? ['id1'] : [])];
+      const argv = [...name.split(' '), ...COMMANDS[name].args.map((_, i) => `arg${i}`)];
       if (name === 'generate') argv.push('--type', 'image_fast', '--prompt', 'x');
       expect(command(argv).command).toBe(name);
     }
