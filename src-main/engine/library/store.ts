@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync } from 'node:fs';
-import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Database } from '../db/database.ts';
 import type { DataLayout } from '../paths.ts';
@@ -131,8 +131,16 @@ export async function copyFileDurable(source: string, target: string, exclusive 
       await handle.close();
     }
     if (exclusive) {
-      await link(temp, target);
-      await unlink(temp);
+      try {
+        await link(temp, target);
+        await unlink(temp);
+      } catch (error) {
+        // exFAT/FAT drives and some network shares have no hard links: check, then rename.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+        if (await access(target).then(() => true, () => false)) throw Object.assign(new Error(`${target} exists`), { code: 'EEXIST' });
+        await rename(temp, target);
+      }
     } else {
       await rename(temp, target);
     }
