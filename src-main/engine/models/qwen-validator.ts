@@ -40,6 +40,64 @@ export function qwenModelFiles(folder: string): QwenModelFile[] {
     .map(([dtype, name]) => ({ dtype, file: join(dir, name) }));
 }
 
+/**
+ * Decoder files in order of preference: GPUs run fp16 activations with 4-bit weights best, CPUs
+ * integer weights (fp16 on a CPU is emulated and slow). The pipeline loads by this order, and
+ * the scheduler sizes the model by the file it will pick.
+ */
+export const QWEN_GPU_ORDER: readonly QwenDtype[] = ['q4f16', 'fp16', 'q4', 'fp32', 'q8', 'int8', 'uint8', 'bnb4'];
+export const QWEN_CPU_ORDER: readonly QwenDtype[] = ['q4', 'q8', 'int8', 'uint8', 'fp32', 'bnb4', 'q4f16', 'fp16'];
+
+/** The decoder file a provider would load (`requested` first when present), or null when the folder has none. */
+export function preferredQwenFile(files: readonly QwenModelFile[], provider: string, requested?: QwenDtype): QwenModelFile | null {
+  const order = requested ? [requested] : provider === 'cpu' ? QWEN_CPU_ORDER : QWEN_GPU_ORDER;
+  for (const dtype of order) {
+    const file = files.find((f) => f.dtype === dtype);
+    if (file) return file;
+  }
+  return null;
+}
+
+const MB = 1024 * 1024;
+/** Prompt (system prompt, example, idea ≈ 900 tokens) plus the longest rewrite. */
+const PLANNED_TOKENS = 1400;
+
+/**
+ * VRAM the enhancer needs on a provider, sized from the one decoder file it will load (a folder
+ * from onnx-community holds all eight variants, so the folder size would overstate it several
+ * times): weights = that file and its external data; working memory = the KV cache for
+ * PLANNED_TOKENS in the cache's type, the prompt pass's logits (exports without
+ * num_logits_to_keep return them for all ~900 prompt positions), and 512 MB of activations.
+ */
+export function estimateQwenVram(folder: string, provider: string, requested?: QwenDtype): { weightsMb: number; perItemMb: number } | null {
+  const file = preferredQwenFile(qwenModelFiles(folder), provider, requested);
+  if (!file) return null;
+  let bytes = statSync(file.file).size;
+  let cacheBytes = file.dtype === 'fp16' || file.dtype === 'q4f16' ? 2 : 4;
+  let vocab = 151936;
+  let perTokenKv = 0;
+  try {
+    const header = readOnnxHeader(file.file);
+    for (const [location] of header.externalData) {
+      const data = join(folder, 'onnx', location);
+      if (existsSync(data)) bytes += statSync(data).size;
+    }
+    const past = header.inputs.filter((i) => i.name.startsWith('past_key_values.'));
+    for (const p of past) {
+      const [, heads, , dim] = p.shape;
+      if (typeof heads === 'number' && typeof dim === 'number') perTokenKv += heads * dim;
+    }
+    if (past[0]?.dtype === 'float32') cacheBytes = 4;
+    const logits = header.outputs.find((o) => o.name === 'logits')?.shape[2];
+    if (typeof logits === 'number') vocab = logits;
+  } catch {
+    // An unreadable file is the validator's to report; size it by its bytes alone.
+  }
+  const kv = perTokenKv * cacheBytes * PLANNED_TOKENS;
+  const promptLogits = 900 * vocab * cacheBytes;
+  return { weightsMb: Math.ceil((bytes * 1.1) / MB), perItemMb: Math.ceil((kv + promptLogits) / MB) + 512 };
+}
+
 const INTS = new Set(['int64', 'int32']);
 const FLOATS = new Set(['float32', 'float16']);
 

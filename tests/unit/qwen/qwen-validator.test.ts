@@ -1,10 +1,10 @@
 /** Validation of Qwen enhancer folders: what passes, and the plain-words problem for each way one breaks. */
-import { cp, mkdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQwenFixture, type QwenFixture } from '../../fixtures/qwen/build-qwen.ts';
 import { GraphBuilder, saveModel } from '../../fixtures/onnx/index.ts';
-import { qwenModelFiles, validateQwen } from '../../../src-main/engine/models/qwen-validator.ts';
+import { estimateQwenVram, preferredQwenFile, qwenModelFiles, validateQwen } from '../../../src-main/engine/models/qwen-validator.ts';
 import { ModelRegistry, detectFamily } from '../../../src-main/engine/models/registry.ts';
 import { makeTempDir } from '../fixtures/ort-helpers.ts';
 
@@ -121,6 +121,36 @@ describe('validateQwen', () => {
       "onnx/model.onnx has no input 'position_ids' (inputs: input_ids, attention_mask)",
       'onnx/model.onnx has no past_key_values inputs: export it with the KV cache (Optimum task text-generation-with-past), or generation is far too slow',
     ]);
+  });
+});
+
+describe('decoder choice and VRAM estimate', () => {
+  it('picks 4-bit/fp16 files for a GPU and integer/fp32 ones for the CPU', async () => {
+    const dir = await copy();
+    const half = await buildQwenFixture(join(tmp.dir, 'half-for-choice'), { dtype: 'fp16' });
+    await cp(half.modelFile, join(dir, 'onnx', 'model_fp16.onnx'));
+    const files = qwenModelFiles(dir);
+    expect(preferredQwenFile(files, 'cuda')?.dtype).toBe('fp16');
+    expect(preferredQwenFile(files, 'webgpu')?.dtype).toBe('fp16');
+    expect(preferredQwenFile(files, 'cpu')?.dtype).toBe('fp32');
+    expect(preferredQwenFile(files, 'cuda', 'fp32')?.dtype).toBe('fp32');
+    expect(preferredQwenFile(files, 'cuda', 'q4')).toBeNull();
+    expect(preferredQwenFile([], 'cpu')).toBeNull();
+  });
+
+  it('sizes the enhancer by the one file it loads, external data included, plus cache and prompt logits', async () => {
+    const ext = await buildQwenFixture(join(tmp.dir, 'vram'), { externalData: true });
+    const bytes = (await stat(ext.modelFile)).size + (await stat(join(ext.dir, 'onnx', 'model.onnx_data'))).size;
+    const need = estimateQwenVram(ext.dir, 'cpu')!;
+    expect(need.weightsMb).toBe(Math.ceil((bytes * 1.1) / 2 ** 20));
+    // fp32 cache: 2 layers × (key + value) × 2 heads × 16 wide × 4 bytes × 1,400 tokens; logits 900 × vocab × 4.
+    const kv = 2 * 2 * 2 * 16 * 4 * 1400;
+    expect(need.perItemMb).toBe(Math.ceil((kv + 900 * ext.vocabSize * 4) / 2 ** 20) + 512);
+    // Other variants in the folder do not count.
+    await cp(ext.modelFile, join(ext.dir, 'onnx', 'model_q4.onnx'));
+    await cp(join(ext.dir, 'onnx', 'model.onnx_data'), join(ext.dir, 'onnx', 'unused.bin'));
+    expect(estimateQwenVram(ext.dir, 'cuda', 'fp32')).toEqual(need);
+    expect(estimateQwenVram(join(tmp.dir, 'nowhere'), 'cpu')).toBeNull();
   });
 });
 

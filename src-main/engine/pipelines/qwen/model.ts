@@ -12,7 +12,7 @@ import { AutoModelForCausalLM, AutoTokenizer, LogLevel, env } from '@huggingface
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import { currentPlatform, openSession, RunTimer, SessionLoadError } from '../../inference/runtime.ts';
 import type { OpenedSession, SessionOptions } from '../../inference/runtime.ts';
-import { QWEN_DTYPE_FILES, qwenModelFiles, validateQwen } from '../../models/qwen-validator.ts';
+import { QWEN_DTYPE_FILES, preferredQwenFile, qwenModelFiles, validateQwen } from '../../models/qwen-validator.ts';
 import type { QwenDtype, QwenModelFile } from '../../models/qwen-validator.ts';
 import { PipelineError } from '../types.ts';
 
@@ -43,25 +43,14 @@ export interface LoadOptions {
 /** Providers that failed to initialise in this process, so a later load does not try them again. */
 const providerFailures = new Map<string, string>();
 
-/** Decoder files in order of preference: GPUs run fp16 activations with 4-bit weights best, CPUs integer weights. */
-const GPU_ORDER: readonly QwenDtype[] = ['q4f16', 'fp16', 'q4', 'fp32', 'q8', 'int8', 'uint8', 'bnb4'];
-const CPU_ORDER: readonly QwenDtype[] = ['q4', 'q8', 'int8', 'uint8', 'fp32', 'bnb4', 'q4f16', 'fp16'];
-
 export function pickDtype(files: readonly QwenModelFile[], provider: string, requested?: QwenDtype): QwenModelFile {
+  const file = preferredQwenFile(files, provider, requested);
+  if (file) return file;
   if (requested) {
-    const file = files.find((f) => f.dtype === requested);
-    if (!file) {
-      throw new PipelineError(
-        'model_invalid',
-        `onnx/${QWEN_DTYPE_FILES[requested]} is not in the enhancer model folder (it has ${files.map((f) => QWEN_DTYPE_FILES[f.dtype]).join(', ') || 'no decoder'})`,
-      );
-    }
-    return file;
-  }
-  const order = provider === 'cpu' ? CPU_ORDER : GPU_ORDER;
-  for (const dtype of order) {
-    const file = files.find((f) => f.dtype === dtype);
-    if (file) return file;
+    throw new PipelineError(
+      'model_invalid',
+      `onnx/${QWEN_DTYPE_FILES[requested]} is not in the enhancer model folder (it has ${files.map((f) => QWEN_DTYPE_FILES[f.dtype]).join(', ') || 'no decoder'})`,
+    );
   }
   throw new PipelineError('model_invalid', 'the enhancer model folder has no onnx/model*.onnx decoder');
 }
