@@ -23,7 +23,9 @@ import { APP_VERSION } from './version.ts';
 import { EngineLog } from './log.ts';
 import { validateSdxl } from './models/sdxl-validator.ts';
 import { validateWan } from './models/wan-validator.ts';
-import { libraryHandlers } from './library/handlers.ts';
+import { validateQwen } from './models/qwen-validator.ts';
+import { createLibrary } from './library/handlers.ts';
+import type { Library } from './library/library.ts';
 import { locateFfmpeg } from './media/ffmpeg-locate.ts';
 import type { FfmpegLocation } from './media/ffmpeg-locate.ts';
 import { fileURLToPath } from 'node:url';
@@ -50,16 +52,18 @@ export { defaultDataDir };
  * these are the .ts files beside this one; the Electron build passes its bundled files instead
  * (EngineOptions.pipelineModules).
  */
-export function sourcePipelineModules(): Partial<Record<ModelFamily, string>> {
+export function sourcePipelineModules(): Partial<Record<ModelFamily | 'qwen', string>> {
   return {
     sdxl: fileURLToPath(new URL('./pipelines/sdxl/index.ts', import.meta.url)),
     wan: fileURLToPath(new URL('./pipelines/wan/index.ts', import.meta.url)),
+    qwen: fileURLToPath(new URL('./pipelines/qwen/index.ts', import.meta.url)),
   };
 }
 
 export const BUILTIN_VALIDATORS: Partial<Record<DetectedFamily, FamilyValidator>> = {
   sdxl: validateSdxl,
   wan: validateWan,
+  qwen: validateQwen,
 };
 
 export interface EngineOptions {
@@ -75,12 +79,14 @@ export interface EngineOptions {
   readonly providers?: readonly string[];
   readonly workerSpawner?: WorkerSpawner;
   /** Pipeline module per family; defaults to sourcePipelineModules(). */
-  readonly pipelineModules?: Partial<Record<ModelFamily, string>>;
+  readonly pipelineModules?: Partial<Record<ModelFamily | 'qwen', string>>;
   readonly workerEntry?: string;
   readonly workerIdleMs?: number;
   readonly maxAttempts?: number;
   /** The ffmpeg binary or its folder; overrides Settings → Video (settings.json) for this run. */
   readonly ffmpegPath?: string | null;
+  /** Shows a library file in the system file manager (Electron: shell.showItemInFolder). */
+  readonly reveal?: (path: string) => void | Promise<void>;
   readonly backoff?: BackoffPolicy;
   /**
    * Tests only — the product never sets this: run a family with a test pipeline module on a given
@@ -102,6 +108,8 @@ export class Engine {
   readonly models: ModelRegistry;
   /** `<data>/settings.json`: every front door's settings; the options above override them for this run. */
   readonly settings: SettingsStore;
+  readonly library: Library;
+  private readonly libraryHandlers: ReturnType<typeof createLibrary>['handlers'];
   private readonly options: EngineOptions;
   private readonly listeners = new Map<EventName, Set<Listener<EventName>>>();
   private readonly lock: RunnerLock | null;
@@ -140,6 +148,14 @@ export class Engine {
     const settings = this.settings.effective();
     this.models = new ModelRegistry(settings.modelDirs, BUILTIN_VALIDATORS);
     this.gpu = new GpuMonitor({ configuredBudgetMb: 8192, budgetOverrideMb: settings.vramBudgetMb });
+    const lib = createLibrary({
+      db: this.db,
+      layout,
+      emit: (event, payload) => this.emit(event, payload as Events[typeof event]),
+      reveal: options.reveal,
+    });
+    this.library = lib.library;
+    this.libraryHandlers = lib.handlers;
     this.queue.onChange((job) => this.emit('jobs.changed', job));
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
 
@@ -174,7 +190,8 @@ export class Engine {
         models: this.models,
         supervisor: this.supervisor,
         gpu: this.gpu,
-        libraryRoot: layout.library,
+        libraryRoot: () => libraryRootOf(this.db, layout),
+        onAssetsAdded: (ids) => this.library.notify('added', ids),
         stagingRoot: layout.staging,
         modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
         providers: () => this.settings.effective().providers,
@@ -276,6 +293,7 @@ export class Engine {
     await this.scheduler?.stop();
     await this.supervisor?.close();
     this.gpu.stop();
+    await this.library.close();
     this.db.close();
     this.lock?.release();
   }
@@ -298,6 +316,7 @@ export class Engine {
     this.gpuTimer.unref();
     this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath });
     this.settings.watch();
+    void this.library.start();
     this.scheduler!.kick();
   }
 
@@ -399,7 +418,7 @@ export class Engine {
         }
         return this.scheduler.enhance(prompt, type, seed ?? randomInt(0, 2 ** 32));
       },
-      ...libraryHandlers({ db: this.db, layout: this.layout }),
+      ...this.libraryHandlers,
       ...settingsHandlers(this.settings, {
         state: () => this.settings.state(),
         models: () => this.models.refresh(),

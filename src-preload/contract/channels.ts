@@ -8,7 +8,8 @@ import { GenerateRequestSchema, JOB_TYPES, LIMITS } from './catalog.ts';
 import type { JobPreset } from './catalog.ts';
 import type { AppInfo, EnhanceResult, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
 import { JOB_STATES } from './status.ts';
-import { libraryChannels } from './library.ts';
+import { libraryChannels, LIBRARY_EVENT_NAMES } from './library.ts';
+import type { LibraryEvents } from './library.ts';
 import { SETTINGS_EVENT_NAMES, settingsChannels } from './settings.ts';
 import type { SettingsEvents } from './settings.ts';
 
@@ -76,7 +77,7 @@ export interface Notice {
   readonly at: number;
 }
 
-export interface Events extends SettingsEvents {
+export interface Events extends SettingsEvents, LibraryEvents {
   'app.notice': Notice;
   'jobs.changed': JobView;
   'jobs.progress': ProgressEvent;
@@ -91,6 +92,7 @@ export const EVENT_NAMES = [
   'queue.changed',
   'gpu.changed',
   ...SETTINGS_EVENT_NAMES,
+  ...LIBRARY_EVENT_NAMES,
 ] as const satisfies readonly EventName[];
 
 type Namespace<S extends string> = S extends `${infer N}.${string}` ? N : never;

@@ -72,7 +72,7 @@ async function schedulerOverhead(jobs: number): Promise<Figure[]> {
     models: new ModelRegistry([]),
     supervisor,
     gpu: { budgetMb: () => 24_000, startJob: () => undefined, endJob: () => null },
-    libraryRoot: join(dir, 'library'),
+    libraryRoot: () => join(dir, 'library'),
     stagingRoot: join(dir, 'staging'),
     modelsHint: dir,
     providers: () => ['cpu'],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { JobQueue, JobRow } from '../jobs/queue.ts';
 import type { ModelRegistry } from '../models/registry.ts';
 import { FAMILY_HELP } from '../models/registry.ts';
+import { estimateQwenVram } from '../models/qwen-validator.ts';
 import type { Database } from '../db/database.ts';
 import { PRESETS } from '../../../src-preload/contract/catalog.ts';
 import type { JobParams, JobType, ModelFamily } from '../../../src-preload/contract/catalog.ts';
@@ -47,7 +48,10 @@ export interface SchedulerOptions {
   readonly models: ModelRegistry;
   readonly supervisor: SupervisorPort;
   readonly gpu: GpuPort;
-  readonly libraryRoot: string;
+  /** Where finished outputs go: read per job, since the user can move the library. */
+  readonly libraryRoot: () => string;
+  /** Tells the library (and its subscribers) that a job added assets. */
+  readonly onAssetsAdded?: (ids: readonly string[]) => void;
   readonly stagingRoot: string;
   readonly modelsHint: string;
   readonly providers: () => readonly string[];
@@ -320,13 +324,14 @@ export class Scheduler {
     }
     q.annotate(job.id, { provider: end.result.provider, providerNote: end.result.providerNote ?? undefined });
     try {
-      const placed = await placeOutputs(this.o.libraryRoot, job, end.result);
+      const placed = await placeOutputs(this.o.libraryRoot(), job, end.result);
       const fresh = q.get(job.id) ?? job;
       q.complete(
         job.id,
         placed.map((p) => p.id),
         () => insertAssets(this.o.db, fresh, placed, end.result),
       );
+      this.o.onAssetsAdded?.(placed.map((p) => p.id));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const diskFull = err.code === 'ENOSPC';
@@ -334,7 +339,7 @@ export class Scheduler {
         job.id,
         diskFull ? 'disk_full' : 'library_write_failed',
         diskFull
-          ? `the disk holding the library is full (${this.o.libraryRoot}); free some space and retry the job`
+          ? `the disk holding the library is full (${this.o.libraryRoot()}); free some space and retry the job`
           : `could not save the results into the library: ${err.message}`,
         { transient: !diskFull },
       );
@@ -366,8 +371,11 @@ export class Scheduler {
     model: ModelRef,
     onProgress: (p: ProgressUpdate) => void,
   ): Promise<{ kind: 'done'; text: string; warning: string | null } | Exclude<RunEnd, { kind: 'done' }>> {
-    const bytes = this.modelBytes(model);
-    const weightsMb = Math.ceil((bytes * 1.1) / (1024 * 1024)) + 512;
+    // Sized from the one decoder file the enhancer will load (an onnx-community folder holds
+    // several precisions) plus its KV cache, not from the folder.
+    const provider = this.o.providers()[0] ?? 'cpu';
+    const estimate = estimateQwenVram(model.path, provider);
+    const weightsMb = estimate ? estimate.weightsMb + estimate.perItemMb : Math.ceil((this.modelBytes(model) * 1.1) / (1024 * 1024)) + 512;
     this.resident.set('qwen', { modelId: model.id, weightsMb });
     this.o.onResidencyChange();
     const end = await this.o.supervisor.run(
