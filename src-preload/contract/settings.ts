@@ -134,6 +134,8 @@ export interface SettingsState {
   };
   /** The data folder's models/ folder, always scanned. */
   readonly builtInModelDir: string;
+  /** The provider order 'auto' stands for on this machine. */
+  readonly platformProviders: readonly string[];
   readonly problems: readonly SettingProblem[];
   /** Why stored values were not used (an unreadable settings.json), in sentences. */
   readonly warnings: readonly string[];

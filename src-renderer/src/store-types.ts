@@ -7,6 +7,7 @@ import type { NoticesSlice } from './features/notices/store.ts';
 import type { CatalogSlice } from './features/catalog/store.ts';
 import type { ConnectionSlice } from './features/connection/store.ts';
 import type { WorkspaceSlice } from './features/workspace/store.ts';
+import type { SettingsSlice } from './features/settings/store.ts';
 
 /** The whole bound store: every feature's slice side by side. */
 export type StudioState = JobsSlice &
@@ -16,7 +17,8 @@ export type StudioState = JobsSlice &
   NoticesSlice &
   CatalogSlice &
   ConnectionSlice &
-  WorkspaceSlice;
+  WorkspaceSlice &
+  SettingsSlice;
 
 /** How a feature declares its slice: it sees the whole store but only returns its own part. */
 export type SliceCreator<Slice> = StateCreator<StudioState, [], [], Slice>;

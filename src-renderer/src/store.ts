@@ -8,6 +8,7 @@ import { createNoticesSlice } from './features/notices/store.ts';
 import { createCatalogSlice } from './features/catalog/store.ts';
 import { createConnectionSlice } from './features/connection/store.ts';
 import { createWorkspaceSlice } from './features/workspace/store.ts';
+import { createSettingsSlice } from './features/settings/store.ts';
 import type { StudioState } from './store-types.ts';
 
 export type { StudioState } from './store-types.ts';
@@ -22,6 +23,7 @@ export function createStudioStore() {
     ...createCatalogSlice(...a),
     ...createConnectionSlice(...a),
     ...createWorkspaceSlice(...a),
+    ...createSettingsSlice(...a),
   }));
 }
 

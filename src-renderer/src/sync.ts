@@ -67,12 +67,21 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
         message: notice.message,
       }),
     ),
+    // Settings change from any front door (this window, another one, `studio settings set`).
+    api.settings.onChanged(({ changed, state }) => {
+      s().setSettings(state);
+      if (changed.includes('modelDirs') || changed.includes('providers')) {
+        api.app.info().then((info) => !stopped && s().setAppInfo(info), report('app information'));
+      }
+      if (changed.includes('modelDirs')) api.models.list().then((models) => !stopped && s().setModels(models), report('the model list'));
+    }),
   ];
 
   function loadLive() {
     api.jobs.list({ limit: JOB_HISTORY_LIMIT }).then((jobs) => !stopped && s().upsertJobs(jobs), report('the job list'));
     api.queue.state().then((q) => !stopped && s().setQueue(q), report('the queue state'));
     api.gpu.status().then((g) => !stopped && s().setGpu(g), report('GPU status'));
+    api.settings.get().then((settings) => !stopped && s().setSettings(settings), report('the settings'));
   }
 
   let everOpen = connection.state === 'open';

@@ -215,6 +215,7 @@ export class SettingsStore {
       overrides: this.overrides(),
       effective: this.effective(),
       builtInModelDir: resolve(this.#o.builtInModelDir),
+      platformProviders: this.#o.defaultProviders(),
       problems: this.problems(),
       warnings: [...this.#warnings],
       file: this.file,

@@ -3,7 +3,7 @@
  * fresh read after the event stream reconnects (events sent while it was down are lost).
  */
 import { describe, expect, it } from 'vitest';
-import type { EventName, Events, GpuStats, JobView, QueueState, StudioApi } from '../../../src-preload/contract/index.ts';
+import type { EventName, Events, GpuStats, JobView, ModelInfo, QueueState, SettingsState, StudioApi } from '../../../src-preload/contract/index.ts';
 import type { Connection, ConnectionState } from '../../../src-renderer/src/api/connection.ts';
 import { createStudioStore } from '../../../src-renderer/src/store.ts';
 import { connectStore } from '../../../src-renderer/src/sync.ts';
@@ -21,8 +21,20 @@ const gpu: GpuStats = {
   note: null,
 };
 
+const settings: SettingsState = {
+  values: { modelDirs: [], providers: 'auto', vramBudgetMb: null, ffmpegPath: null, previewEvery: 1, workerIdleMinutes: 10, libraryRoot: '/d/library' },
+  overrides: {},
+  effective: { modelDirs: ['/d/models'], providers: ['cpu'], vramBudgetMb: null, ffmpegPath: null, previewEvery: 1, workerIdleMinutes: 10 },
+  builtInModelDir: '/d/models',
+  platformProviders: ['cpu'],
+  problems: [],
+  warnings: [],
+  file: '/d/settings.json',
+};
+
 function fakeEngine() {
   let jobs: JobView[] = [];
+  let models: ModelInfo[] = [];
   let queue: QueueState = { paused: false, queued: 0, running: 0 };
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   const calls: string[] = [];
@@ -38,7 +50,8 @@ function fakeEngine() {
       onNotice: on('app.notice'),
     },
     catalog: { list: async () => [] },
-    models: { list: async () => [] },
+    models: { list: async () => models },
+    settings: { get: async () => settings, onChanged: on('settings.changed') },
     jobs: {
       list: async (p?: { states?: string[] }) => {
         calls.push(`jobs.list ${p?.states?.join(',') ?? 'all'}`);
@@ -68,6 +81,7 @@ function fakeEngine() {
     connection,
     calls,
     setJobs: (next: JobView[]) => (jobs = next),
+    setModels: (next: ModelInfo[]) => (models = next),
     setQueue: (next: QueueState) => (queue = next),
     emit<E extends EventName>(event: E, payload: Events[E]) {
       for (const l of listeners.get(event) ?? []) l(payload);
@@ -129,6 +143,21 @@ describe('connectStore', () => {
     await expect.poll(() => store.getState().jobs.a?.position).toBe(3);
     engine.emit('jobs.changed', job('a', queued(10).status, { position: null }));
     expect(store.getState().jobs.a?.position).toBe(3);
+  });
+
+  it('takes settings changed elsewhere (another window, the CLI) and re-reads the models a new folder holds', async () => {
+    const engine = fakeEngine();
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().settings?.values.modelDirs).toEqual([]);
+    await expect.poll(() => store.getState().models).toEqual([]);
+
+    const model: ModelInfo = { id: 'juggernaut-xl', family: 'sdxl', name: 'juggernaut-xl', path: '/mnt/m/juggernaut-xl', sizeBytes: 1, precision: 'fp16', status: 'ready', problems: [] };
+    engine.setModels([model]);
+    const next = { ...settings, values: { ...settings.values, modelDirs: ['/mnt/m'] } };
+    engine.emit('settings.changed', { changed: ['modelDirs'], state: next });
+    expect(store.getState().settings?.values.modelDirs).toEqual(['/mnt/m']);
+    await expect.poll(() => store.getState().models?.map((m) => m.id)).toEqual(['juggernaut-xl']);
   });
 
   it('reloads after the event stream reconnects, catching changes it missed', async () => {

@@ -38,6 +38,7 @@ function state(partial: { modelDirs?: string[]; effectiveDirs?: string[]; provid
       workerIdleMinutes: 10,
     },
     builtInModelDir: builtIn,
+    platformProviders: ['cuda', 'webgpu', 'cpu'],
     problems: [],
     warnings: [],
     file: path.join(dir, 'settings.json'),

@@ -1,38 +1,69 @@
+import { useState } from 'react';
 import { ViewHeader } from '../../../app/ViewHeader.tsx';
+import { SETTINGS_CHECKS } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
+import { useSettingsActions } from '../use-settings.ts';
+import { GpuSection } from './GpuSection.tsx';
+import { LibrarySection } from './LibrarySection.tsx';
+import { ModelsSection } from './ModelsSection.tsx';
+import { PerformanceSection } from './PerformanceSection.tsx';
+import { VideoSection } from './VideoSection.tsx';
+import '../settings.css';
 
 export function SettingsView() {
-  const info = useStudio((s) => s.appInfo);
+  const state = useStudio((s) => s.settings);
+  const dataDir = useStudio((s) => s.appInfo?.dataDir ?? null);
+  const actions = useSettingsActions();
+  const [checking, setChecking] = useState(false);
+
   return (
-    <div className="view">
-      <ViewHeader title="Settings" description="How the studio uses this machine." />
-      <div className="placeholder panel">
-        <p className="placeholder-kicker">Coming in a later release</p>
-        <h2>Settings will live here</h2>
-        <ul className="placeholder-list">
-          <li>Model folders to scan, and the GPU memory budget the scheduler keeps to.</li>
-          <li>Execution provider preference (CUDA, DirectML, WebGPU, CPU) and the ffmpeg used for video.</li>
-          <li>Default presets per job type.</li>
-          <li>Optional sign-in to mirror assets and job records to your OurVidz cloud project.</li>
-        </ul>
-      </div>
-      {info ? (
-        <section className="panel" aria-label="This installation">
-          <h2 className="panel-title">This installation</h2>
-          <dl className="facts facts--wide">
-            <dt>Version</dt>
-            <dd>{info.version}</dd>
-            <dt>Data folder</dt>
-            <dd>
-              <code>{info.dataDir}</code>
-            </dd>
-            <dt>Model folders</dt>
-            <dd>{info.modelDirs.length > 0 ? info.modelDirs.map((d) => <code key={d}>{d}</code>) : 'none configured'}</dd>
-            <dt>Execution providers</dt>
-            <dd>{info.providers.length > 0 ? info.providers.join(' → ') : 'none found'}</dd>
-          </dl>
-        </section>
-      ) : null}
+    <div className="view settings-view">
+      <ViewHeader
+        title="Settings"
+        description={
+          <>
+            How the studio uses this machine. Changes apply at once, in the app, in <code>studio serve</code> and in the CLI alike.
+          </>
+        }
+        actions={
+          <button
+            type="button"
+            className="btn btn-secondary"
+            disabled={checking || state === null}
+            onClick={() => {
+              setChecking(true);
+              void actions.check(SETTINGS_CHECKS).finally(() => setChecking(false));
+            }}
+          >
+            {checking ? 'Checking…' : 'Check everything'}
+          </button>
+        }
+      />
+      {state === null ? (
+        <p className="muted">Loading the settings…</p>
+      ) : (
+        <>
+          {state.warnings.map((w) => (
+            <p key={w} className="banner banner--warning" role="alert">
+              {w}
+            </p>
+          ))}
+          <ModelsSection state={state} actions={actions} />
+          <GpuSection state={state} actions={actions} />
+          <VideoSection state={state} actions={actions} />
+          <LibrarySection state={state} actions={actions} />
+          <PerformanceSection state={state} actions={actions} />
+          <p className="settings-footer muted">
+            Stored in <code>{state.file}</code>
+            {dataDir ? (
+              <>
+                {' '}
+                · data folder <code>{dataDir}</code>
+              </>
+            ) : null}
+          </p>
+        </>
+      )}
     </div>
   );
 }

@@ -1,0 +1,144 @@
+import { useCallback, useEffect, useState } from 'react';
+import { getStudioApi } from '../../../api/index.ts';
+import type { LibraryProgress, LibraryStats, MoveReport, SettingsState, StudioApi } from '../../../contract.ts';
+import { formatBytes, jobTypeLabel } from '../../../format.ts';
+import type { JobType } from '../../../contract.ts';
+import type { SettingsActions } from '../actions.ts';
+import { PathInput, SettingRow } from './parts.tsx';
+
+/** `library.progress`, where the engine's contract has it (the library's events are being added). */
+function onLibraryProgress(api: StudioApi, listener: (p: LibraryProgress) => void): () => void {
+  const events = api.library as unknown as { onProgress?: (l: (p: LibraryProgress) => void) => () => void };
+  return typeof events.onProgress === 'function' ? events.onProgress(listener) : () => {};
+}
+
+const UPLOAD_LABELS: Record<string, string> = { reference_images: 'Reference images', user_uploads: 'Uploads and imports' };
+
+function bucketLabel(bucket: string): string {
+  return UPLOAD_LABELS[bucket] ?? jobTypeLabel(bucket as JobType);
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? 'under a second' : `${Math.round(ms / 1000)} s`;
+}
+
+export function LibrarySection({ state, actions }: { state: SettingsState; actions: SettingsActions }) {
+  const [stats, setStats] = useState<LibraryStats | null>(null);
+  const [statsError, setStatsError] = useState<string | null>(null);
+  const [moving, setMoving] = useState(false);
+  const [showMove, setShowMove] = useState(false);
+  const [moveError, setMoveError] = useState<string | null>(null);
+  const [progress, setProgress] = useState<LibraryProgress | null>(null);
+  const [report, setReport] = useState<MoveReport | null>(null);
+
+  const loadStats = useCallback(() => {
+    void actions.libraryStats().then((got) => {
+      if (got.ok) {
+        setStats(got.value);
+        setStatsError(null);
+      } else setStatsError(got.error.message);
+    });
+  }, [actions]);
+
+  useEffect(() => loadStats(), [loadStats]);
+  useEffect(() => onLibraryProgress(getStudioApi(), (p) => p.task === 'move' && setProgress(p)), []);
+
+  const used = stats?.buckets.filter((b) => b.count > 0) ?? [];
+  return (
+    <section className="panel settings-section" aria-labelledby="settings-library">
+      <div className="settings-section-head">
+        <div>
+          <h2 className="panel-title" id="settings-library">
+            Library
+          </h2>
+          <p className="panel-subtitle">Where generated and imported images and videos are kept, and the space they take.</p>
+        </div>
+      </div>
+      <SettingRow label="Library folder" hint="Moving it copies every file, checks it, then switches; an interrupted move resumes.">
+        <code className="folder-path" data-testid="library-root">
+          {stats?.root ?? state.values.libraryRoot}
+        </code>
+        {stats?.pendingMove ? (
+          <p className="settings-note">
+            A move to <code>{stats.pendingMove.to}</code> did not finish ({stats.pendingMove.phase}); moving there again resumes it.
+          </p>
+        ) : null}
+        {showMove ? (
+          <PathInput
+            label="Move the library to"
+            placeholder="/path/to/new/library"
+            submitLabel={moving ? 'Moving…' : 'Move here'}
+            pickTitle="Move the library to"
+            busy={moving}
+            error={moveError}
+            onEdit={() => setMoveError(null)}
+            onSubmit={async (to) => {
+              if (to === '') {
+                setMoveError('Type the full path of the new library folder first.');
+                return false;
+              }
+              setMoving(true);
+              setReport(null);
+              setProgress(null);
+              const got = await actions.moveLibrary(to);
+              setMoving(false);
+              if (!got.ok) {
+                setMoveError(got.error.message);
+                return false;
+              }
+              setReport(got.value);
+              setShowMove(false);
+              loadStats();
+              void actions.load();
+              return true;
+            }}
+          />
+        ) : (
+          <div className="settings-inline">
+            <button type="button" className="btn btn-secondary btn-small" onClick={() => setShowMove(true)}>
+              Move…
+            </button>
+          </div>
+        )}
+        {moving ? (
+          <p className="settings-note" role="status">
+            {progress && progress.total > 0
+              ? `Moving… ${progress.done} of ${progress.total} files${progress.bytesTotal ? ` (${formatBytes(progress.bytesDone ?? 0)} of ${formatBytes(progress.bytesTotal)})` : ''}`
+              : 'Moving the library… jobs keep their files until the switch.'}
+          </p>
+        ) : null}
+        {report ? (
+          <p className="settings-note" role="status">
+            Moved {report.files} files ({formatBytes(report.bytes)}) to <code>{report.to}</code> in {seconds(report.durationMs)}.
+          </p>
+        ) : null}
+      </SettingRow>
+      <SettingRow label="Disk use" hint={stats ? `${stats.assets} assets (${stats.images} images, ${stats.videos} videos).` : undefined}>
+        {statsError ? (
+          <p className="field-error">{statsError}</p>
+        ) : stats === null ? (
+          <p className="muted">Reading the library…</p>
+        ) : used.length === 0 ? (
+          <p className="muted">The library is empty.</p>
+        ) : (
+          <table className="table usage-table" aria-label="Disk use per bucket">
+            <tbody>
+              {used.map((b) => (
+                <tr key={b.bucket}>
+                  <td>{bucketLabel(b.bucket)}</td>
+                  <td className="num">{b.count}</td>
+                  <td className="num">{formatBytes(b.bytes)}</td>
+                </tr>
+              ))}
+              <tr className="usage-total">
+                <td>All, with {stats.trashed} in the trash</td>
+                <td className="num">{stats.assets}</td>
+                <td className="num">{formatBytes(stats.totalBytes)}</td>
+              </tr>
+            </tbody>
+          </table>
+        )}
+      </SettingRow>
+    </section>
+  );
+}
