@@ -12,8 +12,9 @@ import { engineBench } from './engine.bench.ts';
 import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
 import { enhancerBench } from './enhancer.bench.ts';
+import { wanBench } from './wan.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, videoBench, enhancerBench];
+const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;
