@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { buildWanFixture } from '../fixtures/wan/build-wan.ts';
 import { readImageRecipeMetadata } from '../../src-main/engine/media/png-generated.ts';
 import { probeVideo } from '../../src-main/engine/media/video-probe.ts';
-import { studio } from '../helpers/cli.ts';
+import { existsSync, readdirSync } from 'node:fs';
+import { studio, studioChild, untilTrue } from '../helpers/cli.ts';
 
 let root: string;
 let models: string;
@@ -73,4 +74,36 @@ describe('WAN job types from the CLI', () => {
     expect(job.status).toMatchObject({ state: 'failed', code: 'enhancer_not_installed' });
     expect(job.status.message).toMatch(/enhancer not installed: .*Qwen2\.5 Instruct.*or choose image_fast/);
   });
+
+  it('cancelling mid-video leaves no partial file and frees the worker for the next job', async () => {
+    const data = join(root, 'data-cancel');
+    const runner = studioChild(['--data', data, 'generate', '--type', 'video_fast', '--models', models, '--prompt', 'a long clip', '--steps', '150', '--frames', '17', '--width', '256', '--height', '256', '--wait', '--json']);
+    let out = '';
+    runner.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise((r) => runner.on('close', r));
+    let jobId = '';
+    await untilTrue('the video job to be denoising', async () => {
+      if (!existsSync(join(data, 'studio.db'))) return false;
+      const jobs = JSON.parse((await studio(['--data', data, 'jobs', 'list', '--json'])).stdout || '[]') as { id: string; status: { state: string; step?: number } }[];
+      const running = jobs.find((j) => j.status.state === 'running' && (j.status.step ?? 0) >= 2);
+      if (running) jobId = running.id;
+      return !!running;
+    });
+    // A second job waits behind it in the same worker slot.
+    const next = await studio(['--data', data, 'generate', '--type', 'image_fast', '--models', models, '--prompt', 'after the cancel', '--steps', '2', '--width', '256', '--height', '256', '--json']);
+    expect(next.code).toBe(0);
+    const nextId = (JSON.parse(next.stdout) as { id: string }).id;
+    expect((await studio(['--data', data, 'jobs', 'cancel', jobId])).code).toBe(0);
+    await closed;
+    expect((JSON.parse(out) as JobJson).status.state).toBe('cancelled');
+    const videos = existsSync(join(data, 'library', 'video_fast')) ? readdirSync(join(data, 'library', 'video_fast'), { recursive: true }).map(String).filter((f) => /\.(mp4|tmp)$/.test(f) || f.includes('ourvidz-tmp')) : [];
+    expect(videos).toEqual([]);
+    expect(readdirSync(join(data, 'staging'))).toEqual([]);
+    // The runner (the CLI that waited) exited; a new runner picks the queued job up and finishes it.
+    const finish = await studio(['--data', data, 'generate', '--type', 'image_fast', '--models', models, '--prompt', 'after the cancel', '--steps', '2', '--width', '256', '--height', '256', '--wait', '--json', '--idempotency-key', `k-${nextId}`]);
+    expect(finish.code).toBe(0);
+    const list = JSON.parse((await studio(['--data', data, 'jobs', 'list', '--json'])).stdout) as { id: string; status: { state: string } }[];
+    expect(list.find((j) => j.id === nextId)?.status.state).toBe('done');
+  });
 });
+
