@@ -163,8 +163,9 @@ export function VideoPlayer({ src, poster, fps, frameCount, width, height, label
       onKeyDown={onKeyDown}
       data-playing={playing}
     >
-      <div className="video-stage" style={aspect ? { aspectRatio: aspect } : undefined}>
+      <div className="video-stage">
         <video
+          style={aspect ? { aspectRatio: aspect } : undefined}
           ref={video}
           src={src}
           poster={poster ?? undefined}

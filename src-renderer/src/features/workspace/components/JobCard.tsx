@@ -151,6 +151,8 @@ export function JobCard({ id }: { id: string }) {
   const hideCard = useStudio((s) => s.hideCard);
   if (!job) return null;
   const st = job.status;
+  // The rewrite the engine ran (an enhanced job), or the reviewed one sent with the request.
+  const enhanced = job.enhancedPrompt ?? job.params.enhancedPrompt;
   const finished = st.state === 'done' || st.state === 'failed' || st.state === 'cancelled';
   return (
     <li className={`job ws-card job--${st.state}`} data-job-id={job.id} data-state={st.state} aria-label={`${jobTypeLabel(job.type)}: ${job.params.prompt}`}>
@@ -197,9 +199,9 @@ export function JobCard({ id }: { id: string }) {
       <p className="ws-card-prompt" title={job.params.prompt}>
         {job.params.prompt}
       </p>
-      {job.enhancedPrompt && job.enhancedPrompt !== job.params.prompt ? (
-        <p className="ws-card-enhanced" title={job.enhancedPrompt}>
-          <span className="ws-card-enhanced-label">Enhanced</span> {job.enhancedPrompt}
+      {enhanced && enhanced !== job.params.prompt ? (
+        <p className="ws-card-enhanced" title={enhanced}>
+          <span className="ws-card-enhanced-label">Enhanced</span> {enhanced}
         </p>
       ) : null}
       {job.enhanceWarning ? <p className="ws-warning">{sentence(job.enhanceWarning)}</p> : null}

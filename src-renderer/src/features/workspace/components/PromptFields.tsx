@@ -59,10 +59,15 @@ function EnhanceBox() {
             ? 'Rewriting the prompt…'
             : enhancement.status === 'failed'
               ? 'The enhancer could not rewrite it'
-              : `Rewrite for ${PRESETS[enhancement.type].family === 'sdxl' ? 'SDXL (tags)' : 'WAN (a descriptive paragraph)'}`}
+              : `Rewrite for ${PRESETS[enhancement.type].family === 'sdxl' ? 'SDXL' : 'WAN'}`}
         </span>
-        {enhancement.status === 'ready' && enhancement.model ? <span className="ws-hint">by {enhancement.model}</span> : null}
       </div>
+      {enhancement.status === 'ready' ? (
+        <p className="ws-hint">
+          {PRESETS[enhancement.type].family === 'sdxl' ? 'Comma-separated tags' : 'One descriptive paragraph'}
+          {enhancement.model ? ` · by ${enhancement.model}` : ''}. Edit it freely before you use it.
+        </p>
+      ) : null}
       {enhancement.status === 'working' ? (
         <div className="ws-enhance-wait">
           <span className="ws-spinner" aria-hidden="true" /> Qwen is reading your prompt. It runs on your GPU, so this can take a moment.
@@ -83,9 +88,19 @@ function EnhanceBox() {
             id={boxId}
             ref={ref}
             className="ws-enhance-text"
-            rows={5}
+            rows={7}
             value={text}
             onChange={(e) => setText(e.target.value)}
+            onKeyDown={(e) => {
+              // Here Ctrl/Cmd+Enter uses the rewrite, rather than generating from the plain prompt.
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                e.stopPropagation();
+                if (!text.trim()) return;
+                if (twin) void actions.queueEnhanced(text);
+                else actions.useEnhancedAsPrompt(text);
+              }
+            }}
             {...error.props}
           />
           {error.message}
@@ -100,7 +115,7 @@ function EnhanceBox() {
             title={`Queues ${jobTypeLabel(twin)} with this text; your prompt is kept as the original.`}
             onClick={() => void actions.queueEnhanced(text)}
           >
-            Queue {twin === type ? 'with this rewrite' : 'as enhanced'}
+            Queue enhanced
           </button>
         ) : null}
         {enhancement.status === 'ready' ? (
@@ -110,7 +125,7 @@ function EnhanceBox() {
             disabled={!text.trim()}
             onClick={() => actions.useEnhancedAsPrompt(text)}
           >
-            Replace my prompt
+            Use as prompt
           </button>
         ) : null}
         <button type="button" className="btn btn-ghost btn-small" onClick={() => actions.discardEnhancement()}>

@@ -1,5 +1,5 @@
 /** The Workspace's right column: a live card per job submitted from here, newest first. */
-import { useId } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudio } from '../../../store.ts';
 import { JobCard } from './JobCard.tsx';
@@ -8,8 +8,14 @@ export function ResultsFeed() {
   const ids = useStudio(useShallow((s) => s.submitted.filter((id) => !s.hiddenCards.includes(id))));
   const navigate = useStudio((s) => s.navigate);
   const headingId = useId();
+  const section = useRef<HTMLElement>(null);
+  const newest = ids[0] ?? null;
+  // A new job goes on top: bring it into view, wherever the feed was scrolled to.
+  useEffect(() => {
+    if (newest !== null) section.current?.scrollTo({ top: 0, behavior: 'smooth' });
+  }, [newest]);
   return (
-    <section className="ws-feed" aria-labelledby={headingId}>
+    <section className="ws-feed" aria-labelledby={headingId} ref={section}>
       <div className="ws-feed-head">
         <h2 className="section-title" id={headingId}>
           Submitted from here
