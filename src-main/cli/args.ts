@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './exit-codes.ts';
 import { paramParseOptions } from './generate-flags.ts';
+import { LIBRARY_COMMANDS, LIBRARY_COMMAND_NAMES } from './library.ts';
+import type { LibraryCommandName } from './library.ts';
 
 export type EngineRole = 'none' | 'client' | 'auto' | 'runner';
 
@@ -20,13 +22,14 @@ export interface CommandSpec {
   /** `generate`, `jobs list`, … */
   readonly name: CommandName;
   readonly summary: string;
+  /** Positional arguments; a last one ending in `…` takes one or more words (`ID…`). */
   readonly args: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** How the command opens the engine: runner runs jobs, client only reads/writes the queue. */
   readonly role: EngineRole;
 }
 
-export const COMMAND_NAMES = [
+const ENGINE_COMMAND_NAMES = [
   'generate',
   'jobs list',
   'jobs show',
@@ -41,9 +44,10 @@ export const COMMAND_NAMES = [
   'settings list',
   'settings get',
   'settings set',
-  'serve',
 ] as const;
-export type CommandName = (typeof COMMAND_NAMES)[number];
+export type CommandName = (typeof ENGINE_COMMAND_NAMES)[number] | LibraryCommandName | 'serve';
+/** Every command, in the order `studio --help` lists them. */
+export const COMMAND_NAMES: readonly CommandName[] = [...ENGINE_COMMAND_NAMES, ...LIBRARY_COMMAND_NAMES, 'serve'];
 
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   data: { type: 'string', value: 'DIR', help: 'data folder (default: $STUDIO_DATA_DIR, else the app’s own folder)' },
@@ -66,6 +70,18 @@ const GENERATE_OPTIONS: Record<string, OptionSpec> = {
 function spec(name: CommandName, summary: string, role: EngineRole, args: string[] = [], options: Record<string, OptionSpec> = {}): CommandSpec {
   return { name, summary, role, args, options };
 }
+
+export function isLibraryCommand(name: CommandName): name is LibraryCommandName {
+  return Object.hasOwn(LIBRARY_COMMANDS, name);
+}
+
+/** `studio library …`: specs live beside their run() in library.ts. */
+const LIBRARY_SPECS = Object.fromEntries(
+  LIBRARY_COMMAND_NAMES.map((name): [LibraryCommandName, CommandSpec] => {
+    const c = LIBRARY_COMMANDS[name];
+    return [name, { name, summary: c.summary, role: c.role, args: c.args, options: c.options }];
+  }),
+) as Record<LibraryCommandName, CommandSpec>;
 
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   generate: spec('generate', 'queue a generation (and with --wait, run it and wait for the result)', 'client', [], GENERATE_OPTIONS),
@@ -95,6 +111,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     'client',
     ['KEY', 'VALUE'],
   ),
+  ...LIBRARY_SPECS,
   serve: spec('serve', 'serve the studio API and the app to this machine’s browser (loopback only)', 'runner', [], {
     port: { type: 'string', value: 'N', help: 'port to listen on (default: any free port)' },
     host: { type: 'string', value: 'HOST', help: 'loopback address to bind: 127.0.0.1 (default), ::1 or localhost' },
@@ -107,6 +124,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   queue: ['pause', 'resume', 'status'],
   models: ['list'],
   settings: ['list', 'get', 'set'],
+  library: LIBRARY_COMMAND_NAMES.map((n) => n.slice('library '.length)),
 };
 
 /** Options of a command as parseArgs wants them (generate adds one flag per request field). */
@@ -205,7 +223,8 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   }
   const args = parsed.positionals.slice(consumed);
   const expected = COMMANDS[name].args;
-  if (args.length !== expected.length) {
+  const variadic = expected.at(-1)?.endsWith('…') === true;
+  if (args.length < expected.length || (!variadic && args.length > expected.length)) {
     const usage = `studio ${name}${expected.map((a) => ` ${a}`).join('')}`;
     throw new UsageError(
       args.length < expected.length

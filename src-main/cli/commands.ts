@@ -5,14 +5,16 @@
 import { join } from 'node:path';
 import { JOB_STATES, resolveRequest } from '../../src-preload/contract/index.ts';
 import type { JobState, JobView } from '../../src-preload/contract/index.ts';
-import { StudioError } from '../engine/errors.ts';
-import { COMMANDS, intOption } from './args.ts';
-import type { Parsed } from './args.ts';
+import { StudioError, toWireError } from '../engine/errors.ts';
+import { COMMANDS, intOption, isLibraryCommand } from './args.ts';
+import type { CommandName, Parsed } from './args.ts';
 import { invoke } from './dispatch.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { followJob } from './follow.ts';
 import { requestFromFlags } from './generate-flags.ts';
 import type { CliEngine, Io } from './io.ts';
+import { LIBRARY_COMMANDS } from './library.ts';
+import type { LibraryCommandName } from './library.ts';
 import { formatDuration, gpuReport, jobDetail, jobsTable, modelsTable, queueLine } from './render.ts';
 import { settingsCommand } from './settings.ts';
 
@@ -146,9 +148,48 @@ function notFound(id: string): StudioError {
   return new StudioError('not_found', `no job with id ${id}. See \`studio jobs list\`.`);
 }
 
+/** The library commands that stop between files when the signal aborts. */
+const INTERRUPTIBLE: ReadonlySet<CommandName> = new Set(['library import', 'library move']);
+
+/**
+ * `studio library …` on the engine's own Library (a client engine has one too, so this works beside
+ * an open app). Import and move take Ctrl-C as "stop after the current file": the first press aborts
+ * the signal, a second one ends the process at once.
+ */
+async function libraryCommand(ctx: CommandContext, name: LibraryCommandName): Promise<number> {
+  const { line, io } = ctx;
+  const command = LIBRARY_COMMANDS[name];
+  return withEngine(ctx, command.role, async (engine) => {
+    if (!engine.library) throw new StudioError('internal', 'this engine has no library');
+    const controller = new AbortController();
+    let presses = 0;
+    const off = INTERRUPTIBLE.has(name)
+      ? io.onInterrupt(() => {
+          presses++;
+          if (presses > 1) ctx.forceExit(EXIT.interrupted);
+          io.stderr.write('\nstopping after the current file (press Ctrl-C again to quit at once)\n');
+          controller.abort();
+        })
+      : () => undefined;
+    try {
+      return await command.run({ library: engine.library, io, json: line.global.json, values: line.values, args: line.args, signal: controller.signal });
+    } catch (e) {
+      // A move stopped by Ctrl-C says where the library is and how to resume; it is an interruption, not an engine failure.
+      if (!controller.signal.aborted || !(e instanceof StudioError) || e.code !== 'cancelled') throw e;
+      const wire = toWireError(e);
+      if (line.global.json) printJson(io, { error: wire });
+      else io.stderr.write(`${wire.message}\n`);
+      return EXIT.interrupted;
+    } finally {
+      off();
+    }
+  });
+}
+
 export async function runCommand(ctx: CommandContext): Promise<number> {
   const { line, io } = ctx;
   const json = line.global.json;
+  if (isLibraryCommand(line.command)) return libraryCommand(ctx, line.command);
   switch (line.command) {
     case 'generate':
       return generate(ctx);

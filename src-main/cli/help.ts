@@ -1,9 +1,10 @@
 /** Help texts, generated from the command specs and the contract so they cannot drift. */
 import { JOB_TYPES, PRESETS } from '../../src-preload/contract/catalog.ts';
-import { COMMANDS, COMMAND_NAMES, GLOBAL_OPTIONS } from './args.ts';
+import { COMMANDS, COMMAND_NAMES, GLOBAL_OPTIONS, isLibraryCommand } from './args.ts';
 import type { CommandName } from './args.ts';
 import { EXIT_CODES_HELP } from './exit-codes.ts';
 import { PARAM_FLAGS } from './generate-flags.ts';
+import type { LibraryCommandName } from './library.ts';
 import { renderTable } from './render.ts';
 
 function optionRows(options: Readonly<Record<string, { type: string; value?: string; short?: string; help: string }>>): string[][] {
@@ -32,14 +33,36 @@ export function generalHelp(version: string): string {
     'others add to and read the same queue.',
     '',
     EXIT_CODES_HELP,
+    '`studio library check` exits 1 when it finds problems it did not repair.',
     '',
-    'Run `studio <command> --help` for a command’s options.',
+    'Run `studio <command> --help` for a command’s options and exit codes.',
   ].join('\n');
 }
 
 export function groupHelp(group: string): string {
   const names = COMMAND_NAMES.filter((n) => n.startsWith(`${group} `));
   return [`Usage: studio ${group} <${names.map((n) => n.slice(group.length + 1)).join('|')}> [options]`, '', block('Commands', names.map((n) => [`  ${n}`, COMMANDS[n].summary]))].join('\n');
+}
+
+/** The library commands run no job, so their exit codes read differently from the general ones. */
+function libraryExitCodes(name: LibraryCommandName): string {
+  const rows: string[][] = [['  0', name === 'library import' ? 'ok, including when some files were skipped (each is reported on stderr, or listed in --json)' : 'ok']];
+  if (name === 'library check') rows.push(['  1', 'problems remain that were not repaired (--repair fixes what is safe; duplicates are only reported)']);
+  rows.push(['  2', name === 'library empty-trash' ? 'bad usage, or the trash holds assets and --yes was not given: nothing was deleted' : 'bad usage or parameters; nothing was changed']);
+  const engine: Partial<Record<LibraryCommandName, string>> = {
+    'library list': 'the library could not be read',
+    'library stats': 'the library could not be read',
+    'library check': 'the library could not be read',
+    'library import': 'the folder is missing or cannot be read',
+    'library export': 'a file could not be exported (the others were); or no asset has a given id (nothing was exported)',
+    'library empty-trash': 'a file could not be deleted (its asset stays in the trash)',
+    'library move': 'the move failed; the library is still whole where it was',
+  };
+  rows.push(['  3', engine[name] ?? 'no asset has a given id (or a prefix matches several): nothing was changed']);
+  if (name === 'library import' || name === 'library move') {
+    rows.push(['  130', 'Ctrl-C: stopped after the current file; run it again to finish (nothing is done twice)']);
+  }
+  return `Exit codes:\n${renderTable(null, rows)}`;
 }
 
 export function commandHelp(name: CommandName): string {
@@ -57,6 +80,7 @@ export function commandHelp(name: CommandName): string {
     });
     lines.push(block('Job types (preset values)', types), '');
   }
-  lines.push(block('Options', optionRows(spec.options)), '', block('Global options', optionRows(GLOBAL_OPTIONS)), '', EXIT_CODES_HELP);
+  const exitCodes = isLibraryCommand(name) ? libraryExitCodes(name) : EXIT_CODES_HELP;
+  lines.push(block('Options', optionRows(spec.options)), '', block('Global options', optionRows(GLOBAL_OPTIONS)), '', exitCodes);
   return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
 }
