@@ -191,7 +191,11 @@ export class Engine {
         supervisor: this.supervisor,
         gpu: this.gpu,
         libraryRoot: () => libraryRootOf(this.db, layout),
-        onAssetsAdded: (ids) => this.library.notify('added', ids),
+        onAssetsAdded: (ids) => {
+          this.library.notify('added', ids);
+          // Outputs that came without a thumbnail (any pipeline that writes none) get one in the background.
+          this.library.thumbnails.scan();
+        },
         stagingRoot: layout.staging,
         modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
         providers: () => this.settings.effective().providers,
@@ -332,6 +336,8 @@ export class Engine {
     this.lastDataVersion = v;
     for (const id of this.queue.cancelRequested()) this.scheduler?.cancel(id);
     this.queue.emitQueue();
+    // Another process (the CLI beside the open app) may have tagged, trashed or imported assets.
+    this.library.notify('updated', null);
     this.scheduler?.kick();
   }
 
