@@ -85,6 +85,22 @@ async function writeChunk(handle: FileHandle, chunk: Uint8Array): Promise<void> 
   }
 }
 
+/**
+ * For writers that produce the temp file themselves (ffmpeg writing an MP4): make the finished temp
+ * (named with tempPathFor) durable, give it its final name, and make the rename durable.
+ */
+export async function commitTempFile(temp: string, target: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'r+');
+    await handle.sync();
+  } finally {
+    await handle?.close();
+  }
+  await renameWithRetry(temp, target);
+  await syncDirectory(dirname(target));
+}
+
 async function renameWithRetry(from: string, to: string): Promise<void> {
   // On Windows a virus scanner or indexer briefly holding the target makes rename fail with
   // EPERM/EACCES/EBUSY; a short retry is the standard remedy. Elsewhere these errors are real.

@@ -12,13 +12,12 @@
  *    the temp: there is never a partial MP4 under the final name.
  */
 import type { ChildProcess } from 'node:child_process';
-import { open, rename, unlink, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { tempPathFor } from '../fs/atomic-write.ts';
+import { commitTempFile, tempPathFor } from '../fs/atomic-write.ts';
 import { CancelledError, PipelineError } from '../pipelines/types.ts';
 import { requireFfmpeg } from './ffmpeg-locate.ts';
 import type { FfmpegFound } from './ffmpeg-locate.ts';
@@ -180,7 +179,7 @@ export async function encodeMp4(options: EncodeMp4Options): Promise<EncodedVideo
     const sent = await runFfmpeg({ ...options, fps, crf, preset, located, temp, metadataFile, expected });
     // Cancelled while ffmpeg was finishing: honour it, like any other moment before the rename.
     if (signal?.aborted) throw new CancelledError();
-    await commit(temp, outPath);
+    await commitTempFile(temp, outPath);
     return {
       file: outPath,
       width,
@@ -342,44 +341,3 @@ function ffmpegFailure(error: Error, stderrTail: readonly string[]): VideoEncode
   return new VideoEncodeError('ffmpeg_failed', `ffmpeg could not write the video (${head})${tail}`, stderrTail, { cause: error });
 }
 
-/** Make the finished temp durable and give it its final name. */
-async function commit(temp: string, target: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(temp, 'r+');
-    await handle.sync();
-  } finally {
-    await handle?.close();
-  }
-  await renameWithRetry(temp, target);
-  await syncDirectory(dirname(target));
-}
-
-// Same policy as fs/atomic-write.ts (which keeps its helpers private): on Windows a scanner or
-// indexer briefly holding the file makes rename fail with EPERM/EACCES/EBUSY.
-async function renameWithRetry(from: string, to: string): Promise<void> {
-  const retryable = process.platform === 'win32' ? new Set(['EPERM', 'EACCES', 'EBUSY']) : new Set<string>();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rename(from, to);
-      return;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (attempt >= 5 || typeof code !== 'string' || !retryable.has(code)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the file itself is synced.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
