@@ -4,11 +4,11 @@
  * with classifier-free guidance under the chosen scheduler, decode with the VAE, and write PNGs that
  * carry their recipe. Runs only inside an inference worker.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { workerRuntime, SessionLoadError } from '../../inference/runtime.ts';
+import { workerRuntime } from '../../inference/runtime.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { ClipTokenizer } from '../../tokenizers/clip.ts';
 import { createScheduler, parseSchedulerConfig, SAMPLERS } from '../../numerics/schedulers/index.ts';
@@ -24,6 +24,7 @@ import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common
 import type { InputSpec } from '../common/session-io.ts';
 import { latentPreviewPng, SDXL_LATENT_RGB } from '../common/latent-preview.ts';
 import { writeGeneratedImage } from '../common/write-image.ts';
+import { loadComponent, readModelJson } from '../common/model-files.ts';
 import { APP_NAME, APP_VERSION } from '../../version.ts';
 
 /** The batch the seed's noise is drawn for: re-running image k alone draws the same [6,…] noise. */
@@ -43,32 +44,12 @@ interface SdxlModel {
   readonly loadMs: number;
 }
 
-function readJson(path: string, what: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new PipelineError('model_invalid', `${what} cannot be read (${(e as Error).message}); the model folder is incomplete`);
-  }
-}
 
-async function loadSession(runtime: OrtRuntime, folder: string, component: string, providers: readonly string[]): Promise<LoadedSession> {
-  const file = join(folder, component, 'model.onnx');
-  if (!existsSync(file)) throw new PipelineError('model_invalid', `${component}/model.onnx is missing in ${folder}`);
-  try {
-    return await runtime.session(file, { providers });
-  } catch (e) {
-    const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
-    throw new PipelineError(
-      'model_invalid',
-      `${component}/model.onnx could not be loaded: ${detail}. If the file is truncated, copy or export it again.`,
-    );
-  }
-}
 
 async function loadModel(runtime: OrtRuntime, folder: string, providers: readonly string[]): Promise<SdxlModel> {
   const t0 = performance.now();
-  const index = readJson(join(folder, 'model_index.json'), 'model_index.json');
-  const schedulerJson = readJson(join(folder, 'scheduler', 'scheduler_config.json'), 'scheduler/scheduler_config.json');
+  const index = readModelJson(folder, 'model_index.json');
+  const schedulerJson = readModelJson(folder, 'scheduler/scheduler_config.json');
   let schedulerConfig: SchedulerConfig;
   try {
     schedulerConfig = parseSchedulerConfig(schedulerJson);
@@ -76,7 +57,7 @@ async function loadModel(runtime: OrtRuntime, folder: string, providers: readonl
     throw new PipelineError('model_invalid', `scheduler/scheduler_config.json: ${(e as Error).message}`);
   }
   const vaeConfigPath = join(folder, 'vae_decoder', 'config.json');
-  const vaeConfig = existsSync(vaeConfigPath) ? readJson(vaeConfigPath, 'vae_decoder/config.json') : {};
+  const vaeConfig = existsSync(vaeConfigPath) ? readModelJson(folder, 'vae_decoder/config.json') : {};
   const [tok1, tok2] = await Promise.all(
     ['tokenizer', 'tokenizer_2'].map(async (name) => {
       try {
@@ -86,10 +67,10 @@ async function loadModel(runtime: OrtRuntime, folder: string, providers: readonl
       }
     }),
   );
-  const te1 = await loadSession(runtime, folder, 'text_encoder', providers);
-  const te2 = await loadSession(runtime, folder, 'text_encoder_2', providers);
-  const unet = await loadSession(runtime, folder, 'unet', providers);
-  const vae = await loadSession(runtime, folder, 'vae_decoder', providers);
+  const te1 = await loadComponent(runtime, folder, 'text_encoder', providers);
+  const te2 = await loadComponent(runtime, folder, 'text_encoder_2', providers);
+  const unet = await loadComponent(runtime, folder, 'unet', providers);
+  const vae = await loadComponent(runtime, folder, 'vae_decoder', providers);
   const numbers = (v: unknown): number[] | null => (Array.isArray(v) ? v.map(Number) : null);
   return {
     path: folder,

@@ -3,17 +3,17 @@
  * names with the validator's functions, so a folder the Models view calls ready is one the pipeline
  * runs, and a broken one fails here with the same plain sentences.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
-import { inputInfo, outputInfo, SessionLoadError } from '../../inference/runtime.ts';
+import { inputInfo, outputInfo } from '../../inference/runtime.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { parseFlowSchedulerConfig } from '../../numerics/flow/index.ts';
 import type { FlowSchedulerConfig } from '../../numerics/flow/index.ts';
 import { parseWanVaeConfig, resolveTextEncoderIo, resolveTransformerIo, resolveVaeDecoderIo } from '../../models/wan-validator.ts';
 import type { IoValue, TransformerIo } from '../../models/wan-validator.ts';
 import { PipelineError } from '../types.ts';
+import { loadComponent, readModelJson } from '../common/model-files.ts';
 import type { WanTextEncoder } from './text.ts';
 import { Umt5Tokenizer } from './tokenizer.ts';
 import type { WanVae } from './vae-decode.ts';
@@ -27,26 +27,7 @@ export interface WanModel {
   readonly loadMs: number;
 }
 
-function readJson(folder: string, rel: string): Record<string, unknown> {
-  const path = join(folder, rel);
-  if (!existsSync(path)) throw new PipelineError('model_invalid', `${rel} is missing in ${folder}; the model folder is incomplete`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new PipelineError('model_invalid', `${rel} cannot be read (${(e as Error).message}); the model folder is incomplete`);
-  }
-}
 
-async function loadSession(runtime: OrtRuntime, folder: string, component: string, providers: readonly string[]): Promise<LoadedSession> {
-  const file = join(folder, component, 'model.onnx');
-  if (!existsSync(file)) throw new PipelineError('model_invalid', `${component}/model.onnx is missing in ${folder}`);
-  try {
-    return await runtime.session(file, { providers });
-  } catch (e) {
-    const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
-    throw new PipelineError('model_invalid', `${component}/model.onnx could not be loaded: ${detail}. If the file is truncated, copy or export it again.`);
-  }
-}
 
 function io(session: InferenceSession): { inputs: IoValue[]; outputs: IoValue[] } {
   const map = (v: ReturnType<typeof inputInfo>[number]): IoValue => ({ name: v.name, type: v.type ?? 'non-tensor', shape: v.shape ?? [] });
@@ -63,12 +44,12 @@ export async function loadWanModel(runtime: OrtRuntime, folder: string, provider
   const problems: string[] = [];
   let schedulerConfig: FlowSchedulerConfig;
   try {
-    schedulerConfig = parseFlowSchedulerConfig(readJson(folder, 'scheduler/scheduler_config.json'));
+    schedulerConfig = parseFlowSchedulerConfig(readModelJson(folder, 'scheduler/scheduler_config.json'));
   } catch (e) {
     if (e instanceof PipelineError) throw e;
     throw new PipelineError('model_invalid', `scheduler/scheduler_config.json: ${(e as Error).message}`);
   }
-  const vaeConfigJson = readJson(folder, 'vae_decoder/config.json');
+  const vaeConfigJson = readModelJson(folder, 'vae_decoder/config.json');
   const vaeConfig = orFail(parseWanVaeConfig(vaeConfigJson, problems), problems);
   let tokenizer: Umt5Tokenizer;
   try {
@@ -77,13 +58,13 @@ export async function loadWanModel(runtime: OrtRuntime, folder: string, provider
     throw new PipelineError('model_invalid', `tokenizer/ cannot be read: ${(e as Error).message}`);
   }
 
-  const textLoaded = await loadSession(runtime, folder, 'text_encoder', providers);
+  const textLoaded = await loadComponent(runtime, folder, 'text_encoder', providers);
   const textIo = io(textLoaded.session);
   const text = orFail(resolveTextEncoderIo(textIo.inputs, textIo.outputs, problems), problems);
-  const transformerLoaded = await loadSession(runtime, folder, 'transformer', providers);
+  const transformerLoaded = await loadComponent(runtime, folder, 'transformer', providers);
   const trIo = io(transformerLoaded.session);
   const transformer = orFail(resolveTransformerIo(trIo.inputs, trIo.outputs, problems), problems);
-  const vaeLoaded = await loadSession(runtime, folder, 'vae_decoder', providers);
+  const vaeLoaded = await loadComponent(runtime, folder, 'vae_decoder', providers);
   const vaeIo = io(vaeLoaded.session);
   const vae = orFail(resolveVaeDecoderIo(vaeIo.inputs, vaeIo.outputs, vaeConfigJson, problems), problems);
 
