@@ -5,6 +5,8 @@ import { resolveTransport } from './api/index.ts';
 import { ActionsProvider } from './app/actions-context.tsx';
 import { App } from './app/App.tsx';
 import { MissingToken } from './app/MissingToken.tsx';
+import { LibraryProvider } from './features/library/context.tsx';
+import { createLibraryController } from './features/library/controller.ts';
 import { useStudio } from './store.ts';
 import { connectStore } from './sync.ts';
 import './styles.css';
@@ -17,10 +19,13 @@ if (transport.kind === 'no-token') {
 } else {
   connectStore(transport.api, transport.connection, useStudio);
   const actions = createActions(transport.api, useStudio);
+  const library = createLibraryController(transport.api, transport.connection, useStudio, { electron: transport.kind === 'electron' });
   root.render(
     <StrictMode>
       <ActionsProvider actions={actions}>
-        <App />
+        <LibraryProvider controller={library}>
+          <App />
+        </LibraryProvider>
       </ActionsProvider>
     </StrictMode>,
   );

@@ -8,6 +8,7 @@ import type { CatalogSlice } from './features/catalog/store.ts';
 import type { ConnectionSlice } from './features/connection/store.ts';
 import type { WorkspaceSlice } from './features/workspace/store.ts';
 import type { SettingsSlice } from './features/settings/store.ts';
+import type { LibrarySlice } from './features/library/store.ts';
 
 /** The whole bound store: every feature's slice side by side. */
 export type StudioState = JobsSlice &
@@ -18,7 +19,8 @@ export type StudioState = JobsSlice &
   CatalogSlice &
   ConnectionSlice &
   WorkspaceSlice &
-  SettingsSlice;
+  SettingsSlice &
+  LibrarySlice;
 
 /** How a feature declares its slice: it sees the whole store but only returns its own part. */
 export type SliceCreator<Slice> = StateCreator<StudioState, [], [], Slice>;

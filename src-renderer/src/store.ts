@@ -9,6 +9,7 @@ import { createCatalogSlice } from './features/catalog/store.ts';
 import { createConnectionSlice } from './features/connection/store.ts';
 import { createWorkspaceSlice } from './features/workspace/store.ts';
 import { createSettingsSlice } from './features/settings/store.ts';
+import { createLibrarySlice } from './features/library/store.ts';
 import type { StudioState } from './store-types.ts';
 
 export type { StudioState } from './store-types.ts';
@@ -24,6 +25,7 @@ export function createStudioStore() {
     ...createConnectionSlice(...a),
     ...createWorkspaceSlice(...a),
     ...createSettingsSlice(...a),
+    ...createLibrarySlice(...a),
   }));
 }
 

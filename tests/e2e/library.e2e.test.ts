@@ -1,0 +1,433 @@
+/**
+ * The Library end to end in a real browser: the built renderer (out/renderer) served by
+ * `studio serve` with the real engine and the test-only pipeline (tests/fixtures/serve-host.ts),
+ * driven in Debian's Chromium. The library is filled the way a user fills it — generations run by
+ * the engine, and a folder of files from other tools imported through the Import dialog (PNGs with
+ * A1111 parameters, an H.264 MP4 made with ffmpeg).
+ *
+ * Search, filter, open a preview, seek a video (Range requests through the server), delete and
+ * undo (from the preview and from the keyboard), bulk-tag a Shift-click selection, live arrival of a
+ * new job's images, the table view; screenshots of the grid and the preview go to docs/screenshots/.
+ *
+ * Needs `electron-vite build` first (npm test runs it) and ffmpeg on PATH.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AssetPage, GenerateRequest, JobView } from '../../src-preload/contract/index.ts';
+import { pilPng } from '../fixtures/library/formats.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
+const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
+const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const UI_TIMEOUT = 30_000;
+
+interface Host {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly token: string;
+  readonly openUrl: string;
+}
+
+async function startServeHost(dataDir: string): Promise<Host> {
+  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1'], {
+    cwd: ROOT,
+    env: { ...process.env, OURVIDZ_TEST_STEP_MS: '30' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`serve-host exited (${code}) before printing its URL:\n${stderr}`)));
+    child.once('error', reject);
+  });
+  const ready = JSON.parse(line) as { url: string; token: string; openUrl: string };
+  return { child, ...ready };
+}
+
+async function stopServeHost(host: Host | null): Promise<void> {
+  if (!host || host.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => host.child.once('exit', resolve));
+  host.child.kill('SIGTERM');
+  await exited;
+}
+
+const until = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT, interval: 50 });
+
+/** Polls outside a test (set-up), failing with what it last saw. */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The rows of the running server's API, for seeding and for checking what the UI did. */
+function apiOf(host: Host) {
+  return async <T>(channel: string, params: unknown = {}): Promise<T> => {
+    const res = await fetch(`${host.url}/api/${channel}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(params),
+    });
+    const body = (await res.json()) as T & { error?: { message: string } };
+    if (!res.ok) throw new Error(`${channel}: ${body.error?.message ?? res.status}`);
+    return body;
+  };
+}
+
+const GENERATIONS: GenerateRequest[] = [
+  { type: 'sdxl_image_fast', prompt: 'A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain', seed: 1234, steps: 4, width: 512, height: 512, count: 6 },
+  { type: 'sdxl_image_high', prompt: 'Portrait of an old fisherman mending nets, soft window light', negativePrompt: 'blurry, washed out', seed: 77, steps: 5, width: 512, height: 640, count: 4 },
+  { type: 'image_fast', prompt: 'Neon city street in the rain, reflections on wet asphalt, cinematic', seed: 9001, steps: 4, width: 480, height: 832, count: 1 },
+  { type: 'sdxl_image_fast', prompt: 'Misty pine forest at sunrise, god rays through the canopy', seed: 42, steps: 4, width: 512, height: 512, count: 3 },
+];
+const GENERATED = GENERATIONS.reduce((n, g) => n + (g.count ?? 1), 0);
+
+/** A folder as another tool leaves it: A1111 PNGs (real pictures, drawn by ffmpeg) and an MP4 with its parameters. */
+function writeImportFolder(dir: string): { files: number; video: string } {
+  mkdirSync(dir, { recursive: true });
+  const pictures = [
+    { src: 'mandelbrot=size=512x512:start_scale=1.6', prompt: 'A fractal coastline seen from orbit, teal and amber, ultra detailed', seed: 311 },
+    { src: 'gradients=size=512x512:c0=0x1b2a49:c1=0xf2a65a:c2=0x7e5a9b:seed=4', prompt: 'Soft pastel gradient backdrop for a product shot', seed: 312 },
+    { src: 'cellauto=size=512x512:rule=110:seed=3', prompt: 'Woven textile pattern, rule 110, monochrome', seed: 313 },
+  ];
+  for (const [i, p] of pictures.entries()) {
+    const rgb = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', p.src, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    const parameters = `${p.prompt}\nNegative prompt: lowres, watermark\nSteps: 28, Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: ${p.seed}, Size: 512x512, Model: juggernaut-xl-v9`;
+    writeFileSync(path.join(dir, `a1111-${String(i).padStart(5, '0')}.png`), pilPng({ width: 512, height: 512, rgb, text: [['parameters', parameters]] }));
+  }
+  const video = 'A slow zoom into a glowing fractal nebula';
+  execFileSync('ffmpeg', [
+    '-v', 'error', '-f', 'lavfi', '-i', 'mandelbrot=size=480x832:rate=16', '-t', '3', '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
+    '-movflags', '+faststart', '-metadata', `comment=${video}\nSteps: 6, Sampler: unipc, CFG scale: 5, Seed: 2024, Size: 480x832, Model: wan2.1-t2v-1.3b`,
+    path.join(dir, 'nebula.mp4'),
+  ]);
+  return { files: pictures.length + 1, video };
+}
+
+const assetCells = (page: Page) => page.locator('[data-testid="library-grid"] .cell[data-asset-id]');
+const cellByPrompt = (page: Page, text: string) => page.locator('[data-testid="library-grid"] .cell[data-asset-id]', { hasText: text });
+const selectedCount = (page: Page) => page.getByTestId('selection-count').textContent();
+const filter = (page: Page, name: string) => page.getByRole('group', { name: 'Filters' }).getByLabel(name, { exact: true });
+const toast = (page: Page, text: string | RegExp) => page.locator('.toast-message', { hasText: text });
+
+/** Dismisses the notices and moves the pointer away, so a screenshot shows the view itself. */
+async function quiet(page: Page): Promise<void> {
+  await page.mouse.move(0, 0);
+  await until(() => page.locator('.toast').count()).toBe(0); // notices leave by themselves after a few seconds
+}
+
+describe('Library, in the browser against studio serve', () => {
+  let dataDir = '';
+  let host: Host | null = null;
+  let browser: Browser | null = null;
+  let page: Page;
+  let api: ReturnType<typeof apiOf>;
+  let importDir = '';
+  let videoPrompt = '';
+  const pageErrors: string[] = [];
+  const mediaStatuses: number[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(RENDERER_INDEX)) {
+      throw new Error(`${path.relative(ROOT, RENDERER_INDEX)} is missing: build the renderer first with \`npx electron-vite build\` (npm test does this).`);
+    }
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH.`);
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-library-e2e-'));
+    host = await startServeHost(dataDir);
+    api = apiOf(host);
+    // Real generations through the engine's queue and worker.
+    const jobs: JobView[] = [];
+    for (const request of GENERATIONS) jobs.push(await api<JobView>('jobs.enqueue', { request }));
+    await waitFor(
+      async () => (await Promise.all(jobs.map((j) => api<JobView>('jobs.get', { id: j.id })))).map((j) => j.status.state),
+      (states) => states.every((s) => s === 'done'),
+      'the seeding jobs',
+    );
+    const made = writeImportFolder(path.join(dataDir, 'from-other-tools'));
+    importDir = path.join(dataDir, 'from-other-tools');
+    videoPrompt = made.video;
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('response', (r) => {
+      if (r.url().includes('/studio-media/asset/')) mediaStatuses.push(r.status());
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopServeHost(host);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows every generation in the grid, newest first, with thumbnails served by id', async () => {
+    await page.goto(host!.openUrl);
+    await page.getByRole('tab', { name: /Library/ }).click();
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+    await until(() => assetCells(page).count()).toBe(GENERATED);
+    // Newest first: the job that finished last leads (high-quality jobs run after fast ones).
+    const newest = (await api<AssetPage>('library.query', { limit: 1 })).items[0]!;
+    expect(await assetCells(page).first().getAttribute('data-asset-id')).toBe(newest.id);
+    // Thumbnails are made in the background; each cell gets its picture as they land.
+    await until(() => page.locator('[data-testid="library-grid"] .cell-img').count()).toBe(GENERATED);
+    await until(() =>
+      page.evaluate(`[...document.querySelectorAll('[data-testid="library-grid"] .cell-img')].every((i) => i.complete && i.naturalWidth > 0)`),
+    ).toBe(true);
+    const src = (await page.locator('.cell-img').first().getAttribute('src'))!;
+    expect(src).toMatch(/\/studio-media\/asset\/[A-Za-z0-9_-]+\/thumb\?key=/);
+    expect(src).not.toContain(host!.token);
+    await until(() => page.locator('.view-description').textContent()).toContain(`${GENERATED} assets`);
+  });
+
+  it('imports a folder from other tools through the Import dialog, metadata included', async () => {
+    await page.getByRole('button', { name: 'Import…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import a folder' });
+    await dialog.getByLabel('Folder on this machine').fill(importDir);
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.locator('.toast-message', { hasText: /4 files imported from/ }).waitFor();
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+    await until(() => page.locator('[data-testid="library-grid"] .cell-img').count()).toBe(GENERATED + 4);
+  });
+
+  it('searches prompts and filters by kind, job type and model', async () => {
+    const search = page.getByRole('searchbox', { name: 'Search prompts' });
+    await search.fill('lighthouse');
+    await until(() => assetCells(page).count()).toBe(6);
+    expect(await cellByPrompt(page, 'lighthouse').count()).toBe(6);
+    await search.fill('fractal');
+    await until(() => assetCells(page).count()).toBe(2); // an imported PNG and the MP4
+    await search.fill('no such words anywhere');
+    await page.getByTestId('library-no-match').waitFor();
+    await search.fill('');
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+
+    await filter(page, 'Kind').selectOption('video');
+    await until(() => assetCells(page).count()).toBe(1);
+    expect(await assetCells(page).first().getAttribute('title')).toBe(videoPrompt);
+    await filter(page, 'Kind').selectOption('all');
+    await filter(page, 'Job type').selectOption('sdxl_image_high');
+    await until(() => assetCells(page).count()).toBe(4);
+    await filter(page, 'Job type').selectOption('all');
+    await filter(page, 'Model').selectOption('juggernaut-xl-v9');
+    await until(() => assetCells(page).count()).toBe(3);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+  });
+
+  it('opens a preview with the full image and its recipe, and steps through with the arrow keys', async () => {
+    await page.locator('.view-header h1').click(); // nothing focused in the grid yet
+    const fisherman = cellByPrompt(page, 'old fisherman').first();
+    await fisherman.dblclick();
+    const preview = page.getByTestId('library-preview');
+    await preview.waitFor();
+    await until(() => preview.locator('img.preview-img:not(.preview-img--placeholder)').evaluate((i: { complete: boolean; naturalWidth: number }) => i.complete && i.naturalWidth)).toBe(512);
+    const details = preview.getByRole('complementary', { name: 'Details' });
+    await details.getByText('Portrait of an old fisherman mending nets, soft window light').waitFor();
+    await details.getByText('blurry, washed out').waitFor();
+    const facts = await details.locator('dd').allTextContents();
+    expect(facts).toEqual(expect.arrayContaining(['test-sdxl', '5', '512×640']));
+    // The batch's images have consecutive seeds from the job's 77.
+    expect(facts.some((f) => /^(77|78|79|80)$/.test(f))).toBe(true);
+    await details.getByText('SDXL image · high').waitFor();
+
+    const counter = preview.locator('.preview-counter');
+    const before = (await counter.textContent())!;
+    await page.keyboard.press('ArrowRight');
+    await until(() => counter.textContent()).not.toBe(before);
+    await page.keyboard.press('ArrowLeft');
+    await until(() => counter.textContent()).toBe(before);
+    await page.keyboard.press('Escape');
+    await preview.waitFor({ state: 'detached' });
+  });
+
+  it('reads an imported file’s recipe, and rates and tags it from the preview', async () => {
+    await cellByPrompt(page, 'fractal coastline').dblclick();
+    const preview = page.getByTestId('library-preview');
+    const details = preview.getByRole('complementary', { name: 'Details' });
+    await details.getByText('Imported image').waitFor();
+    const facts = await details.locator('dd').allTextContents();
+    expect(facts).toEqual(expect.arrayContaining(['311', 'juggernaut-xl-v9', '28', '512×512']));
+    await details.getByText('lowres, watermark').waitFor();
+    await details.getByRole('radio', { name: '4 stars' }).click();
+    await until(() => details.getByRole('radio', { name: '4 stars' }).getAttribute('aria-checked')).toBe('true');
+    const tagInput = details.getByLabel('Add a tag');
+    await tagInput.fill('portfolio');
+    await tagInput.press('Enter');
+    await details.getByRole('button', { name: 'Remove tag portfolio' }).waitFor();
+    await until(() => preview.locator('img.preview-img:not(.preview-img--placeholder)').evaluate((i: { complete: boolean; naturalWidth: number }) => i.complete && i.naturalWidth)).toBe(512);
+    await quiet(page);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'library-preview.png') });
+    await page.keyboard.press('Escape');
+    await preview.waitFor({ state: 'detached' });
+    // The grid shows the rating it was given.
+    await until(() => cellByPrompt(page, 'fractal coastline').first().locator('.cell-rating').textContent()).toBe('4');
+  });
+
+  it('plays the imported MP4 and seeks it (Range requests through the server)', async () => {
+    await cellByPrompt(page, 'nebula').dblclick();
+    const preview = page.getByTestId('library-preview');
+    const video = preview.locator('video');
+    await video.waitFor();
+    await until(() => video.evaluate((v: { readyState: number }) => v.readyState)).toBeGreaterThanOrEqual(2);
+    const duration = await video.evaluate((v: { duration: number }) => v.duration);
+    expect(duration).toBeGreaterThan(2.5);
+    const landed = await video.evaluate(
+      (v: HTMLMediaElementLike) =>
+        new Promise<number>((resolve) => {
+          v.pause();
+          v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+          v.currentTime = 2.25;
+        }),
+    );
+    expect(landed).toBeCloseTo(2.25, 1);
+    expect(mediaStatuses).toContain(206);
+    await preview.getByText('wan2.1-t2v-1.3b').waitFor();
+    await page.keyboard.press('Escape');
+    await preview.waitFor({ state: 'detached' });
+  });
+
+  it('deletes from the preview after asking, and the undo toast brings it back', async () => {
+    const prompt = 'Neon city street in the rain';
+    await cellByPrompt(page, prompt).dblclick();
+    const preview = page.getByTestId('library-preview');
+    await preview.getByRole('button', { name: 'Delete…' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Move this image to the trash?' });
+    await confirm.getByRole('button', { name: 'Move to trash' }).click();
+    await page.getByTestId('undo-bar').getByText('1 asset moved to the trash.').waitFor();
+    // The preview moves on to the next asset; the grid behind it no longer has this one.
+    await until(() => cellByPrompt(page, prompt).count()).toBe(0);
+    await until(() => preview.getByRole('complementary', { name: 'Details' }).textContent()).not.toContain(prompt);
+    expect((await api<AssetPage>('library.query', { trashed: true, withTotal: true })).total).toBe(1);
+
+    // Undo works from above the open preview, and leaves it open.
+    await page.getByTestId('undo-bar').getByRole('button', { name: 'Undo' }).click();
+    await until(() => cellByPrompt(page, prompt).count()).toBe(1);
+    await page.getByTestId('undo-bar').waitFor({ state: 'detached' });
+    expect(await preview.isVisible()).toBe(true);
+    expect((await api<AssetPage>('library.query', { trashed: true, withTotal: true })).total).toBe(0);
+    await page.keyboard.press('Escape');
+    await preview.waitFor({ state: 'detached' });
+  });
+
+  it('moves through the grid with the keyboard: arrows, Enter opens, Delete trashes with undo, Esc clears', async () => {
+    const grid = page.getByTestId('library-grid');
+    await grid.focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    const focusedId = await grid.evaluate((g) => g.getAttribute('aria-activedescendant'));
+    const focused = page.locator(`#${focusedId}`);
+    const id = (await focused.getAttribute('data-asset-id'))!;
+    expect(await focused.getAttribute('data-index')).toBe('1');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('library-preview').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('library-preview').waitFor({ state: 'detached' });
+
+    await grid.focus();
+    await page.keyboard.press('Delete');
+    await page.getByTestId('undo-bar').getByText('1 asset moved to the trash.').waitFor();
+    await until(() => page.locator(`[data-asset-id="${id}"]`).count()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await until(() => page.locator(`[data-asset-id="${id}"]`).count()).toBe(1);
+
+    await grid.focus();
+    await page.keyboard.press('Space');
+    await until(() => selectedCount(page)).toBe('1 asset selected');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('selection-count').waitFor({ state: 'detached' });
+  });
+
+  it('bulk-tags a Shift-click selection, and the tag filter finds exactly those', async () => {
+    const cells = assetCells(page);
+    const first = cells.nth(2);
+    const last = cells.nth(4);
+    const ids = [
+      await first.getAttribute('data-asset-id'),
+      await cells.nth(3).getAttribute('data-asset-id'),
+      await last.getAttribute('data-asset-id'),
+    ];
+    await first.click();
+    await last.click({ modifiers: ['Shift'] });
+    await until(() => selectedCount(page)).toBe('3 assets selected');
+    await cells.nth(8).click({ modifiers: ['Control'] });
+    await until(() => selectedCount(page)).toBe('4 assets selected');
+    await cells.nth(8).click({ modifiers: ['Control'] });
+    await until(() => selectedCount(page)).toBe('3 assets selected');
+    await quiet(page);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'library-grid.png') });
+
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Tag…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Tag 3 assets' });
+    await dialog.getByLabel('Tags', { exact: true }).fill('keeper, portfolio');
+    await dialog.getByRole('button', { name: 'Add tags' }).click();
+    await toast(page, /3 assets tagged “keeper”, “portfolio”/).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Filter by tags' }).click();
+    await page.getByRole('checkbox', { name: /keeper/ }).check();
+    await page.keyboard.press('Escape');
+    await until(() => assetCells(page).count()).toBe(3);
+    expect((await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-asset-id')))).sort()).toEqual([...ids].sort());
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+  });
+
+  it('shows a new job’s images as soon as it lands', async () => {
+    await page.getByTestId('library-grid').focus();
+    await page.keyboard.press('Escape');
+    await api<JobView>('jobs.enqueue', { request: { type: 'sdxl_image_fast', prompt: 'A red fox asleep in fresh snow, morning light', steps: 3, width: 512, height: 512, count: 2 } });
+    await until(() => cellByPrompt(page, 'red fox').count()).toBe(2);
+    expect(await assetCells(page).first().getAttribute('title')).toContain('red fox');
+  });
+
+  it('lists the same assets in a sortable table', async () => {
+    await page.getByRole('button', { name: 'Table' }).click();
+    const table = page.getByTestId('library-table');
+    await table.waitFor();
+    // Windowed: the rows in view are drawn, the grid knows them all.
+    expect(await table.getAttribute('aria-rowcount')).toBe(String(GENERATED + 6));
+    await until(() => table.locator('.trow[data-asset-id]').count()).toBeGreaterThan(8);
+    const search = page.getByRole('searchbox', { name: 'Search prompts' });
+    await search.fill('lighthouse');
+    await until(() => table.locator('.trow[data-asset-id]').count()).toBe(6);
+    const lighthouse = table.locator('.trow[data-asset-id]').first();
+    expect(await lighthouse.textContent()).toContain('test-sdxl');
+    expect(await lighthouse.textContent()).toContain('512×512');
+    expect(await lighthouse.locator('.tcol-seed').textContent()).toMatch(/^12(3[4-9])$/);
+    await search.fill('');
+    await until(() => table.getAttribute('aria-rowcount')).toBe(String(GENERATED + 6));
+    await page.getByRole('button', { name: /^Sort by prompt/ }).click();
+    await until(() => table.locator('.trow-prompt-text').first().textContent()).toMatch(/^A fractal coastline/);
+    await page.getByRole('button', { name: 'Grid' }).click();
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** The bit of HTMLMediaElement the seek check uses (this file is type-checked without the DOM library). */
+interface HTMLMediaElementLike {
+  currentTime: number;
+  pause(): void;
+  addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+}
