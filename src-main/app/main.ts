@@ -76,7 +76,7 @@ async function start(): Promise<void> {
     workerLog.end();
   }, { log });
 
-  registerProtocols(protocol, { root: path.join(here, '../renderer'), csp });
+  registerProtocols(protocol, { root: path.join(here, '../renderer'), csp, media: engine.library });
   hardenSession(session.defaultSession, { csp, appUrl });
   registerIpcGateway({ ipcMain, handlers: engine.handlers, appUrl, log });
   registerFolderPicker({
