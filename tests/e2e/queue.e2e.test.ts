@@ -4,8 +4,9 @@
  *
  * A job submitted from the Workspace is followed live in the Queue: queued (with its place in line)
  * → running (step x of y, progress bar) → done (with its image count). Another is cancelled while
- * queued, one fails and shows why, and one is cancelled while running. Screenshots of the Workspace
- * and the Queue are written to docs/screenshots/.
+ * queued, one fails and shows why, and one is cancelled while running. Screenshots:
+ * docs/screenshots/queue-workspace-paused.png (the Workspace holding two jobs while the queue is
+ * paused) and queue.png (the Queue with a job running).
  *
  * Needs `electron-vite build` first (npm test runs it).
  */
@@ -165,7 +166,7 @@ describe('Queue, live in the browser against studio serve', () => {
     await page.getByLabel('Seed').fill('');
     await page.getByRole('button', { name: 'Generate' }).click();
     await until(() => statusOf(row(submitted, second)).textContent()).toBe('Queued · #2');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'workspace.png') });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'queue-workspace-paused.png') });
 
     await page.getByRole('tab', { name: /Queue/ }).click();
     const upNext = page.getByRole('region', { name: 'Up next' });

@@ -1,50 +1,54 @@
 /**
  * The Workspace end to end in a real browser: the built renderer (out/renderer) served by
  * `studio serve` with the real engine and the test-only pipeline (tests/fixtures/serve-host.ts,
- * which writes real PNGs and sends a latent preview after every step), driven in Debian's Chromium.
+ * which writes real PNGs, real H.264 MP4s for video types, and sends a latent preview after every
+ * step), driven in Debian's Chromium. The host runs with `--enhancer`: the project's tiny
+ * Qwen2-contract enhancer is installed, so Enhance and the *_enhanced types run the real enhancer
+ * pipeline in its worker (its 'good' variant always answers with GOOD_REPLY).
  *
  * A prompt typed in the form becomes an SDXL batch whose card shows step progress and a preview
  * that changes while it runs, then the six images, which can be enlarged, compared, re-run one at a
- * time and sent back to the form. Refusals show at their field; Enhance shows a rewrite to review.
- *
- * Two things the test host cannot do are stood in for at the browser's network layer, and only
- * those: it has no Qwen enhancer (so one Enhance answer is supplied), and its pipeline writes PNGs
- * for video types too (so one WAN video job's asset is answered as an H.264 clip made here with
- * ffmpeg, served with Range like the real media route). Everything else is the real engine.
+ * time (with the same pixels) and sent back to the form. Refusals show at their field; Enhance shows
+ * the enhancer's rewrite to review and queues it; a WAN clip plays from the real media route.
+ * Nothing is stood in for: every answer the page gets comes from the engine.
  *
  * Screenshots: docs/screenshots/workspace.png (a job running) and workspace-results.png (results).
  * Needs `electron-vite build` first (npm test runs it).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AssetView, JobView } from '../../src-preload/contract/index.ts';
+import { GOOD_REPLY } from '../fixtures/qwen/build-qwen.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
 const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
 const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const UI_TIMEOUT = 30_000;
 
 const LIGHTHOUSE = 'A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain';
 const BOAT = 'A paper boat drifting down a rain-soaked street, slow dolly shot, evening light';
+const RAIN = 'paper boat in the rain';
+const CRANE = 'origami crane on a windowsill';
 
 interface Host {
   readonly child: ChildProcess;
   readonly openUrl: string;
   readonly origin: string;
+  readonly token: string;
 }
 
 async function startServeHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1'], {
+  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1', '--enhancer'], {
     cwd: ROOT,
     // Steps long enough that several previews are seen, short enough to finish quickly.
     env: { ...process.env, OURVIDZ_TEST_STEP_MS: '150' },
@@ -59,7 +63,18 @@ async function startServeHost(dataDir: string): Promise<Host> {
     child.once('error', reject);
   });
   const ready = JSON.parse(line) as { url: string; token: string; openUrl?: string };
-  return { child, openUrl: ready.openUrl ?? `${ready.url}/#token=${ready.token}`, origin: ready.url };
+  return { child, openUrl: ready.openUrl ?? `${ready.url}/#token=${ready.token}`, origin: ready.url, token: ready.token };
+}
+
+/** Asks the engine directly (POST /api/<channel>, as any client of `studio serve` does). */
+async function api<T>(host: Host, channel: string, params: unknown): Promise<T> {
+  const res = await fetch(`${host.origin}/api/${channel}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
+  if (!res.ok) throw new Error(`${channel}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
 
 async function stopServeHost(host: Host | null): Promise<void> {
@@ -100,25 +115,62 @@ const recordedPreviews = (page: Page) => page.evaluate('window.__previews') as P
 const loadedImages = (images: Locator) =>
   images.evaluateAll((els) => els.map((el) => (el as unknown as { complete: boolean; naturalWidth: number }).naturalWidth > 0));
 
-/** Answers a request for a file with HTTP Range, as the real media route does. */
-async function fulfillWithRanges(route: Route, body: Buffer, contentType: string): Promise<void> {
-  const range = /^bytes=(\d*)-(\d*)$/.exec(route.request().headers()['range'] ?? '');
-  if (!range) {
-    await route.fulfill({ status: 200, body, headers: { 'content-type': contentType, 'accept-ranges': 'bytes' } });
-    return;
-  }
-  const start = range[1] ? Number(range[1]) : body.length - Number(range[2]);
-  const end = range[1] && range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
-  await route.fulfill({
-    status: 206,
-    body: body.subarray(start, end + 1),
-    headers: {
-      'content-type': contentType,
-      'accept-ranges': 'bytes',
-      'content-range': `bytes ${start}-${end}/${body.length}`,
-    },
-  });
+/** The library ids of a finished job's outputs. */
+function assetsOf(job: JobView): readonly string[] {
+  if (job.status.state !== 'done') throw new Error(`job ${job.id} is ${job.status.state}, not done`);
+  return job.status.assets;
 }
+
+interface Pixels {
+  readonly contentType: string | null;
+  readonly width: number;
+  readonly height: number;
+  /** SHA-256 of the decoded RGBA pixels. */
+  readonly digest: string;
+}
+
+/** Fetches a picture through the page (the real media route), decodes it and digests its pixels. */
+const imagePixels = (page: Page, url: string) =>
+  page.evaluate(`(async () => {
+    const res = await fetch(${JSON.stringify(url)});
+    if (!res.ok) throw new Error('media route answered ' + res.status);
+    const bitmap = await createImageBitmap(await res.blob());
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+    return {
+      contentType: res.headers.get('content-type'),
+      width: bitmap.width,
+      height: bitmap.height,
+      digest: Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  })()`) as Promise<Pixels>;
+
+/** The full-size URL of a result tile's picture (tiles show the thumbnail). */
+const originalOf = async (tile: Locator) => (await tile.locator('img').getAttribute('src'))!.replace(/\/thumb\?/, '/original?');
+
+/**
+ * A digest of the frame a job's <video> shows now, drawn through a canvas; null while it is
+ * seeking or has no frame yet (browser code, kept as text).
+ */
+const shownFrame = (page: Page, jobId: string) =>
+  page.evaluate(`(async () => {
+    const v = document.querySelector(${JSON.stringify(`li.job[data-job-id="${jobId}"] video`)});
+    if (!v || v.seeking || v.readyState < 2) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = v.videoWidth;
+    canvas.height = v.videoHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(v, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+    return Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+  })()`) as Promise<string | null>;
+
+const videoProp = <K extends 'readyState' | 'duration' | 'currentTime' | 'loop' | 'videoWidth' | 'videoHeight'>(video: Locator, key: K) =>
+  video.evaluate((v, k) => (v as unknown as Record<string, number | boolean>)[k], key) as Promise<K extends 'loop' ? boolean : number>;
 
 describe('Workspace, live in the browser against studio serve', () => {
   let dataDir = '';
@@ -214,8 +266,8 @@ describe('Workspace, live in the browser against studio serve', () => {
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe('1235');
   });
 
-  it('re-runs one image of the batch alone: same seed, one image, its place in the batch', async () => {
-    const job = card(page, LIGHTHOUSE);
+  it('re-runs one image of the batch alone: same seed, one image, its place in the batch, the same pixels', async () => {
+    const job = card(page, LIGHTHOUSE, 'Done · 6 images');
     await job.getByTestId('result').nth(2).hover();
     await job.getByRole('button', { name: 'Re-run image 3' }).click();
     const rerun = card(page, LIGHTHOUSE, "image 3 of the seed's batch");
@@ -224,6 +276,15 @@ describe('Workspace, live in the browser against studio serve', () => {
     await until(() => loadedImages(rerun.getByTestId('result').locator('img'))).toEqual([true]);
     // Newest first: the re-run's card is above the batch it came from.
     expect(await feed(page).locator('li.job').first().textContent()).toContain("image 3 of the seed's batch");
+
+    // The re-run is image 3 again, pixel for pixel (both full-size files, through the media route),
+    // and not just any image of the batch.
+    const again = await imagePixels(page, await originalOf(rerun.getByTestId('result')));
+    const third = await imagePixels(page, await originalOf(job.getByTestId('result').nth(2)));
+    const second = await imagePixels(page, await originalOf(job.getByTestId('result').nth(1)));
+    expect(again).toMatchObject({ contentType: 'image/png', width: 1216, height: 832 });
+    expect(again.digest).toBe(third.digest);
+    expect(second.digest).not.toBe(third.digest);
   });
 
   it("sends a job's settings back into the form", async () => {
@@ -258,19 +319,16 @@ describe('Workspace, live in the browser against studio serve', () => {
     await width.fill('1216');
     expect(await width.getAttribute('aria-invalid')).toBeNull();
 
-    // A refusal only the engine can make (its answer stood in for here) lands at the field it names.
-    await page.route('**/api/jobs.enqueue', (route) =>
-      route.fulfill({
-        status: 400,
-        contentType: 'application/json',
-        body: JSON.stringify({ error: { code: 'invalid_params', message: 'steps must be from 1 to 150 (got 0)', field: 'request.steps' } }),
-      }),
-    );
-    await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
+    // The form checks with the engine's own rules, so nothing it refuses is ever sent.
     const steps = page.getByRole('textbox', { name: 'Steps' });
+    await steps.fill('0');
+    const jobsBefore = (await api<JobView[]>(host!, 'jobs.list', {})).length;
+    await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
     await until(() => steps.getAttribute('aria-invalid')).toBe('true');
-    expect(await page.locator(`[id="${await steps.getAttribute('aria-describedby')}"]`).textContent()).toBe('Steps must be from 1 to 150 (got 0)');
-    await page.unroute('**/api/jobs.enqueue');
+    expect(await page.locator(`[id="${await steps.getAttribute('aria-describedby')}"]`).textContent()).toMatch(/^Steps must be from 1 to 150 \(got 0\)/);
+    expect((await api<JobView[]>(host!, 'jobs.list', {})).length).toBe(jobsBefore);
+    await steps.fill('24');
+    expect(await steps.getAttribute('aria-invalid')).toBeNull();
   });
 
   it('shows why a job failed, and Retry runs it again', async () => {
@@ -302,81 +360,92 @@ describe('Workspace, live in the browser against studio serve', () => {
     expect(await card(page, 'Harbour at night [fail]').count()).toBe(1);
   });
 
-  it('enhances a prompt: says so when no enhancer is installed, and queues the reviewed rewrite as the enhanced type', async () => {
+  it('enhances a prompt with the real enhancer, and queues the reviewed rewrite as the enhanced type', async () => {
     await page.getByLabel('Job type', { exact: true }).selectOption({ label: 'WAN image · fast' });
+    await page.getByRole('textbox', { name: 'Steps' }).fill('');
+    await page.getByRole('textbox', { name: 'Seed' }).fill('');
     const prompt = page.getByLabel('Prompt', { exact: true });
-    await prompt.fill('paper boat in the rain');
+    await prompt.fill(RAIN);
     await page.getByRole('button', { name: 'Enhance', exact: true }).click();
     const box = page.getByRole('region', { name: 'Prompt enhancement' });
-    await until(() => box.textContent()).toMatch(/enhancer not installed/i);
-    await box.getByRole('button', { name: 'Close' }).click();
-
-    // The test host has no Qwen model: its answer is stood in for, once with a fallback warning.
-    let warning: string | null = 'The rewrite looked like a refusal, so the original prompt is kept.';
-    await page.route('**/api/prompts.enhance', async (route) => {
-      const { prompt: original } = route.request().postDataJSON() as { prompt: string };
-      const text = warning ? original : `${BOAT}, puddles catching neon reflections`;
-      await route.fulfill({ contentType: 'application/json', body: JSON.stringify({ original, text, warning, model: 'qwen2.5-7b', ms: 900 }) });
-    });
-    await page.getByRole('button', { name: 'Enhance', exact: true }).click();
-    await box.getByText('The rewrite looked like a refusal').waitFor();
-    expect(await box.getByRole('textbox', { name: 'Enhanced prompt' }).inputValue()).toBe('paper boat in the rain');
-
-    warning = null;
-    await page.getByRole('button', { name: 'Enhance', exact: true }).click();
+    // The enhancer worker answers: the rewrite, in a box that can be edited before it is used.
     const rewrite = box.getByRole('textbox', { name: 'Enhanced prompt' });
-    await until(() => rewrite.inputValue()).toBe(`${BOAT}, puddles catching neon reflections`);
-    await rewrite.fill(`${BOAT}, puddles catching neon reflections, 35mm`);
+    await until(() => rewrite.inputValue()).toBe(GOOD_REPLY);
+    expect(await box.textContent()).toContain('Rewrite for WAN');
+    expect(await box.textContent()).toContain('by qwen-tiny');
+    const reviewed = `${GOOD_REPLY} Shot on 35mm film.`;
+    await rewrite.fill(reviewed);
     await box.getByRole('button', { name: 'Queue enhanced' }).click();
     await until(() => box.count()).toBe(0);
-    await page.unroute('**/api/prompts.enhance');
 
-    const job = card(page, 'paper boat in the rain');
+    const job = card(page, RAIN);
     expect(await job.locator('.ws-kind').textContent()).toBe('WAN image · fast · enhanced');
-    expect(await job.textContent()).toContain(`Enhanced ${BOAT}, puddles catching neon reflections, 35mm`);
+    expect(await job.textContent()).toContain(`Enhanced ${reviewed}`);
     await until(() => statusOf(job).textContent()).toBe('Done · 1 image');
+    await until(() => loadedImages(job.getByTestId('result').locator('img'))).toEqual([true]);
     // Nothing changed in the prompt field: the rewrite went with the job, the original stays to edit.
-    expect(await prompt.inputValue()).toBe('paper boat in the rain');
+    expect(await prompt.inputValue()).toBe(RAIN);
+    // The job and its image keep both prompts.
+    const done = await api<JobView>(host!, 'jobs.get', { id: await job.getAttribute('data-job-id') });
+    expect(done.type).toBe('image7b_fast_enhanced');
+    expect(done.params).toMatchObject({ prompt: RAIN, enhancedPrompt: reviewed });
+    expect(done.status.state).toBe('done');
+    const asset = await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] });
+    expect(asset).toMatchObject({ prompt: RAIN, enhancedPrompt: reviewed });
+  });
+
+  it('runs the enhancer first for an enhanced type queued straight from the form', async () => {
+    await page.getByLabel('Job type', { exact: true }).selectOption({ label: 'WAN image · fast · enhanced' });
+    await page.getByLabel('Prompt', { exact: true }).fill(CRANE);
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    const job = card(page, CRANE);
+    await until(() => statusOf(job).textContent()).toBe('Done · 1 image');
+    // The rewrite the job ran is shown with the original it came from.
+    await until(() => job.locator('.ws-card-enhanced').textContent()).toBe(`Enhanced ${GOOD_REPLY}`);
+    expect(await job.textContent()).toContain(CRANE);
+    expect(await job.locator('.ws-warning').count()).toBe(0);
+    await until(() => loadedImages(job.getByTestId('result').locator('img'))).toEqual([true]);
+    const done = await api<JobView>(host!, 'jobs.get', { id: await job.getAttribute('data-job-id') });
+    expect(done).toMatchObject({ type: 'image7b_fast_enhanced', enhancedPrompt: GOOD_REPLY, enhanceWarning: null });
+    expect(done.params).toMatchObject({ prompt: CRANE, enhancedPrompt: null });
+    expect(await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] })).toMatchObject({ prompt: CRANE });
   });
 
   it('shows a WAN video result in a player that plays, steps frames, scrubs and loops', async () => {
-    const clipDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-ws-clip-'));
-    const clip = path.join(clipDir, 'clip.mp4');
-    // 33 frames at 16 fps, H.264 yuv420p with faststart: what the WAN pipeline writes.
-    execFileSync(FFMPEG, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=480x832:rate=16', '-frames:v', '33', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', clip]);
-    const mp4 = readFileSync(clip);
-    await rm(clipDir, { recursive: true, force: true });
-
     await page.getByLabel('Job type', { exact: true }).selectOption({ label: 'WAN video · fast' });
-    await page.getByRole('radio', { name: /^33 frames/ }).click();
+    await page.getByRole('radio', { name: /^17 frames/ }).click();
     await page.getByRole('textbox', { name: 'Seed' }).fill('');
+    await page.getByRole('textbox', { name: 'Steps' }).fill('3');
+    await page.getByRole('textbox', { name: 'Width' }).fill('256');
+    await page.getByRole('textbox', { name: 'Height' }).fill('256');
     await page.getByLabel('Prompt', { exact: true }).fill(BOAT);
-
-    // The test pipeline writes a PNG even for video types; this job's asset is answered as the clip.
-    let assetId: string | null = null;
-    await page.route('**/api/library.get', async (route) => {
-      const response = await route.fetch();
-      const asset = (await response.json()) as Record<string, unknown> | null;
-      if (!asset || asset['jobType'] !== 'video_fast') return route.fulfill({ response });
-      assetId = asset['id'] as string;
-      const video = { ...asset, kind: 'video', mime: 'video/mp4', fps: 16, frameCount: 33, durationMs: 2063, width: 480, height: 832 };
-      return route.fulfill({ response, json: video });
-    });
-    await page.route('**/studio-media/asset/*/original*', async (route) => {
-      if (assetId && route.request().url().includes(`/asset/${encodeURIComponent(assetId)}/`)) {
-        return fulfillWithRanges(route, mp4, 'video/mp4');
-      }
-      return route.continue();
-    });
     await page.getByRole('button', { name: 'Generate', exact: true }).click();
 
     const job = card(page, BOAT, 'WAN video');
     await until(() => statusOf(job).textContent()).toBe('Done · 1 video');
-    expect(await job.textContent()).toContain('33 frames · 2.1 s');
+    expect(await job.textContent()).toContain('17 frames · 1.1 s');
+    expect(await job.textContent()).toContain('256×256');
     const player = job.getByRole('group', { name: /^Video player/ });
     const video = player.locator('video');
     const frame = player.getByTestId('video-frame');
-    await until(() => video.evaluate((v) => (v as unknown as { readyState: number }).readyState)).toBeGreaterThanOrEqual(2);
+
+    // The clip the pipeline wrote, from the real media route (which answers byte ranges).
+    const jobId = (await job.getAttribute('data-job-id'))!;
+    const done = await api<JobView>(host!, 'jobs.get', { id: jobId });
+    const assetId = assetsOf(done)[0]!;
+    expect(await api<AssetView>(host!, 'library.get', { id: assetId })).toMatchObject({
+      kind: 'video', mime: 'video/mp4', fps: 16, frameCount: 17, width: 256, height: 256,
+    });
+    const src = (await video.getAttribute('src'))!;
+    expect(src.startsWith(`${host!.origin}/studio-media/asset/${encodeURIComponent(assetId)}/original?key=`)).toBe(true);
+    const head = await fetch(src, { headers: { range: 'bytes=0-11' } });
+    expect(head.status).toBe(206);
+    expect(head.headers.get('content-type')).toBe('video/mp4');
+    expect(Buffer.from(await head.arrayBuffer()).subarray(4, 8).toString('latin1')).toBe('ftyp');
+
+    await until(() => videoProp(video, 'readyState')).toBeGreaterThanOrEqual(2);
+    expect(await videoProp(video, 'duration')).toBeCloseTo(17 / 16, 2);
+    expect([await videoProp(video, 'videoWidth'), await videoProp(video, 'videoHeight')]).toEqual([256, 256]);
 
     // It starts playing on its own and loops: time moves on.
     await until(() => player.getAttribute('data-playing')).toBe('true');
@@ -387,40 +456,51 @@ describe('Workspace, live in the browser against studio serve', () => {
     // Frame steps, by button and by key, land on exact frames.
     await player.focus();
     await page.keyboard.press('Home');
-    await until(() => frame.textContent()).toBe('Frame 1 / 33');
+    await until(() => frame.textContent()).toBe('Frame 1 / 17');
     await page.keyboard.press('.');
-    await until(() => frame.textContent()).toBe('Frame 2 / 33');
+    await until(() => frame.textContent()).toBe('Frame 2 / 17');
     await page.keyboard.press('ArrowRight');
-    await until(() => frame.textContent()).toBe('Frame 3 / 33');
+    await until(() => frame.textContent()).toBe('Frame 3 / 17');
+    await until(() => shownFrame(page, jobId)).not.toBeNull();
+    const third = await shownFrame(page, jobId);
+    expect(third).toMatch(/^[0-9a-f]{64}$/);
     await player.getByRole('button', { name: 'Next frame' }).click();
-    await until(() => frame.textContent()).toBe('Frame 4 / 33');
+    await until(() => frame.textContent()).toBe('Frame 4 / 17');
+    expect(Math.floor((await videoProp(video, 'currentTime')) * 16)).toBe(3);
+    // One step shows the next picture of the clip; one step back shows frame 3 again.
+    await until(() => shownFrame(page, jobId)).not.toBeNull();
+    expect(await shownFrame(page, jobId)).not.toBe(third);
     await page.keyboard.press(',');
-    await until(() => frame.textContent()).toBe('Frame 3 / 33');
-    const shown = await video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+    await until(() => frame.textContent()).toBe('Frame 3 / 17');
+    await until(() => shownFrame(page, jobId)).toBe(third);
+    const shown = await videoProp(video, 'currentTime');
     expect(Math.floor(shown * 16)).toBe(2);
-    expect(await player.getByTestId('video-time').textContent()).toBe('0:00.13 / 0:02.06');
+    expect(await player.getByTestId('video-time').textContent()).toBe('0:00.13 / 0:01.06');
 
-    // The scrub bar moves in whole frames.
-    await player.getByRole('slider', { name: 'Position' }).fill('20');
-    await until(() => frame.textContent()).toBe('Frame 21 / 33');
+    // The scrub bar moves in whole frames, and the video's time with it.
+    await player.getByRole('slider', { name: 'Position' }).fill('10');
+    await until(() => frame.textContent()).toBe('Frame 11 / 17');
+    expect(Math.floor((await videoProp(video, 'currentTime')) * 16)).toBe(10);
+    await until(() => shownFrame(page, jobId)).not.toBeNull();
+    expect(await shownFrame(page, jobId)).not.toBe(third);
     await page.keyboard.press('End');
-    await until(() => frame.textContent()).toBe('Frame 33 / 33');
+    await until(() => frame.textContent()).toBe('Frame 17 / 17');
 
     // Looping is on by default; turned off, the clip plays once to its end and stops there.
     const loop = player.getByRole('button', { name: 'Loop' });
     expect(await loop.getAttribute('aria-pressed')).toBe('true');
     await loop.click();
     expect(await loop.getAttribute('aria-pressed')).toBe('false');
-    expect(await video.evaluate((v) => (v as unknown as { loop: boolean }).loop)).toBe(false);
+    expect(await videoProp(video, 'loop')).toBe(false);
     await player.focus();
     await page.keyboard.press('Home');
     await page.keyboard.press(' ');
     await until(() => player.getAttribute('data-playing')).toBe('true');
     await until(() => player.getAttribute('data-playing')).toBe('false');
-    await until(() => frame.textContent()).toBe('Frame 33 / 33');
+    await until(() => frame.textContent()).toBe('Frame 17 / 17');
 
     // Cards can be put away (the jobs stay in the Queue and the Library).
-    for (const prompt of ['paper boat in the rain', "image 3 of the seed's batch"]) {
+    for (const prompt of [RAIN, CRANE, "image 3 of the seed's batch"]) {
       const put = feed(page).locator('li.job', { hasText: prompt });
       await put.getByRole('button', { name: 'Remove from the workspace' }).click();
       await until(() => put.count()).toBe(0);
@@ -435,8 +515,6 @@ describe('Workspace, live in the browser against studio serve', () => {
     await page.mouse.move(0, 0);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'workspace-results.png') });
     await page.setViewportSize({ width: 1360, height: 860 });
-    await page.unroute('**/api/library.get');
-    await page.unroute('**/studio-media/asset/*/original*');
     expect(pageErrors).toEqual([]);
   });
 });
