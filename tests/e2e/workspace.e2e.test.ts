@@ -408,7 +408,7 @@ describe('Workspace, live in the browser against studio serve', () => {
     const done = await api<JobView>(host!, 'jobs.get', { id: await job.getAttribute('data-job-id') });
     expect(done).toMatchObject({ type: 'image7b_fast_enhanced', enhancedPrompt: GOOD_REPLY, enhanceWarning: null });
     expect(done.params).toMatchObject({ prompt: CRANE, enhancedPrompt: null });
-    expect(await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] })).toMatchObject({ prompt: CRANE });
+    expect(await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] })).toMatchObject({ prompt: CRANE, enhancedPrompt: GOOD_REPLY });
   });
 
   it('shows a WAN video result in a player that plays, steps frames, scrubs and loops', async () => {

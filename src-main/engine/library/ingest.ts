@@ -93,7 +93,7 @@ export function insertAssets(db: Database, job: JobView, placed: readonly Placed
       a.sha256,
       job.params.prompt,
       job.params.negativePrompt,
-      result.enhancedPrompt ?? job.params.enhancedPrompt,
+      result.enhancedPrompt ?? job.enhancedPrompt ?? job.params.enhancedPrompt,
       o.seed,
       job.modelId,
       job.params.steps,
