@@ -18,7 +18,9 @@ import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
+  KNOWN_PROVIDERS,
   openSession,
+  platformSkipReason,
   type OpenedSession,
   type OpenOptions,
   type PlatformInfo,
@@ -245,5 +247,8 @@ export function workerRuntime(): OrtRuntime {
 
 /** Backend names the onnxruntime-node binary supports here (for the worker's `ready` message). */
 export function providersAvailable(): string[] {
-  return ort.listSupportedBackends().map((b) => b.name);
+  // What a job can actually use here: known to the studio, built into this binary, and not missing
+  // its library or a GPU device (CUDA without its download is listed by onnxruntime but unusable).
+  const platform = currentPlatform();
+  return platform.supportedBackends.filter((name) => (KNOWN_PROVIDERS as readonly string[]).includes(name) && platformSkipReason(name, platform) === null);
 }

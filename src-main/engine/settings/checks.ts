@@ -147,7 +147,7 @@ export function providersItem(
   const info = { platform: platform.platform, arch: platform.arch, supportedBackends: available };
   const skipped = order.map((p) => ({ p, why: platformSkipReason(p, info) })).filter((s) => s.why !== null);
   const usable = order.filter((p) => !skipped.some((s) => s.p === p));
-  const has = `This onnxruntime build has ${available.map(providerLabel).join(', ') || 'no providers'}.`;
+  const has = `Usable on this machine: ${available.map(providerLabel).join(', ') || 'no providers'}.`;
   if (usable.length === 0) {
     return {
       check: 'providers',

@@ -121,7 +121,7 @@ describe('providers check', () => {
   it('says which provider jobs use first and why others are skipped', () => {
     const item = providersItem(state({ providers: ['cuda', 'webgpu', 'cpu'] }), ['cpu', 'webgpu'], linux);
     expect(item.ok).toBe(true);
-    expect(item.detail).toContain('This onnxruntime build has CPU, WebGPU.');
+    expect(item.detail).toContain('Usable on this machine: CPU, WebGPU.');
     expect(item.detail).toContain('Jobs use WebGPU first, then CPU.');
     expect(item.detail).toContain('Skipped: CUDA (not on this platform');
   });
