@@ -8,13 +8,14 @@ import type { Bench, Figure } from './harness.ts';
 import { meets } from './harness.ts';
 import { queueBench } from './queue.bench.ts';
 import { libraryBench } from './library.bench.ts';
+import { libraryUiBench } from './library-ui.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
 import { enhancerBench } from './enhancer.bench.ts';
 import { wanBench } from './wan.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

@@ -1,6 +1,6 @@
 /**
- * The Library's link to the engine, outside React: it owns the feed, follows `library.changed`
- * (and finished jobs) so new assets appear as they land, keeps the feed's query in step with the
+ * The Library's link to the engine, outside React: it owns the feed, follows `library.changed` so
+ * new assets appear as jobs land, keeps the feed's query in step with the
  * filters in the store, and carries out what the user asks — each failure becomes a toast with the
  * engine's sentence, each delete an undo offer.
  */
@@ -39,8 +39,6 @@ export interface LibraryController {
   reveal(id: string): Promise<void>;
   useSettings(asset: AssetView): void;
 }
-
-type LibraryEvents = { onChanged?: (listener: (change: LibraryChange) => void) => () => void };
 
 function plural(n: number, kind = 'asset'): string {
   return `${n.toLocaleString()} ${kind}${n === 1 ? '' : 's'}`;
@@ -127,14 +125,7 @@ export function createLibraryController(
           if (state.libraryFilters !== prev.libraryFilters || state.librarySort !== prev.librarySort) syncQuery();
         }),
       );
-      const events = api.library as unknown as LibraryEvents;
-      if (typeof events.onChanged === 'function') unsubscribers.push(events.onChanged(onChange));
-      // Finished jobs are new assets even where the engine does not announce library changes.
-      unsubscribers.push(
-        api.jobs.onChanged((job) => {
-          if (job.status.state === 'done' && job.status.assets.length > 0) onChange({ reason: 'added', ids: job.status.assets });
-        }),
-      );
+      unsubscribers.push(api.library.onChanged(onChange));
       let wasOpen = connection.state === 'open';
       unsubscribers.push(
         connection.onState((state) => {

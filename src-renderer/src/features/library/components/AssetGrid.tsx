@@ -29,11 +29,13 @@ interface CellProps {
   readonly selected: boolean;
   readonly focused: boolean;
   readonly size: number;
+  /** Skimming: a plain tile, no picture to fetch and decode. */
+  readonly skim: boolean;
 }
 
-const GridCell = memo(function GridCell({ index, asset, selected, focused, size }: CellProps) {
+const GridCell = memo(function GridCell({ index, asset, selected, focused, size, skim }: CellProps) {
   const style = { width: size, height: size };
-  if (!asset) {
+  if (!asset || skim) {
     return <div role="gridcell" id={cellId(index)} data-index={index} className="cell cell--loading" style={style} aria-busy="true" aria-label="Loading" />;
   }
   const label = promptOrKind(asset);
@@ -107,10 +109,11 @@ export function AssetGrid() {
   const rows = rowCount(total, layout.columns);
   const pageRows = Math.max(1, Math.floor(win.height / layout.rowHeight));
 
+  // Rows are fetched for where the user is reading, not for every place a fling passes through.
   useEffect(() => {
-    if (win.rows.last < win.rows.first) return;
+    if (win.rows.last < win.rows.first || win.skimming) return;
     feed.want(win.rows.first * layout.columns, (win.rows.last + 1 + PREFETCH_ROWS) * layout.columns - 1);
-  }, [feed, win.rows.first, win.rows.last, layout.columns]);
+  }, [feed, win.rows.first, win.rows.last, win.skimming, layout.columns]);
 
   const { scrollTo } = win;
   const reveal = useCallback(
@@ -133,7 +136,15 @@ export function AssetGrid() {
         if (index >= total) break;
         const asset = feed.at(index);
         cells.push(
-          <GridCell key={index} index={index} asset={asset} size={layout.cellSize} focused={index === focus} selected={asset ? isSelected(selection, asset.id) : false} />,
+          <GridCell
+            key={index}
+            index={index}
+            asset={asset}
+            size={layout.cellSize}
+            skim={win.skimming}
+            focused={index === focus}
+            selected={asset ? isSelected(selection, asset.id) : false}
+          />,
         );
       }
       drawn.push(

@@ -122,8 +122,8 @@ export function AssetTable() {
   const pageRows = Math.max(1, Math.floor(win.height / ROW_HEIGHT) - 1);
 
   useEffect(() => {
-    if (win.rows.last >= win.rows.first) feed.want(win.rows.first, win.rows.last + PREFETCH);
-  }, [feed, win.rows.first, win.rows.last]);
+    if (win.rows.last >= win.rows.first && !win.skimming) feed.want(win.rows.first, win.rows.last + PREFETCH);
+  }, [feed, win.rows.first, win.rows.last, win.skimming]);
 
   const { scrollTo } = win;
   const reveal = useCallback(

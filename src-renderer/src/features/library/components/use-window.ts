@@ -9,10 +9,20 @@ import { useStudio } from '../../../store.ts';
 import { visibleRows } from '../grid-math.ts';
 import type { RowWindow } from '../grid-math.ts';
 
+/** Faster than this (px/ms, over a row a frame) the list is being skimmed, not read. */
+export const SKIM_PX_PER_MS = 12;
+/** Skimming ends this long after the last fast scroll step. */
+const SKIM_SETTLE_MS = 140;
+
 export interface WindowState {
   readonly width: number;
   readonly height: number;
   readonly rows: RowWindow;
+  /**
+   * True while the user flings or drags the scroll bar faster than anyone can look: the list then
+   * draws placeholders and fetches nothing, and catches up as soon as the scrolling slows.
+   */
+  readonly skimming: boolean;
   /** Called by the list's onScroll. */
   onScroll(): void;
   /** Moves the scroll offset (keyboard focus, preview navigation). */
@@ -26,7 +36,9 @@ export function useWindow(ref: RefObject<HTMLDivElement | null>, layoutOf: Layou
   const [size, setSize] = useState({ width: 0, height: 0 });
   const { rowHeight, rowCount } = layoutOf(size.width);
   const [rows, setRows] = useState<RowWindow>({ first: 0, last: -1 });
+  const [skimming, setSkimming] = useState(false);
   const current = useRef(rows);
+  const motion = useRef({ top: 0, at: 0, timer: null as ReturnType<typeof setTimeout> | null });
   const geometry = useRef({ rowHeight, rowCount, overscan, height: 0 });
   geometry.current = { rowHeight, rowCount, overscan, height: size.height };
 
@@ -34,6 +46,19 @@ export function useWindow(ref: RefObject<HTMLDivElement | null>, layoutOf: Layou
     const el = ref.current;
     if (!el) return;
     const g = geometry.current;
+    const now = performance.now();
+    const m = motion.current;
+    const speed = m.at > 0 ? Math.abs(el.scrollTop - m.top) / Math.max(1, now - m.at) : 0;
+    m.top = el.scrollTop;
+    m.at = now;
+    if (speed > SKIM_PX_PER_MS) {
+      setSkimming(true);
+      if (m.timer !== null) clearTimeout(m.timer);
+      m.timer = setTimeout(() => {
+        m.timer = null;
+        setSkimming(false);
+      }, SKIM_SETTLE_MS);
+    }
     const next = visibleRows(el.scrollTop, g.height, g.rowHeight, g.rowCount, g.overscan);
     if (next.first !== current.current.first || next.last !== current.current.last) {
       current.current = next;
@@ -50,8 +75,10 @@ export function useWindow(ref: RefObject<HTMLDivElement | null>, layoutOf: Layou
     observer.observe(el);
     // Back where the user left it.
     el.scrollTop = useStudio.getState().libraryScrollTop;
+    const m = motion.current;
     return () => {
       observer.disconnect();
+      if (m.timer !== null) clearTimeout(m.timer);
       useStudio.getState().setLibraryScrollTop(el.scrollTop);
     };
   }, [ref]);
@@ -79,5 +106,5 @@ export function useWindow(ref: RefObject<HTMLDivElement | null>, layoutOf: Layou
     [recompute, ref],
   );
 
-  return { width: size.width, height: size.height, rows, onScroll: recompute, scrollTo };
+  return { width: size.width, height: size.height, rows, skimming, onScroll: recompute, scrollTo };
 }
