@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -260,8 +260,18 @@ describe('Library, in the browser against studio serve', () => {
     await until(() => counter.textContent()).not.toBe(before);
     await page.keyboard.press('ArrowLeft');
     await until(() => counter.textContent()).toBe(before);
-    await page.keyboard.press('Escape');
+    const seed = facts.find((f) => /^(77|78|79|80)$/.test(f))!;
+
+    // "Use these settings" fills the Workspace form and goes there; the Library keeps its place.
+    await details.getByRole('button', { name: 'Use these settings' }).click();
     await preview.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Workspace', level: 1 }).waitFor();
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toBe('Portrait of an old fisherman mending nets, soft window light');
+    expect(await page.getByLabel('Negative prompt').inputValue()).toBe('blurry, washed out');
+    expect(await page.getByLabel('Seed', { exact: true }).inputValue()).toBe(seed);
+    expect(await page.getByLabel('Steps', { exact: true }).inputValue()).toBe('5');
+    await page.getByRole('tab', { name: /Library/ }).click();
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
   });
 
   it('reads an imported file’s recipe, and rates and tags it from the preview', async () => {
@@ -387,6 +397,27 @@ describe('Library, in the browser against studio serve', () => {
     await toast(page, /3 assets tagged “keeper”, “portfolio”/).waitFor();
     await dialog.waitFor({ state: 'detached' });
 
+    // The same selection exported with its recipes, then moved into a new project.
+    const exportDir = path.join(dataDir, 'exported');
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Export…' }).click();
+    const exporting = page.getByRole('dialog', { name: 'Export 3 assets' });
+    await exporting.getByLabel('Folder on this machine').fill(exportDir);
+    await exporting.getByRole('button', { name: 'Export', exact: true }).click();
+    await toast(page, /3 files copied to .*exported, each with its recipe/).waitFor();
+    const exported = readdirSync(exportDir);
+    expect(exported.filter((f) => f.endsWith('.json'))).toHaveLength(3);
+    expect(exported.filter((f) => !f.endsWith('.json'))).toHaveLength(3);
+
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Move to project…' }).click();
+    const moving = page.getByRole('dialog', { name: 'Move 3 assets to a project' });
+    await moving.getByLabel('Title of the new project').fill('Spring lookbook');
+    await moving.getByRole('button', { name: 'Move', exact: true }).click();
+    await toast(page, '3 assets moved to “Spring lookbook”.').waitFor();
+    await filter(page, 'Project').selectOption({ label: 'Spring lookbook' });
+    await until(() => assetCells(page).count()).toBe(3);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+
     await page.getByRole('button', { name: 'Filter by tags' }).click();
     await page.getByRole('checkbox', { name: /keeper/ }).check();
     await page.keyboard.press('Escape');
@@ -394,6 +425,23 @@ describe('Library, in the browser against studio serve', () => {
     expect((await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-asset-id')))).sort()).toEqual([...ids].sort());
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await until(() => assetCells(page).count()).toBe(GENERATED + 4);
+  });
+
+  it('keeps deleted assets in the Trash, where they can be restored', async () => {
+    const grid = page.getByTestId('library-grid');
+    const id = (await assetCells(page).nth(5).getAttribute('data-asset-id'))!;
+    await assetCells(page).nth(5).click();
+    await grid.press('Delete');
+    await page.getByTestId('undo-bar').waitFor();
+    await page.getByTestId('undo-bar').getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByRole('group', { name: 'Show' }).getByRole('button', { name: /Trash/ }).click();
+    await until(() => assetCells(page).count()).toBe(1);
+    expect(await assetCells(page).first().getAttribute('data-asset-id')).toBe(id);
+    await assetCells(page).first().click();
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Restore' }).click();
+    await page.getByText('The trash is empty').waitFor();
+    await page.getByRole('group', { name: 'Show' }).getByRole('button', { name: 'Library' }).click();
+    await until(() => page.locator(`[data-testid="library-grid"] [data-asset-id="${id}"]`).count()).toBe(1);
   });
 
   it('shows a new job’s images as soon as it lands', async () => {
