@@ -126,6 +126,9 @@ export function createLibraryController(
         }),
       );
       unsubscribers.push(api.library.onChanged(onChange));
+      unsubscribers.push(
+        api.library.onProgress((p) => s().setLibraryProgress(p.done >= p.total ? null : p)),
+      );
       let wasOpen = connection.state === 'open';
       unsubscribers.push(
         connection.onState((state) => {
@@ -267,7 +270,7 @@ export function createLibraryController(
 
     async exportTo(ids, dir, sidecar) {
       try {
-        const r = await api.library.export({ ids: [...ids], dir, sidecar });
+        const r = await api.library.export({ ids: [...ids], dir, sidecar }).finally(() => s().setLibraryProgress(null));
         if (r.problems.length > 0) {
           fail('Some files were not exported', { message: `${r.files.length} exported to ${r.dir}; ${r.problems.length} not: ${r.problems[0]!.message}` });
         } else {
@@ -281,7 +284,7 @@ export function createLibraryController(
 
     async importFolder(dir) {
       try {
-        const r = await api.library.import({ dir, recursive: true });
+        const r = await api.library.import({ dir, recursive: true }).finally(() => s().setLibraryProgress(null));
         const skipped = r.skipped.filter((x) => x.reason !== 'duplicate').length;
         const dupes = r.skipped.length - skipped;
         const parts = [`${plural(r.imported.length, 'file')} imported from ${r.dir}`];

@@ -3,7 +3,7 @@
  * preview) and what the feed reports (count, loading, error). The rows themselves live in the feed
  * (feed.ts), a bounded cache the grid reads by index; `libraryFeed.version` tells React when to look.
  */
-import type { LibraryStats, ProjectView, TagView } from '../../contract.ts';
+import type { LibraryProgress, LibraryStats, ProjectView, TagView } from '../../contract.ts';
 import type { SliceCreator } from '../../store-types.ts';
 import type { FeedSnapshot } from './feed.ts';
 import { DEFAULT_FILTERS, DEFAULT_SORT } from './filters.ts';
@@ -43,6 +43,8 @@ export interface LibrarySlice {
   /** Model names seen in the library so far (for the model filter). */
   readonly libraryModels: readonly string[];
   readonly libraryUndo: UndoOffer | null;
+  /** The long library task under way (import, export, …), as the engine reports it. */
+  readonly libraryProgress: LibraryProgress | null;
   setLibraryFilters(patch: Partial<LibraryFilters>): void;
   clearLibraryFilters(): void;
   setLibrarySort(sort: LibrarySortState): void;
@@ -57,6 +59,7 @@ export interface LibrarySlice {
   setLibraryStats(stats: LibraryStats): void;
   addLibraryModels(models: readonly string[]): void;
   offerUndo(offer: Omit<UndoOffer, 'key'> | null): void;
+  setLibraryProgress(progress: LibraryProgress | null): void;
 }
 
 let undoKey = 1;
@@ -78,6 +81,7 @@ export const createLibrarySlice: SliceCreator<LibrarySlice> = (set) => ({
   libraryStats: null,
   libraryModels: [],
   libraryUndo: null,
+  libraryProgress: null,
   setLibraryFilters: (patch) => set((s) => ({ libraryFilters: { ...s.libraryFilters, ...patch }, ...freshView })),
   clearLibraryFilters: () => set((s) => ({ libraryFilters: { ...DEFAULT_FILTERS, trashed: s.libraryFilters.trashed }, ...freshView })),
   setLibrarySort: (librarySort) => set({ librarySort, ...freshView }),
@@ -96,4 +100,5 @@ export const createLibrarySlice: SliceCreator<LibrarySlice> = (set) => ({
       return fresh.length === 0 ? {} : { libraryModels: [...s.libraryModels, ...new Set(fresh)].sort((a, b) => a.localeCompare(b)) };
     }),
   offerUndo: (offer) => set({ libraryUndo: offer ? { ...offer, key: undoKey++ } : null }),
+  setLibraryProgress: (libraryProgress) => set({ libraryProgress }),
 });

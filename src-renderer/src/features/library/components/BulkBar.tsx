@@ -84,6 +84,7 @@ export function BulkBar() {
         description="The original files are copied into the folder (it is created if needed); the library keeps its own copies."
         submitLabel="Export"
         withSidecar
+        task="export"
         onSubmit={(dir, sidecar) => withIds((ids) => controller.exportTo(ids, dir, sidecar)).then(Boolean)}
       />
       <ConfirmDialog

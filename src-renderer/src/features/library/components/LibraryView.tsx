@@ -171,6 +171,7 @@ export function LibraryView() {
         title="Import a folder"
         description="PNG, JPEG, WebP and MP4 files in the folder (and its subfolders) are copied into the library, with the prompt and settings other tools wrote into them. Files already in the library are skipped."
         submitLabel="Import"
+        task="import"
         onSubmit={(dir) => controller.importFolder(dir)}
       />
       <ConfirmDialog

@@ -5,8 +5,27 @@
 import { AlertDialog, Dialog } from 'radix-ui';
 import { useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
+import type { LibraryProgress } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
 import { CloseIcon } from './icons.tsx';
+
+/** "Importing 120 of 1,000 · img-00120.png", while the engine reports a long task of this kind. */
+function TaskProgress({ task }: { task: LibraryProgress['task'] }) {
+  const progress = useStudio((s) => s.libraryProgress);
+  if (!progress || progress.task !== task || progress.total === 0) return null;
+  const verb = task === 'import' ? 'Importing' : task === 'export' ? 'Exporting' : 'Working on';
+  return (
+    <div className="task-progress" role="status">
+      <div className="progress" aria-hidden="true">
+        <div className="progress-indicator" style={{ width: `${Math.round((progress.done / progress.total) * 100)}%` }} />
+      </div>
+      <span>
+        {verb} {progress.done.toLocaleString()} of {progress.total.toLocaleString()}
+        {progress.current ? ` · ${progress.current}` : ''}
+      </span>
+    </div>
+  );
+}
 
 function FormDialog(props: {
   open: boolean;
@@ -18,6 +37,7 @@ function FormDialog(props: {
   canSubmit: boolean;
   onSubmit(): void;
   children: ReactNode;
+  task?: LibraryProgress['task'];
 }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -32,6 +52,7 @@ function FormDialog(props: {
             <Dialog.Title className="dialog-title">{props.title}</Dialog.Title>
             <Dialog.Description className="dialog-description">{props.description}</Dialog.Description>
             {props.children}
+            {props.busy && props.task ? <TaskProgress task={props.task} /> : null}
             <div className="dialog-actions">
               <Dialog.Close className="btn btn-ghost" type="button">
                 Cancel
@@ -163,6 +184,8 @@ export function FolderDialog(props: {
   description: ReactNode;
   submitLabel: string;
   withSidecar?: boolean;
+  /** The engine task whose progress to show while it runs. */
+  task?: LibraryProgress['task'];
   onSubmit(dir: string, sidecar: boolean): Promise<boolean>;
 }) {
   const [dir, setDir] = useState('');
@@ -178,6 +201,7 @@ export function FolderDialog(props: {
       description={props.description}
       submitLabel={props.submitLabel}
       busy={busy}
+      task={props.task}
       canSubmit={dir.trim() !== ''}
       onSubmit={() => run(() => props.onSubmit(dir.trim(), sidecar))}
     >
