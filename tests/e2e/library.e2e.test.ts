@@ -131,6 +131,7 @@ async function quiet(page: Page): Promise<void> {
   await page.mouse.move(640, 40, { steps: 2 });
   await page.mouse.move(660, 30);
   await until(() => page.locator('.toast').count()).toBe(0); // notices leave by themselves after a few seconds
+  await page.waitForTimeout(250); // let hover fades finish, for the picture only
 }
 
 describe('Library, in the browser against studio serve', () => {

@@ -2,7 +2,7 @@
  * The Library as a table — prompt, model, seed, size, rating, date — windowed like the grid (fixed
  * row height, only the rows in view drawn) and sortable from its column headers.
  */
-import { memo, useCallback, useEffect, useRef } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { displayUrl } from '../../../api/media.ts';
 import type { AssetView, LibrarySort } from '../../../contract.ts';
 import { formatTime } from '../../../format.ts';
@@ -120,6 +120,12 @@ export function AssetTable() {
   const layoutOf = useCallback(() => ({ rowHeight: ROW_HEIGHT, rowCount: total }), [total]);
   const win = useWindow(ref, layoutOf, OVERSCAN);
   const pageRows = Math.max(1, Math.floor(win.height / ROW_HEIGHT) - 1);
+  // The header sits outside the scroller: it leaves room for the scroll bar, whatever its width here.
+  const [gutter, setGutter] = useState(0);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el) setGutter(el.offsetWidth - el.clientWidth);
+  }, [win.width, total]);
 
   useEffect(() => {
     if (win.rows.last >= win.rows.first && !win.skimming) feed.want(win.rows.first, win.rows.last + PREFETCH);
@@ -144,7 +150,7 @@ export function AssetTable() {
 
   return (
     <div className="table-view">
-      <div className="thead" role="presentation">
+      <div className="thead" role="presentation" style={{ paddingRight: gutter }}>
         {COLUMNS.map((col) => {
           const active = col.sort !== undefined && sort.sort === col.sort;
           return (

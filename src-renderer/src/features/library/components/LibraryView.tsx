@@ -24,7 +24,7 @@ function Summary() {
   const stats = useStudio((s) => s.libraryStats);
   const total = useStudio((s) => s.libraryFeed.total);
   const filters = useStudio((s) => s.libraryFilters);
-  if (!stats) return <>Everything you generate and import, kept on this machine.</>;
+  if (!stats || (stats.assets === 0 && stats.trashed === 0)) return <>Everything you generate and import, kept on this machine.</>;
   if (filters.trashed) {
     return (
       <>
