@@ -93,7 +93,9 @@ describe('the token is required', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    const wrong = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${info.token.slice(0, -1)}A` } });
+    // Same length, last character changed to a different one (a fixed 'A' would match 1 token in 64).
+    const last = info.token.at(-1) === 'A' ? 'B' : 'A';
+    const wrong = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${info.token.slice(0, -1)}${last}` } });
     expect(wrong.status).toBe(401);
     const basic = await fetch(url, { method: 'POST', headers: { authorization: `Basic ${info.token}` } });
     expect(basic.status).toBe(401);
