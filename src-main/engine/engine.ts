@@ -31,6 +31,7 @@ import type { FfmpegLocation } from './media/ffmpeg-locate.ts';
 import { fileURLToPath } from 'node:url';
 import { WorkerSupervisor } from './inference/supervisor.ts';
 import { defaultWorkerEntry, forkSpawner } from './inference/spawner.ts';
+import { defaultProviderOrder } from './inference/providers.ts';
 import type { WorkerSpawner } from './inference/spawner.ts';
 import { GpuMonitor } from './gpu/monitor.ts';
 import { PRESETS, resolveRequest } from '../../src-preload/contract/catalog.ts';
@@ -141,7 +142,7 @@ export class Engine {
       file: join(layout.root, 'settings.json'),
       builtInModelDir: layout.models,
       libraryRoot: () => libraryRootOf(this.db, layout),
-      defaultProviders: () => defaultProviders(),
+      defaultProviders: () => defaultProviderOrder({ platform: process.platform, arch: process.arch }),
       overrides: { modelDirs: options.modelDirs, vramBudgetMb: options.vramBudgetMb, providers: options.providers, ffmpegPath: options.ffmpegPath },
       warn: (message) => this.log.write('warn', 'settings', message),
     });
@@ -438,13 +439,4 @@ export class Engine {
       }),
     };
   }
-}
-
-/** CUDA (Linux/Windows x64) → DirectML (Windows) → WebGPU → CPU; each is tried and the reason for a skip recorded. */
-export function defaultProviders(platform: NodeJS.Platform = process.platform): string[] {
-  const list: string[] = [];
-  if ((platform === 'linux' || platform === 'win32') && process.arch === 'x64') list.push('cuda');
-  if (platform === 'win32') list.push('dml');
-  list.push('webgpu', 'cpu');
-  return list;
 }
