@@ -7,87 +7,22 @@
  *
  * Search, filter, open a preview, seek a video (Range requests through the server), delete and
  * undo (from the preview and from the keyboard), bulk-tag a Shift-click selection, live arrival of a
- * new job's images, the table view; screenshots of the grid and the preview go to docs/screenshots/.
+ * new job's images, the table view; screenshots of the grid and the preview (see support.ts's
+ * screenshot).
  *
  * Needs `electron-vite build` first (npm test runs it) and ffmpeg on PATH.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssetPage, GenerateRequest, JobView } from '../../src-preload/contract/index.ts';
 import { pilPng } from '../fixtures/library/formats.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
-const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_TIMEOUT = 30_000;
-
-interface Host {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly token: string;
-  readonly openUrl: string;
-}
-
-async function startServeHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1'], {
-    cwd: ROOT,
-    env: { ...process.env, OURVIDZ_TEST_STEP_MS: '30' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`serve-host exited (${code}) before printing its URL:\n${stderr}`)));
-    child.once('error', reject);
-  });
-  const ready = JSON.parse(line) as { url: string; token: string; openUrl: string };
-  return { child, ...ready };
-}
-
-async function stopServeHost(host: Host | null): Promise<void> {
-  if (!host || host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
-}
-
-const until = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT, interval: 50 });
-
-/** Polls outside a test (set-up), failing with what it last saw. */
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The rows of the running server's API, for seeding and for checking what the UI did. */
-function apiOf(host: Host) {
-  return async <T>(channel: string, params: unknown = {}): Promise<T> => {
-    const res = await fetch(`${host.url}/api/${channel}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(params),
-    });
-    const body = (await res.json()) as T & { error?: { message: string } };
-    if (!res.ok) throw new Error(`${channel}: ${body.error?.message ?? res.status}`);
-    return body;
-  };
-}
+import { jobsDone, launchBrowser, screenshot, startHost, until } from './support.ts';
+import type { BrowserSession, Host } from './support.ts';
 
 const GENERATIONS: GenerateRequest[] = [
   { type: 'sdxl_image_fast', prompt: 'A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain', seed: 1234, steps: 4, width: 512, height: 512, count: 6 },
@@ -137,51 +72,36 @@ async function quiet(page: Page): Promise<void> {
 describe('Library, in the browser against studio serve', () => {
   let dataDir = '';
   let host: Host | null = null;
-  let browser: Browser | null = null;
+  let session: BrowserSession | null = null;
   let page: Page;
-  let api: ReturnType<typeof apiOf>;
+  let pageErrors: string[];
+  let api: Host['api'];
   let importDir = '';
   let videoPrompt = '';
-  const pageErrors: string[] = [];
   const mediaStatuses: number[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(RENDERER_INDEX)) {
-      throw new Error(`${path.relative(ROOT, RENDERER_INDEX)} is missing: build the renderer first with \`npx electron-vite build\` (npm test does this).`);
-    }
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH.`);
     dataDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-library-e2e-'));
-    host = await startServeHost(dataDir);
-    api = apiOf(host);
+    host = await startHost({ dataDir, args: ['--max-attempts', '1'], env: { OURVIDZ_TEST_STEP_MS: '30' } });
+    api = host.api;
     // Real generations through the engine's queue and worker.
     const jobs: JobView[] = [];
     for (const request of GENERATIONS) jobs.push(await api<JobView>('jobs.enqueue', { request }));
-    await waitFor(
-      async () => (await Promise.all(jobs.map((j) => api<JobView>('jobs.get', { id: j.id })))).map((j) => j.status.state),
-      (states) => states.every((s) => s === 'done'),
-      'the seeding jobs',
-    );
+    await jobsDone(host, jobs.map((j) => j.id));
     const made = writeImportFolder(path.join(dataDir, 'from-other-tools'));
     importDir = path.join(dataDir, 'from-other-tools');
     videoPrompt = made.video;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
-    page = await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    session = await launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] });
+    ({ page, pageErrors } = session);
     page.on('response', (r) => {
       if (r.url().includes('/studio-media/asset/')) mediaStatuses.push(r.status());
     });
-    mkdirSync(SCREENSHOTS, { recursive: true });
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await stopServeHost(host);
+    await session?.close();
+    await host?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -291,7 +211,7 @@ describe('Library, in the browser against studio serve', () => {
     await details.getByRole('button', { name: 'Remove tag portfolio' }).waitFor();
     await until(() => preview.locator('img.preview-img:not(.preview-img--placeholder)').evaluate((i: { complete: boolean; naturalWidth: number }) => i.complete && i.naturalWidth)).toBe(512);
     await quiet(page);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'library-preview.png') });
+    await screenshot(page, 'library-preview');
     await page.keyboard.press('Escape');
     await preview.waitFor({ state: 'detached' });
     // The grid shows the rating it was given.
@@ -389,7 +309,7 @@ describe('Library, in the browser against studio serve', () => {
     await cells.nth(8).click({ modifiers: ['Control'] });
     await until(() => selectedCount(page)).toBe('3 assets selected');
     await quiet(page);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'library-grid.png') });
+    await screenshot(page, 'library-grid');
 
     await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Tag…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Tag 3 assets' });

@@ -4,114 +4,47 @@
  *
  * A job submitted from the Workspace is followed live in the Queue: queued (with its place in line)
  * → running (step x of y, progress bar) → done (with its image count). Another is cancelled while
- * queued, one fails and shows why, and one is cancelled while running. Screenshots:
- * docs/screenshots/queue-workspace-paused.png (the Workspace holding two jobs while the queue is
- * paused) and queue.png (the Queue with a job running).
+ * queued, one fails and shows why, and one is cancelled while running. Screenshots (see
+ * support.ts's screenshot): queue-workspace-paused.png (the Workspace holding two jobs while the
+ * queue is paused) and queue.png (the Queue with a job running).
  *
  * Needs `electron-vite build` first (npm test runs it).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
-const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_TIMEOUT = 30_000;
-
-interface Host {
-  readonly child: ChildProcess;
-  readonly openUrl: string;
-}
-
-async function startServeHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1'], {
-    cwd: ROOT,
-    // Steps long enough that a person (and this test) sees each one, short enough to finish quickly.
-    env: { ...process.env, OURVIDZ_TEST_STEP_MS: '150' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`serve-host exited (${code}) before printing its URL:\n${stderr}`)));
-    child.once('error', reject);
-  });
-  const ready = JSON.parse(line) as { url: string; token: string; openUrl?: string };
-  return { child, openUrl: ready.openUrl ?? `${ready.url}/#token=${ready.token}` };
-}
-
-async function stopServeHost(host: Host | null): Promise<void> {
-  if (!host || host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
-}
-
-/** Polls what the page shows until it matches (the engine works at its own pace). */
-const until = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT, interval: 50 });
+import { launchBrowser, recordStatuses, recordedStatuses, screenshot, startHost, until } from './support.ts';
+import type { BrowserSession, Host } from './support.ts';
 
 /** A job's row in the Queue (or the Workspace's "Submitted from here" list), found by its prompt. */
 const row = (scope: Page | Locator, prompt: string) => scope.locator('li.job', { hasText: prompt });
 const statusOf = (r: Locator) => r.getByTestId('job-status');
 
-/**
- * Records every status text a job's Queue row shows, so states that pass quickly are still seen, in
- * order. (Browser code, kept as text: this file is type-checked without the DOM library.)
- */
-async function recordStatuses(page: Page, jobId: string): Promise<void> {
-  await page.evaluate(`(() => {
-    const seen = (window.__statuses = []);
-    const read = () => {
-      const el = document.querySelector('.queue-section li.job[data-job-id=${JSON.stringify(jobId)}] [data-testid="job-status"]');
-      const text = el ? el.textContent : null;
-      if (text !== null && seen[seen.length - 1] !== text) seen.push(text);
-    };
-    read();
-    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
-  })()`);
-}
-
-const recordedStatuses = (page: Page) => page.evaluate('window.__statuses') as Promise<string[]>;
-
 describe('Queue, live in the browser against studio serve', () => {
   let dataDir = '';
   let host: Host | null = null;
-  let browser: Browser | null = null;
+  let session: BrowserSession | null = null;
+  let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(RENDERER_INDEX)) {
-      throw new Error(`${path.relative(ROOT, RENDERER_INDEX)} is missing: build the renderer first with \`npx electron-vite build\` (npm test does this).`);
-    }
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH.`);
     dataDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-e2e-'));
-    host = await startServeHost(dataDir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    host = await startHost({
+      dataDir,
+      args: ['--max-attempts', '1'],
+      // Steps long enough that a person (and this test) sees each one, short enough to finish quickly.
+      env: { OURVIDZ_TEST_STEP_MS: '150' },
     });
-    page = await browser.newPage({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await mkdir(SCREENSHOTS, { recursive: true });
+    session = await launchBrowser();
+    ({ browser, page, pageErrors } = session);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await stopServeHost(host);
+    await session?.close();
+    await host?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -132,7 +65,7 @@ describe('Queue, live in the browser against studio serve', () => {
   });
 
   it('explains how to get in when opened without the token', async () => {
-    const context = await browser!.newContext();
+    const context = await browser.newContext();
     const bare = await context.newPage();
     await bare.goto(new URL(host!.openUrl).origin);
     await bare.getByRole('heading', { name: 'Open the studio from its link' }).waitFor();
@@ -166,7 +99,7 @@ describe('Queue, live in the browser against studio serve', () => {
     await page.getByLabel('Seed').fill('');
     await page.getByRole('button', { name: 'Generate' }).click();
     await until(() => statusOf(row(submitted, second)).textContent()).toBe('Queued · #2');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'queue-workspace-paused.png') });
+    await screenshot(page, 'queue-workspace-paused');
 
     await page.getByRole('tab', { name: /Queue/ }).click();
     const upNext = page.getByRole('region', { name: 'Up next' });
@@ -185,7 +118,7 @@ describe('Queue, live in the browser against studio serve', () => {
 
     // Resume, and watch the first job run to the end.
     const jobId = (await firstRow.getAttribute('data-job-id'))!;
-    await recordStatuses(page, jobId);
+    await recordStatuses(page, `.queue-section li.job[data-job-id="${jobId}"] [data-testid="job-status"]`);
     await page.getByRole('button', { name: 'Resume queue' }).click();
     await until(() => statusOf(row(finished, first)).textContent()).toBe('Done · 6 images');
 
@@ -224,7 +157,7 @@ describe('Queue, live in the browser against studio serve', () => {
     await until(() => statusOf(running).textContent()).toMatch(/^Running · step ([3-9]|\d\d) of 60$/);
     await running.getByRole('progressbar').waitFor();
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'queue.png') });
+    await screenshot(page, 'queue');
 
     await running.getByRole('button', { name: 'Cancel' }).click();
     await until(() => statusOf(row(finished, long)).textContent()).toBe('Cancelled');

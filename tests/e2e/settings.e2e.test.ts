@@ -5,28 +5,20 @@
  * A person opens Settings, adds a model folder (typed: a browser has no folder dialog) and sees it
  * listed with its model, and the Models view shows that model without a restart; a folder that does
  * not exist is refused at the field; the VRAM budget set here is the one the status bar reports; the
- * ffmpeg Check shows the version found (or the install advice). A screenshot of the view is written
- * to docs/screenshots/settings.png.
+ * ffmpeg Check shows the version found (or the install advice). A screenshot of the view:
+ * settings.png (see support.ts's screenshot).
  *
  * Needs `electron-vite build` first (npm test runs it).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
-const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_TIMEOUT = 30_000;
+import type { JobView } from '../../src-preload/contract/index.ts';
+import { jobsDone, launchBrowser, screenshot, startHost, until } from './support.ts';
+import type { BrowserSession, Host } from './support.ts';
 
 const hasFfmpeg = (() => {
   try {
@@ -37,85 +29,31 @@ const hasFfmpeg = (() => {
   }
 })();
 
-interface Host {
-  readonly child: ChildProcess;
-  readonly openUrl: string;
-  /** POST /api/<channel> as a script would (the page is driven by clicks; this only sets the scene). */
-  call(channel: string, params?: unknown): Promise<unknown>;
-}
-
-async function startServeHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`serve-host exited (${code}) before printing its URL:\n${stderr}`)));
-    child.once('error', reject);
-  });
-  const ready = JSON.parse(line) as { url: string; token: string; openUrl?: string };
-  const call = async (channel: string, params?: unknown): Promise<unknown> => {
-    const res = await fetch(`${ready.url}/api/${channel}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ready.token}`, 'Content-Type': 'application/json' },
-      body: params === undefined ? '' : JSON.stringify(params),
-    });
-    const body = (await res.json()) as unknown;
-    if (!res.ok) throw new Error(`${channel}: ${JSON.stringify(body)}`);
-    return body;
-  };
-  return { child, openUrl: ready.openUrl ?? `${ready.url}/#token=${ready.token}`, call };
-}
-
-async function stopServeHost(host: Host | null): Promise<void> {
-  if (!host || host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
-}
-
-const until = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT, interval: 50 });
-
 describe('Settings, live in the browser against studio serve', () => {
   let root = '';
   let modelsDir = '';
   let host: Host | null = null;
-  let browser: Browser | null = null;
+  let session: BrowserSession | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(RENDERER_INDEX)) {
-      throw new Error(`${path.relative(ROOT, RENDERER_INDEX)} is missing: build the renderer first with \`npx electron-vite build\` (npm test does this).`);
-    }
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH.`);
     root = await mkdtemp(path.join(tmpdir(), 'ourvidz-e2e-settings-'));
     // A folder on "another drive" holding one SDXL export (its index only: listed, not usable).
     modelsDir = path.join(root, 'external', 'onnx-models');
     await mkdir(path.join(modelsDir, 'juggernaut-xl'), { recursive: true });
     await writeFile(path.join(modelsDir, 'juggernaut-xl', 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionXLPipeline' }));
-    host = await startServeHost(path.join(root, 'data'));
+    host = await startHost({ dataDir: path.join(root, 'data') });
     // Something in the library, so Disk use has buckets to show.
     for (const [type, prompt] of [
       ['sdxl_image_fast', 'A lighthouse on a basalt cliff at dusk'],
       ['image_fast', 'Misty pine forest at sunrise'],
     ] as const) {
-      const job = (await host.call('jobs.enqueue', { request: { type, prompt, steps: 2, width: 512, height: 512 } })) as { id: string };
-      for (let state = ''; state !== 'done'; ) {
-        state = ((await host.call('jobs.get', { id: job.id })) as { status: { state: string } }).status.state;
-        if (state === 'failed' || state === 'cancelled') throw new Error(`the ${type} job meant to fill the library ended ${state}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const job = await host.api<JobView>('jobs.enqueue', { request: { type, prompt, steps: 2, width: 512, height: 512 } });
+      await jobsDone(host, [job.id]);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await mkdir(SCREENSHOTS, { recursive: true });
+    session = await launchBrowser();
+    ({ page, pageErrors } = session);
     await page.goto(host.openUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await page.getByRole('tab', { name: /Settings/ }).click();
@@ -123,8 +61,8 @@ describe('Settings, live in the browser against studio serve', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await stopServeHost(host);
+    await session?.close();
+    await host?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -223,7 +161,7 @@ describe('Settings, live in the browser against studio serve', () => {
     await page.setViewportSize({ width: 1360, height: 2150 });
     await page.getByRole('table', { name: 'Disk use per bucket' }).waitFor();
     expect(await page.getByRole('table', { name: 'Disk use per bucket' }).textContent()).toContain('SDXL');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'settings.png') });
+    await screenshot(page, 'settings');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -12,80 +12,24 @@
  * the enhancer's rewrite to review and queues it; a WAN clip plays from the real media route.
  * Nothing is stood in for: every answer the page gets comes from the engine.
  *
- * Screenshots: docs/screenshots/workspace.png (a job running) and workspace-results.png (results).
+ * Screenshots (see support.ts's screenshot): workspace.png (a job running) and workspace-results.png
+ * (results).
  * Needs `electron-vite build` first (npm test runs it).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssetView, JobView } from '../../src-preload/contract/index.ts';
 import { GOOD_REPLY } from '../fixtures/qwen/build-qwen.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const RENDERER_INDEX = path.join(ROOT, 'out/renderer/index.html');
-const SERVE_HOST = path.join(ROOT, 'tests/fixtures/serve-host.ts');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_TIMEOUT = 30_000;
+import { VIEWPORT, launchBrowser, recordStatuses, recordedStatuses, screenshot, startHost, until } from './support.ts';
+import type { BrowserSession, Host } from './support.ts';
 
 const LIGHTHOUSE = 'A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain';
 const BOAT = 'A paper boat drifting down a rain-soaked street, slow dolly shot, evening light';
 const RAIN = 'paper boat in the rain';
 const CRANE = 'origami crane on a windowsill';
-
-interface Host {
-  readonly child: ChildProcess;
-  readonly openUrl: string;
-  readonly origin: string;
-  readonly token: string;
-}
-
-async function startServeHost(dataDir: string): Promise<Host> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir, '--max-attempts', '1', '--enhancer'], {
-    cwd: ROOT,
-    // Steps long enough that several previews are seen, short enough to finish quickly.
-    env: { ...process.env, OURVIDZ_TEST_STEP_MS: '150' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`serve-host exited (${code}) before printing its URL:\n${stderr}`)));
-    child.once('error', reject);
-  });
-  const ready = JSON.parse(line) as { url: string; token: string; openUrl?: string };
-  return { child, openUrl: ready.openUrl ?? `${ready.url}/#token=${ready.token}`, origin: ready.url, token: ready.token };
-}
-
-/** Asks the engine directly (POST /api/<channel>, as any client of `studio serve` does). */
-async function api<T>(host: Host, channel: string, params: unknown): Promise<T> {
-  const res = await fetch(`${host.origin}/api/${channel}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${host.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(params),
-  });
-  if (!res.ok) throw new Error(`${channel}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function stopServeHost(host: Host | null): Promise<void> {
-  if (!host || host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
-}
-
-/** Polls what the page shows until it matches (the engine works at its own pace). */
-const until = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT, interval: 50 });
 
 const feed = (page: Page) => page.getByRole('region', { name: 'Submitted from here' });
 /** A job's card, found by its prompt and a text only it shows. */
@@ -175,35 +119,28 @@ const videoProp = <K extends 'readyState' | 'duration' | 'currentTime' | 'loop' 
 describe('Workspace, live in the browser against studio serve', () => {
   let dataDir = '';
   let host: Host | null = null;
-  let browser: Browser | null = null;
-  let context: BrowserContext;
+  let session: BrowserSession | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    if (!existsSync(RENDERER_INDEX)) {
-      throw new Error(`${path.relative(ROOT, RENDERER_INDEX)} is missing: build the renderer first with \`npx electron-vite build\` (npm test does this).`);
-    }
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH.`);
     dataDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-ws-e2e-'));
-    host = await startServeHost(dataDir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    host = await startHost({
+      dataDir,
+      args: ['--max-attempts', '1', '--enhancer'],
+      // Steps long enough that several previews are seen, short enough to finish quickly.
+      env: { OURVIDZ_TEST_STEP_MS: '150' },
     });
-    context = await browser.newContext({ viewport: { width: 1360, height: 860 }, deviceScaleFactor: 1 });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: host.origin });
-    page = await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await mkdir(SCREENSHOTS, { recursive: true });
+    session = await launchBrowser();
+    ({ page, pageErrors } = session);
+    await session.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: host.url });
     await page.goto(host.openUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await stopServeHost(host);
+    await session?.close();
+    await host?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -225,7 +162,7 @@ describe('Workspace, live in the browser against studio serve', () => {
     await until(() => job.getByTestId('step-text').textContent()).toMatch(/^Step ([4-9]|1\d) of 24$/);
     await job.getByRole('progressbar').waitFor();
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'workspace.png') });
+    await screenshot(page, 'workspace');
     await until(() => statusOf(job).textContent()).toBe('Done · 6 images');
 
     const previews = await recordedPreviews(page);
@@ -322,11 +259,11 @@ describe('Workspace, live in the browser against studio serve', () => {
     // The form checks with the engine's own rules, so nothing it refuses is ever sent.
     const steps = page.getByRole('textbox', { name: 'Steps' });
     await steps.fill('0');
-    const jobsBefore = (await api<JobView[]>(host!, 'jobs.list', {})).length;
+    const jobsBefore = (await host!.api<JobView[]>('jobs.list', {})).length;
     await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
     await until(() => steps.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator(`[id="${await steps.getAttribute('aria-describedby')}"]`).textContent()).toMatch(/^Steps must be from 1 to 150 \(got 0\)/);
-    expect((await api<JobView[]>(host!, 'jobs.list', {})).length).toBe(jobsBefore);
+    expect((await host!.api<JobView[]>('jobs.list', {})).length).toBe(jobsBefore);
     await steps.fill('24');
     expect(await steps.getAttribute('aria-invalid')).toBeNull();
   });
@@ -340,20 +277,11 @@ describe('Workspace, live in the browser against studio serve', () => {
     expect(await job.getByRole('alert').textContent()).toContain('The test pipeline was told to fail');
 
     const jobId = (await job.getAttribute('data-job-id'))!;
-    await page.evaluate(`(() => {
-      const seen = (window.__statuses = []);
-      const read = () => {
-        const el = document.querySelector('li.job[data-job-id=${JSON.stringify(jobId)}] [data-testid="job-status"]');
-        const text = el ? el.textContent : null;
-        if (text !== null && seen[seen.length - 1] !== text) seen.push(text);
-      };
-      read();
-      new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
-    })()`);
+    await recordStatuses(page, `li.job[data-job-id="${jobId}"] [data-testid="job-status"]`);
     await job.getByRole('button', { name: 'Retry' }).click();
-    await until(() => page.evaluate('window.__statuses.length')).toBeGreaterThanOrEqual(3);
+    await until(async () => (await recordedStatuses(page)).length).toBeGreaterThanOrEqual(3);
     await until(() => statusOf(job).textContent()).toBe('Failed');
-    const seen = (await page.evaluate('window.__statuses')) as string[];
+    const seen = await recordedStatuses(page);
     expect(seen[0]).toBe('Failed');
     expect(seen.slice(1, -1).some((s) => s.startsWith('Queued') || s === 'Running')).toBe(true);
     // Still one card: the retry is the same job.
@@ -386,11 +314,11 @@ describe('Workspace, live in the browser against studio serve', () => {
     // Nothing changed in the prompt field: the rewrite went with the job, the original stays to edit.
     expect(await prompt.inputValue()).toBe(RAIN);
     // The job and its image keep both prompts.
-    const done = await api<JobView>(host!, 'jobs.get', { id: await job.getAttribute('data-job-id') });
+    const done = await host!.api<JobView>('jobs.get', { id: await job.getAttribute('data-job-id') });
     expect(done.type).toBe('image7b_fast_enhanced');
     expect(done.params).toMatchObject({ prompt: RAIN, enhancedPrompt: reviewed });
     expect(done.status.state).toBe('done');
-    const asset = await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] });
+    const asset = await host!.api<AssetView>('library.get', { id: assetsOf(done)[0] });
     expect(asset).toMatchObject({ prompt: RAIN, enhancedPrompt: reviewed });
   });
 
@@ -405,10 +333,10 @@ describe('Workspace, live in the browser against studio serve', () => {
     expect(await job.textContent()).toContain(CRANE);
     expect(await job.locator('.ws-warning').count()).toBe(0);
     await until(() => loadedImages(job.getByTestId('result').locator('img'))).toEqual([true]);
-    const done = await api<JobView>(host!, 'jobs.get', { id: await job.getAttribute('data-job-id') });
+    const done = await host!.api<JobView>('jobs.get', { id: await job.getAttribute('data-job-id') });
     expect(done).toMatchObject({ type: 'image7b_fast_enhanced', enhancedPrompt: GOOD_REPLY, enhanceWarning: null });
     expect(done.params).toMatchObject({ prompt: CRANE, enhancedPrompt: null });
-    expect(await api<AssetView>(host!, 'library.get', { id: assetsOf(done)[0] })).toMatchObject({ prompt: CRANE, enhancedPrompt: GOOD_REPLY });
+    expect(await host!.api<AssetView>('library.get', { id: assetsOf(done)[0] })).toMatchObject({ prompt: CRANE, enhancedPrompt: GOOD_REPLY });
   });
 
   it('shows a WAN video result in a player that plays, steps frames, scrubs and loops', async () => {
@@ -431,13 +359,13 @@ describe('Workspace, live in the browser against studio serve', () => {
 
     // The clip the pipeline wrote, from the real media route (which answers byte ranges).
     const jobId = (await job.getAttribute('data-job-id'))!;
-    const done = await api<JobView>(host!, 'jobs.get', { id: jobId });
+    const done = await host!.api<JobView>('jobs.get', { id: jobId });
     const assetId = assetsOf(done)[0]!;
-    expect(await api<AssetView>(host!, 'library.get', { id: assetId })).toMatchObject({
+    expect(await host!.api<AssetView>('library.get', { id: assetId })).toMatchObject({
       kind: 'video', mime: 'video/mp4', fps: 16, frameCount: 17, width: 256, height: 256,
     });
     const src = (await video.getAttribute('src'))!;
-    expect(src.startsWith(`${host!.origin}/studio-media/asset/${encodeURIComponent(assetId)}/original?key=`)).toBe(true);
+    expect(src.startsWith(`${host!.url}/studio-media/asset/${encodeURIComponent(assetId)}/original?key=`)).toBe(true);
     const head = await fetch(src, { headers: { range: 'bytes=0-11' } });
     expect(head.status).toBe(206);
     expect(head.headers.get('content-type')).toBe('video/mp4');
@@ -513,8 +441,8 @@ describe('Workspace, live in the browser against studio serve', () => {
     await page.setViewportSize({ width: 1360, height: 1320 });
     await page.evaluate(`document.querySelectorAll('.ws-feed, .ws-form-body').forEach((el) => el.scrollTo(0, 0))`);
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'workspace-results.png') });
-    await page.setViewportSize({ width: 1360, height: 860 });
+    await screenshot(page, 'workspace-results');
+    await page.setViewportSize(VIEWPORT);
     expect(pageErrors).toEqual([]);
   });
 });
