@@ -10,7 +10,7 @@ import { selectActiveCount } from '../features/queue/selectors.ts';
 import { SettingsView } from '../features/settings/components/SettingsView.tsx';
 import { WorkspaceView } from '../features/workspace/components/WorkspaceView.tsx';
 import { useStudio } from '../store.ts';
-import { LibraryIcon, ModelsIcon, QueueIcon, SettingsIcon, WorkspaceIcon } from './icons.tsx';
+import { LibraryIcon, ModelsIcon, QueueIcon, SettingsIcon, WorkspaceIcon } from '../components/icons.tsx';
 import { StatusBar } from './StatusBar.tsx';
 
 const NAV: readonly { id: ViewId; label: string; icon: () => ReactNode; view: () => ReactNode }[] = [

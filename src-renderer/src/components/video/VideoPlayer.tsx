@@ -4,8 +4,8 @@
  * keys of common players (space, ← →, , .). Clips are silent, so it is muted and needs no volume.
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import type { CSSProperties, KeyboardEvent, ReactNode } from 'react';
-import { PauseIcon, PlayIcon } from '../../app/icons.tsx';
+import type { CSSProperties, KeyboardEvent } from 'react';
+import { LoopIcon, PauseIcon, PlayIcon, StepBackIcon, StepForwardIcon } from '../icons.tsx';
 import { formatClock, frameAt, keyCommand, seekTimeOf, totalFrames } from './frames.ts';
 import type { PlayerCommand } from './frames.ts';
 import './video-player.css';
@@ -31,32 +31,6 @@ const MEDIA_ERRORS: Readonly<Record<number, string>> = {
   3: 'the file could not be decoded',
   4: 'the file or its format is not supported here',
 };
-
-function SvgIcon({ children }: { children: ReactNode }) {
-  return (
-    <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.9" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false">
-      {children}
-    </svg>
-  );
-}
-const StepBackIcon = () => (
-  <SvgIcon>
-    <path d="M6 5v14M18 6l-8 6 8 6z" />
-  </SvgIcon>
-);
-const StepForwardIcon = () => (
-  <SvgIcon>
-    <path d="M18 5v14M6 6l8 6-8 6z" />
-  </SvgIcon>
-);
-const LoopIcon = () => (
-  <SvgIcon>
-    <path d="M17 2l3 3-3 3" />
-    <path d="M4 11V9a4 4 0 0 1 4-4h12" />
-    <path d="M7 22l-3-3 3-3" />
-    <path d="M20 13v2a4 4 0 0 1-4 4H4" />
-  </SvgIcon>
-);
 
 export function VideoPlayer({ src, poster, fps, frameCount, width, height, label, autoPlay = false, className }: VideoPlayerProps) {
   const video = useRef<HTMLVideoElement>(null);

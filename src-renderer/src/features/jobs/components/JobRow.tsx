@@ -1,6 +1,6 @@
 import { Progress } from 'radix-ui';
 import { useActions } from '../../../app/actions-context.tsx';
-import { ImageIcon, VideoIcon } from '../../../app/icons.tsx';
+import { ImageIcon, VideoIcon } from '../../../components/icons.tsx';
 import { PRESETS } from '../../../contract.ts';
 import type { JobView } from '../../../contract.ts';
 import { assetCountLabel, formatDuration, formatFullTime, formatTime, jobTypeLabel, ordinalPosition } from '../../../format.ts';

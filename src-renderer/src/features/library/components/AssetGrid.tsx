@@ -11,7 +11,7 @@ import { useLibrary } from '../context.tsx';
 import { gridLayout, rowCount, scrollToReveal } from '../grid-math.ts';
 import { clipLength, promptOrKind } from '../labels.ts';
 import { isSelected } from '../selection.ts';
-import { CheckIcon, FilmIcon, HeartIcon, ImagePendingIcon, PlayBadgeIcon, StarIcon } from './icons.tsx';
+import { CheckIcon, FilmIcon, HeartIcon, ImagePendingIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
 import { useListInteractions } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 

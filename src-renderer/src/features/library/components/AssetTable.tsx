@@ -12,7 +12,7 @@ import { defaultOrder } from '../filters.ts';
 import { scrollToReveal } from '../grid-math.ts';
 import { assetOrigin, clipLength, dimensions, promptOrKind } from '../labels.ts';
 import { isSelected } from '../selection.ts';
-import { CheckIcon, HeartIcon, PlayBadgeIcon, StarIcon } from './icons.tsx';
+import { CheckIcon, HeartIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
 import { useListInteractions } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 

@@ -4,7 +4,7 @@ import { useStudio } from '../../../store.ts';
 import { useLibrary } from '../context.tsx';
 import { EMPTY_SELECTION, selectAll, selectedCount } from '../selection.ts';
 import { ConfirmDialog, FolderDialog, ProjectDialog, TagDialog } from './dialogs.tsx';
-import { ExportIcon, FolderIcon, HeartIcon, RestoreIcon, TagIcon, TrashIcon } from './icons.tsx';
+import { ExportIcon, FolderIcon, HeartIcon, RestoreIcon, TagIcon, TrashIcon } from '../../../components/icons.tsx';
 
 type Open = null | 'tag' | 'project' | 'export' | 'delete' | 'forever';
 

@@ -10,7 +10,7 @@ import type { Bucket, LibrarySort } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
 import { activeFilterCount, localDayStart } from '../filters.ts';
 import { bucketLabel } from '../labels.ts';
-import { CalendarIcon, GridIcon, HeartIcon, ListIcon, SearchIcon, TagIcon } from './icons.tsx';
+import { CalendarIcon, GridIcon, HeartIcon, ListIcon, SearchIcon, TagIcon } from '../../../components/icons.tsx';
 
 const SEARCH_DELAY_MS = 250;
 

@@ -15,7 +15,7 @@ import { AssetTable } from './AssetTable.tsx';
 import { BulkBar } from './BulkBar.tsx';
 import { ConfirmDialog, FolderDialog } from './dialogs.tsx';
 import { FilterBar } from './FilterBar.tsx';
-import { ImportIcon, TrashIcon } from './icons.tsx';
+import { ImportIcon, TrashIcon } from '../../../components/icons.tsx';
 import { PreviewDialog } from './PreviewDialog.tsx';
 import { UndoToast } from './UndoToast.tsx';
 import '../library.css';

@@ -11,7 +11,7 @@ import { formatBytes, formatFullTime } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
 import { useLibrary } from '../context.tsx';
 import { assetOrigin, clipLength, dimensions, downloadName, formatMs, timingLabel } from '../labels.ts';
-import { CloseIcon, CopyIcon, DownloadIcon, FolderIcon, HeartIcon, StarIcon, TrashIcon, WandIcon } from './icons.tsx';
+import { CloseIcon, CopyIcon, DownloadIcon, FolderIcon, HeartIcon, StarIcon, TrashIcon, WandIcon } from '../../../components/icons.tsx';
 
 function copy(text: string, what: string): void {
   const notify = useStudio.getState().notify;

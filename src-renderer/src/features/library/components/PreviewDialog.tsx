@@ -14,7 +14,7 @@ import { useLibrary } from '../context.tsx';
 import { toView } from '../feed.ts';
 import { assetOrigin, promptOrKind } from '../labels.ts';
 import { ConfirmDialog } from './dialogs.tsx';
-import { ChevronLeftIcon, ChevronRightIcon } from './icons.tsx';
+import { ChevronLeftIcon, ChevronRightIcon } from '../../../components/icons.tsx';
 import { MetadataPanel } from './MetadataPanel.tsx';
 import { UNDO_BAR_CLASS } from './UndoToast.tsx';
 

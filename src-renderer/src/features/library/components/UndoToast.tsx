@@ -11,7 +11,7 @@ import { useEffect, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
 import { useStudio } from '../../../store.ts';
 import { useLibrary } from '../context.tsx';
-import { CloseIcon, RestoreIcon } from './icons.tsx';
+import { CloseIcon, RestoreIcon } from '../../../components/icons.tsx';
 
 export const UNDO_MS = 8000;
 export const UNDO_BAR_CLASS = 'undo-bar';

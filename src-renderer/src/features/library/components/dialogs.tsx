@@ -7,7 +7,7 @@ import { useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import type { LibraryProgress } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
-import { CloseIcon } from './icons.tsx';
+import { CloseIcon } from '../../../components/icons.tsx';
 
 /** "Importing 120 of 1,000 · img-00120.png", while the engine reports a long task of this kind. */
 function TaskProgress({ task }: { task: LibraryProgress['task'] }) {

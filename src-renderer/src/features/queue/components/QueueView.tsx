@@ -1,6 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import { useActions } from '../../../app/actions-context.tsx';
-import { PauseIcon, PlayIcon } from '../../../app/icons.tsx';
+import { PauseIcon, PlayIcon } from '../../../components/icons.tsx';
 import { ViewHeader } from '../../../app/ViewHeader.tsx';
 import { useStudio } from '../../../store.ts';
 import { JobRow } from '../../jobs/components/JobRow.tsx';

@@ -17,7 +17,7 @@ import { assetSrc } from '../media.ts';
 import { SAMPLER_LABELS, clipDuration } from '../options.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { sentence } from './field-error.tsx';
-import { CloseIcon, SettingsBackIcon } from './icons.tsx';
+import { CloseIcon, SettingsBackIcon } from '../../../components/icons.tsx';
 import { ResultGrid } from './ResultGrid.tsx';
 
 function paramsLine(job: JobView): string[] {
@@ -191,7 +191,7 @@ export function JobCard({ id }: { id: string }) {
               title="Remove from the workspace (it stays in the Queue and the Library)"
               onClick={() => hideCard(job.id)}
             >
-              <CloseIcon />
+              <CloseIcon size={16} />
             </button>
           ) : null}
         </div>

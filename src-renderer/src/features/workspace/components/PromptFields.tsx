@@ -6,7 +6,7 @@ import { useStudio } from '../../../store.ts';
 import { enhancedTwin, estimateTokens, tokenBudget } from '../options.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { sentence, useFieldError } from './field-error.tsx';
-import { SparkIcon } from './icons.tsx';
+import { SparkIcon } from '../../../components/icons.tsx';
 
 function TokenHint({ text }: { text: string }) {
   const family = useStudio((s) => PRESETS[s.draft.type].family);

@@ -8,7 +8,7 @@ import type { CSSProperties, KeyboardEvent } from 'react';
 import type { AssetView, JobView } from '../../../contract.ts';
 import { assetSrc } from '../media.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
-import { ChevronLeftIcon, ChevronRightIcon, CloseIcon, CompareIcon, CopyIcon, ExpandIcon, RerunIcon, SettingsBackIcon } from './icons.tsx';
+import { ChevronLeftIcon, ChevronRightIcon, CloseIcon, CompareIcon, CopyIcon, ExpandIcon, RerunIcon, SettingsBackIcon } from '../../../components/icons.tsx';
 
 const positionOf = (asset: AssetView, index: number) => asset.batchIndex ?? index;
 
@@ -187,7 +187,7 @@ function Lightbox({
             ) : null}
           </div>
           <Dialog.Close className="ws-icon-btn ws-dialog-close" aria-label="Close">
-            <CloseIcon />
+            <CloseIcon size={16} />
           </Dialog.Close>
         </Dialog.Content>
       </Dialog.Portal>
@@ -221,7 +221,7 @@ function CompareDialog({
             )}
           </div>
           <Dialog.Close className="ws-icon-btn ws-dialog-close" aria-label="Close">
-            <CloseIcon />
+            <CloseIcon size={16} />
           </Dialog.Close>
         </Dialog.Content>
       </Dialog.Portal>

@@ -6,7 +6,7 @@ import { useStudio } from '../../../store.ts';
 import { clipDuration, FRAME_CHOICES, ratioLabel, SAMPLER_LABELS, samplersFor, sizesFor } from '../options.ts';
 import { effectiveSettings } from '../request.ts';
 import { useFieldError } from './field-error.tsx';
-import { DiceIcon, LockIcon, SwapIcon, UnlockIcon } from './icons.tsx';
+import { DiceIcon, LockIcon, SwapIcon, UnlockIcon } from '../../../components/icons.tsx';
 
 /** A fresh seed: any 32-bit number, as the engine draws them. */
 export function randomSeed(): number {
