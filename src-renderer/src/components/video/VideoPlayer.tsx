@@ -190,7 +190,7 @@ export function VideoPlayer({ src, poster, fps, frameCount, width, height, label
         <button type="button" className="video-btn" onClick={() => run({ kind: 'step', frames: 1 })} aria-label="Next frame" title="Next frame (→ or .)">
           <StepForwardIcon />
         </button>
-        <label className="video-sr-only" htmlFor={scrubId}>
+        <label className="visually-hidden" htmlFor={scrubId}>
           Position
         </label>
         <input

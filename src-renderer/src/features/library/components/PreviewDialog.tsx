@@ -175,12 +175,12 @@ export function PreviewDialog() {
               <div className="preview-loading">Loading…</div>
             )}
             {index > 0 ? (
-              <button type="button" className="preview-nav preview-nav--prev" aria-label="Previous" onClick={() => void go(-1)}>
+              <button type="button" className="stage-nav preview-nav--prev" aria-label="Previous" onClick={() => void go(-1)}>
                 <ChevronLeftIcon />
               </button>
             ) : null}
             {index >= 0 && index < total - 1 ? (
-              <button type="button" className="preview-nav preview-nav--next" aria-label="Next" onClick={() => void go(1)}>
+              <button type="button" className="stage-nav preview-nav--next" aria-label="Next" onClick={() => void go(1)}>
                 <ChevronRightIcon />
               </button>
             ) : null}

@@ -88,7 +88,7 @@ export function PathInput({
   };
   return (
     <div className="field path-field">
-      <label htmlFor={id} className="settings-sr-only">
+      <label htmlFor={id} className="visually-hidden">
         {label}
       </label>
       <div className="path-row">

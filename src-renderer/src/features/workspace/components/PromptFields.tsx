@@ -81,7 +81,7 @@ function EnhanceBox() {
               {sentence(enhancement.warning)} The box holds your original prompt.
             </p>
           ) : null}
-          <label className="ws-sr-only" htmlFor={boxId}>
+          <label className="visually-hidden" htmlFor={boxId}>
             Enhanced prompt
           </label>
           <textarea

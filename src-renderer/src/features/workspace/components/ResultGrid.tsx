@@ -128,10 +128,10 @@ function Lightbox({
             <img src={assetSrc(asset, 'original')} alt={total > 1 ? `Image ${index + 1} of ${total}, full size` : 'The image, full size'} />
             {total > 1 ? (
               <>
-                <button type="button" className="ws-nav ws-nav--prev" aria-label="Previous image" onClick={() => go(-1)}>
+                <button type="button" className="stage-nav ws-nav--prev" aria-label="Previous image" onClick={() => go(-1)}>
                   <ChevronLeftIcon />
                 </button>
-                <button type="button" className="ws-nav ws-nav--next" aria-label="Next image" onClick={() => go(1)}>
+                <button type="button" className="stage-nav ws-nav--next" aria-label="Next image" onClick={() => go(1)}>
                   <ChevronRightIcon />
                 </button>
               </>
