@@ -6,7 +6,7 @@ import { useStudio } from '../../../store.ts';
 import type { SettingsActions } from '../actions.ts';
 import { moveProvider, providerRows, toggleProvider } from '../logic.ts';
 import { useSave } from '../use-settings.ts';
-import { CheckResults, FieldError, Saved, SettingRow } from './parts.tsx';
+import { CheckResults, FieldError, NumberInput, Saved, SettingRow, SettingsSection } from './parts.tsx';
 
 function label(name: string): string {
   return PROVIDER_LABELS[name as ProviderName] ?? name;
@@ -131,25 +131,7 @@ function VramBudget({ state, actions }: { state: SettingsState; actions: Setting
         </label>
       </div>
       {stored !== null ? (
-        <div className="settings-inline">
-          <input
-            id={id}
-            className="settings-number"
-            type="text"
-            inputMode="numeric"
-            value={shown}
-            aria-invalid={save.error ? true : undefined}
-            aria-describedby={save.error ? `${id}-error` : undefined}
-            onChange={(e) => {
-              setDraft(e.target.value);
-              save.clear();
-            }}
-            onBlur={() => void commit()}
-            onKeyDown={(e) => e.key === 'Enter' && void commit()}
-          />
-          <span className="muted">MB</span>
-          <Saved show={save.saved} />
-        </div>
+        <NumberInput id={id} value={shown} unit="MB" save={save} onDraft={setDraft} onCommit={() => void commit()} />
       ) : (
         <Saved show={save.saved} />
       )}
@@ -164,17 +146,13 @@ function VramBudget({ state, actions }: { state: SettingsState; actions: Setting
 
 export function GpuSection({ state, actions }: { state: SettingsState; actions: SettingsActions }) {
   return (
-    <section className="panel settings-section" aria-labelledby="settings-gpu">
-      <div className="settings-section-head">
-        <div>
-          <h2 className="panel-title" id="settings-gpu">
-            GPU &amp; providers
-          </h2>
-          <p className="panel-subtitle">Which onnxruntime backends run the models, and how much GPU memory they may use.</p>
-        </div>
-      </div>
+    <SettingsSection
+      id="settings-gpu"
+      title="GPU & providers"
+      subtitle="Which onnxruntime backends run the models, and how much GPU memory they may use."
+    >
       <Providers state={state} actions={actions} />
       <VramBudget state={state} actions={actions} />
-    </section>
+    </SettingsSection>
   );
 }

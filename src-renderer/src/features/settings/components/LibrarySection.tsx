@@ -4,7 +4,7 @@ import type { LibraryProgress, LibraryStats, MoveReport, SettingsState, StudioAp
 import { formatBytes, jobTypeLabel } from '../../../format.ts';
 import type { JobType } from '../../../contract.ts';
 import type { SettingsActions } from '../actions.ts';
-import { PathInput, SettingRow } from './parts.tsx';
+import { PathInput, SettingRow, SettingsSection } from './parts.tsx';
 
 /** `library.progress`, where the engine's contract has it (the library's events are being added). */
 function onLibraryProgress(api: StudioApi, listener: (p: LibraryProgress) => void): () => void {
@@ -45,15 +45,11 @@ export function LibrarySection({ state, actions }: { state: SettingsState; actio
 
   const used = stats?.buckets.filter((b) => b.count > 0) ?? [];
   return (
-    <section className="panel settings-section" aria-labelledby="settings-library">
-      <div className="settings-section-head">
-        <div>
-          <h2 className="panel-title" id="settings-library">
-            Library
-          </h2>
-          <p className="panel-subtitle">Where generated and imported images and videos are kept, and the space they take.</p>
-        </div>
-      </div>
+    <SettingsSection
+      id="settings-library"
+      title="Library"
+      subtitle="Where generated and imported images and videos are kept, and the space they take."
+    >
       <SettingRow label="Library folder" hint="Moving it copies every file, checks it, then switches; an interrupted move resumes.">
         <code className="folder-path" data-testid="library-root">
           {stats?.root ?? state.values.libraryRoot}
@@ -139,6 +135,6 @@ export function LibrarySection({ state, actions }: { state: SettingsState; actio
           </table>
         )}
       </SettingRow>
-    </section>
+    </SettingsSection>
   );
 }

@@ -4,7 +4,7 @@ import { folderStatus } from '../logic.ts';
 import type { FolderStatus } from '../logic.ts';
 import type { SettingsActions } from '../actions.ts';
 import { useSave } from '../use-settings.ts';
-import { CheckResults, PathInput } from './parts.tsx';
+import { CheckResults, PathInput, SettingsSection } from './parts.tsx';
 
 function dotKind(status: FolderStatus): string {
   if (status.kind === 'missing') return 'missing';
@@ -49,18 +49,16 @@ export function ModelsSection({ state, actions }: { state: SettingsState; action
   const extra = state.overrides.modelDirs ?? [];
 
   return (
-    <section className="panel settings-section" aria-labelledby="settings-models">
-      <div className="settings-section-head">
-        <div>
-          <h2 className="panel-title" id="settings-models">
-            Models
-          </h2>
-          <p className="panel-subtitle">Folders the studio looks in for ONNX model folders. A folder may be a model itself or hold several.</p>
-        </div>
+    <SettingsSection
+      id="settings-models"
+      title="Models"
+      subtitle="Folders the studio looks in for ONNX model folders. A folder may be a model itself or hold several."
+      action={
         <button type="button" className="btn-link" onClick={() => navigate('models')}>
           Open the Models view
         </button>
-      </div>
+      }
+    >
       <ul className="folder-list" aria-label="Model folders">
         <FolderLine dir={state.builtInModelDir} state={state} tag="Always scanned" busy={false} />
         {stored.map((dir) => (
@@ -97,6 +95,6 @@ export function ModelsSection({ state, actions }: { state: SettingsState; action
           return add.save({ modelDirs: [...stored, path] });
         }}
       />
-    </section>
+    </SettingsSection>
   );
 }

@@ -3,7 +3,7 @@ import { SETTINGS_LIMITS } from '../../../contract.ts';
 import type { SettingsState } from '../../../contract.ts';
 import type { SettingsActions } from '../actions.ts';
 import { useSave } from '../use-settings.ts';
-import { FieldError, Saved, SettingRow } from './parts.tsx';
+import { FieldError, NumberInput, SettingRow, SettingsSection } from './parts.tsx';
 
 function NumberSetting({
   field,
@@ -42,25 +42,7 @@ function NumberSetting({
   };
   return (
     <SettingRow label={label} htmlFor={id} hint={hint}>
-      <div className="settings-inline">
-        <input
-          id={id}
-          className="settings-number"
-          type="text"
-          inputMode="numeric"
-          value={shown}
-          aria-invalid={save.error ? true : undefined}
-          aria-describedby={save.error ? `${id}-error` : undefined}
-          onChange={(e) => {
-            setDraft(e.target.value);
-            save.clear();
-          }}
-          onBlur={() => void commit()}
-          onKeyDown={(e) => e.key === 'Enter' && void commit()}
-        />
-        <span className="muted">{unit}</span>
-        <Saved show={save.saved} />
-      </div>
+      <NumberInput id={id} value={shown} unit={unit} save={save} onDraft={setDraft} onCommit={() => void commit()} />
       <FieldError id={`${id}-error`} message={save.error} />
     </SettingRow>
   );
@@ -68,15 +50,11 @@ function NumberSetting({
 
 export function PerformanceSection({ state, actions }: { state: SettingsState; actions: SettingsActions }) {
   return (
-    <section className="panel settings-section" aria-labelledby="settings-performance">
-      <div className="settings-section-head">
-        <div>
-          <h2 className="panel-title" id="settings-performance">
-            Performance
-          </h2>
-          <p className="panel-subtitle">Live previews cost a little time per step; an idle worker keeps its models in GPU memory until it exits.</p>
-        </div>
-      </div>
+    <SettingsSection
+      id="settings-performance"
+      title="Performance"
+      subtitle="Live previews cost a little time per step; an idle worker keeps its models in GPU memory until it exits."
+    >
       <NumberSetting
         field="previewEvery"
         label="Preview every"
@@ -97,6 +75,6 @@ export function PerformanceSection({ state, actions }: { state: SettingsState; a
         value={state.values.workerIdleMinutes}
         actions={actions}
       />
-    </section>
+    </SettingsSection>
   );
 }

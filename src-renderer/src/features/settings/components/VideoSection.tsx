@@ -3,7 +3,7 @@ import type { SettingsState } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
 import type { SettingsActions } from '../actions.ts';
 import { useSave } from '../use-settings.ts';
-import { CheckResults, PathInput, Saved, SettingRow } from './parts.tsx';
+import { CheckResults, PathInput, Saved, SettingRow, SettingsSection } from './parts.tsx';
 
 export function VideoSection({ state, actions }: { state: SettingsState; actions: SettingsActions }) {
   const save = useSave(actions);
@@ -16,15 +16,11 @@ export function VideoSection({ state, actions }: { state: SettingsState; actions
   };
 
   return (
-    <section className="panel settings-section" aria-labelledby="settings-video">
-      <div className="settings-section-head">
-        <div>
-          <h2 className="panel-title" id="settings-video">
-            Video
-          </h2>
-          <p className="panel-subtitle">Video jobs write H.264 MP4 files with ffmpeg (it needs the libx264 encoder, and ffprobe beside it).</p>
-        </div>
-      </div>
+    <SettingsSection
+      id="settings-video"
+      title="Video"
+      subtitle="Video jobs write H.264 MP4 files with ffmpeg (it needs the libx264 encoder, and ffprobe beside it)."
+    >
       <SettingRow label="ffmpeg" hint={stored === null ? 'Using ffmpeg from PATH.' : 'Using the ffmpeg set here.'}>
         <PathInput
           key={stored ?? ''}
@@ -55,6 +51,6 @@ export function VideoSection({ state, actions }: { state: SettingsState; actions
         </div>
         <CheckResults items={checks} label="ffmpeg check" />
       </SettingRow>
-    </section>
+    </SettingsSection>
   );
 }

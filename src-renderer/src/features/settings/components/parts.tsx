@@ -1,8 +1,42 @@
-/** Small pieces the Settings sections share: a field's error line, a check's result, a path input. */
+/**
+ * Small pieces the Settings sections share: a section with its heading, a field's error line, a
+ * check's result, a whole-number input, a path input.
+ */
 import { useId, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { SettingsCheckItem } from '../../../contract.ts';
 import { appFolderPicker } from '../use-settings.ts';
+import type { SaveState } from '../use-settings.ts';
+
+/** One panel of the view: its title (which names the section), a line on what it holds, an optional action. */
+export function SettingsSection({
+  id,
+  title,
+  subtitle,
+  action,
+  children,
+}: {
+  id: string;
+  title: ReactNode;
+  subtitle: ReactNode;
+  action?: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <section className="panel settings-section" aria-labelledby={id}>
+      <div className="settings-section-head">
+        <div>
+          <h2 className="panel-title" id={id}>
+            {title}
+          </h2>
+          <p className="panel-subtitle">{subtitle}</p>
+        </div>
+        {action}
+      </div>
+      {children}
+    </section>
+  );
+}
 
 export function FieldError({ id, message }: { id: string; message: string | null }) {
   return message ? (
@@ -28,6 +62,49 @@ export function SettingRow({ label, hint, htmlFor, children }: { label: string; 
         {hint ? <p className="settings-hint">{hint}</p> : null}
       </div>
       <div className="settings-row-control">{children}</div>
+    </div>
+  );
+}
+
+/**
+ * A whole number typed in a field, with its unit and the "Saved" mark. Each edit goes to `onDraft`
+ * (and clears the field's complaint); leaving the field or pressing Enter commits it. The error
+ * line, `${id}-error`, is the caller's FieldError.
+ */
+export function NumberInput({
+  id,
+  value,
+  unit,
+  save,
+  onDraft,
+  onCommit,
+}: {
+  id: string;
+  value: string;
+  unit: string;
+  save: SaveState;
+  onDraft(text: string): void;
+  onCommit(): void;
+}) {
+  return (
+    <div className="settings-inline">
+      <input
+        id={id}
+        className="settings-number"
+        type="text"
+        inputMode="numeric"
+        value={value}
+        aria-invalid={save.error ? true : undefined}
+        aria-describedby={save.error ? `${id}-error` : undefined}
+        onChange={(e) => {
+          onDraft(e.target.value);
+          save.clear();
+        }}
+        onBlur={onCommit}
+        onKeyDown={(e) => e.key === 'Enter' && onCommit()}
+      />
+      <span className="muted">{unit}</span>
+      <Saved show={save.saved} />
     </div>
   );
 }
