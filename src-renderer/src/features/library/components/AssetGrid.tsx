@@ -6,13 +6,10 @@
 import { memo, useCallback, useEffect, useRef } from 'react';
 import { displayUrl } from '../../../api/media.ts';
 import type { AssetView } from '../../../contract.ts';
-import { useStudio } from '../../../store.ts';
-import { useLibrary } from '../context.tsx';
 import { gridLayout, rowCount, scrollToReveal } from '../grid-math.ts';
 import { clipLength, promptOrKind } from '../labels.ts';
-import { isSelected } from '../selection.ts';
 import { CheckIcon, FilmIcon, HeartIcon, ImagePendingIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
-import { useListInteractions } from './use-list-interactions.ts';
+import { useListInteractions, useListState } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 
 export const MIN_CELL = 172;
@@ -90,12 +87,7 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
 });
 
 export function AssetGrid() {
-  const controller = useLibrary();
-  const feed = controller.feed;
-  const total = useStudio((s) => s.libraryFeed.total) ?? 0;
-  useStudio((s) => s.libraryFeed.version); // new rows → draw again
-  const selection = useStudio((s) => s.librarySelection);
-  const focus = useStudio((s) => s.libraryFocus);
+  const { feed, total, focus, selected } = useListState();
   const ref = useRef<HTMLDivElement>(null);
   const layoutOf = useCallback(
     (width: number) => {
@@ -125,7 +117,7 @@ export function AssetGrid() {
     [layout.columns, layout.rowHeight, layout.gap, scrollTo],
   );
   const firstVisible = useCallback(() => Math.floor((ref.current?.scrollTop ?? 0) / layout.rowHeight + 0.5) * layout.columns, [layout.rowHeight, layout.columns]);
-  const { onClick, onDoubleClick, onKeyDown, onFocus } = useListInteractions({ columns: layout.columns, pageRows, total, reveal, firstVisible });
+  const { handlers } = useListInteractions({ columns: layout.columns, pageRows, total, reveal, firstVisible });
 
   const drawn = [];
   if (win.width > 0) {
@@ -143,7 +135,7 @@ export function AssetGrid() {
             size={layout.cellSize}
             skim={win.skimming}
             focused={index === focus}
-            selected={asset ? isSelected(selection, asset.id) : false}
+            selected={selected(asset)}
           />,
         );
       }
@@ -167,10 +159,7 @@ export function AssetGrid() {
       aria-activedescendant={focus >= 0 && focus < total ? cellId(focus) : undefined}
       tabIndex={0}
       onScroll={win.onScroll}
-      onClick={onClick}
-      onDoubleClick={onDoubleClick}
-      onKeyDown={onKeyDown}
-      onFocus={onFocus}
+      {...handlers}
       data-testid="library-grid"
     >
       <div className="grid-spacer" style={{ height: rows * layout.rowHeight }}>

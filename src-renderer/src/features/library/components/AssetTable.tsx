@@ -7,13 +7,11 @@ import { displayUrl } from '../../../api/media.ts';
 import type { AssetView, LibrarySort } from '../../../contract.ts';
 import { formatTime } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
-import { useLibrary } from '../context.tsx';
 import { defaultOrder } from '../filters.ts';
 import { scrollToReveal } from '../grid-math.ts';
 import { assetOrigin, clipLength, dimensions, promptOrKind } from '../labels.ts';
-import { isSelected } from '../selection.ts';
 import { CheckIcon, HeartIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
-import { useListInteractions } from './use-list-interactions.ts';
+import { useListInteractions, useListState } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 
 const ROW_HEIGHT = 56;
@@ -108,12 +106,7 @@ const TableRow = memo(function TableRow({ index, asset, selected, focused }: { i
 });
 
 export function AssetTable() {
-  const controller = useLibrary();
-  const feed = controller.feed;
-  const total = useStudio((s) => s.libraryFeed.total) ?? 0;
-  useStudio((s) => s.libraryFeed.version);
-  const selection = useStudio((s) => s.librarySelection);
-  const focus = useStudio((s) => s.libraryFocus);
+  const { feed, total, focus, selected } = useListState();
   const sort = useStudio((s) => s.librarySort);
   const setSort = useStudio((s) => s.setLibrarySort);
   const ref = useRef<HTMLDivElement>(null);
@@ -140,12 +133,12 @@ export function AssetTable() {
     [scrollTo],
   );
   const firstVisible = useCallback(() => Math.ceil((ref.current?.scrollTop ?? 0) / ROW_HEIGHT), []);
-  const { onClick, onDoubleClick, onKeyDown, onFocus } = useListInteractions({ columns: 1, pageRows, total, reveal, firstVisible });
+  const { handlers } = useListInteractions({ columns: 1, pageRows, total, reveal, firstVisible });
 
   const rows = [];
   for (let i = win.rows.first; i <= win.rows.last; i++) {
     const asset = feed.at(i);
-    rows.push(<TableRow key={i} index={i} asset={asset} focused={i === focus} selected={asset ? isSelected(selection, asset.id) : false} />);
+    rows.push(<TableRow key={i} index={i} asset={asset} focused={i === focus} selected={selected(asset)} />);
   }
 
   return (
@@ -184,10 +177,7 @@ export function AssetTable() {
         aria-activedescendant={focus >= 0 && focus < total ? rowId(focus) : undefined}
         tabIndex={0}
         onScroll={win.onScroll}
-        onClick={onClick}
-        onDoubleClick={onDoubleClick}
-        onKeyDown={onKeyDown}
-        onFocus={onFocus}
+        {...handlers}
         data-testid="library-table"
       >
         <div className="grid-spacer" style={{ height: total * ROW_HEIGHT }}>

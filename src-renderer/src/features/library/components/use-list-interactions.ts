@@ -10,10 +10,25 @@
  */
 import { useCallback } from 'react';
 import type { FocusEvent, KeyboardEvent, MouseEvent } from 'react';
+import type { AssetView } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
 import { useLibrary } from '../context.tsx';
 import { isNavKey, moveFocus } from '../grid-math.ts';
-import { EMPTY_SELECTION, applyClick, isEmpty, selectAll, toggleOne } from '../selection.ts';
+import { EMPTY_SELECTION, applyClick, isEmpty, isSelected, selectAll, toggleOne } from '../selection.ts';
+
+/**
+ * What the grid and the table both draw from: the feed, how many rows it has, the focused index and
+ * whether an asset is selected. The list draws again when rows arrive or the selection changes.
+ */
+export function useListState() {
+  const feed = useLibrary().feed;
+  const total = useStudio((s) => s.libraryFeed.total) ?? 0;
+  useStudio((s) => s.libraryFeed.version); // new rows → draw again
+  const selection = useStudio((s) => s.librarySelection);
+  const focus = useStudio((s) => s.libraryFocus);
+  const selected = (asset: AssetView | undefined) => (asset ? isSelected(selection, asset.id) : false);
+  return { feed, total, focus, selected };
+}
 
 export interface ListGeometry {
   readonly columns: number;
@@ -137,5 +152,7 @@ export function useListInteractions(geometry: ListGeometry) {
     [firstVisible, total],
   );
 
-  return { onClick, onDoubleClick, onKeyDown, onFocus, open };
+  /** The list element's handlers, to spread on it. */
+  const handlers = { onClick, onDoubleClick, onKeyDown, onFocus };
+  return { handlers, open };
 }
