@@ -9,38 +9,24 @@
  *
  *   npm run bench -- library-ui        (builds the renderer first if out/renderer is missing)
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { Database } from '../../src-main/engine/db/database.ts';
 import { dataLayout } from '../../src-main/engine/paths.ts';
 import { BUCKETS } from '../../src-preload/contract/catalog.ts';
+import { CHROMIUM, ROOT, VIEWPORT, chromiumLaunchOptions, startHost } from '../e2e/support.ts';
+import type { Host } from '../e2e/support.ts';
 import type { Bench, Figure } from './harness.ts';
-import { median, percentile } from './harness.ts';
+import { median, percentile, rng } from './harness.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const SERVE_HOST = join(ROOT, 'tests/fixtures/serve-host.ts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROWS = 100_000;
 const THUMBS = 300;
 const MB = 1024 * 1024;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBJECTS = ['a red fox', 'an astronaut', 'a lighthouse', 'a cyberpunk street', 'a koi pond', 'a medieval castle', 'a portrait of a woman', 'a dragon', 'a mountain lake', 'a robot'];
 const STYLES = ['cinematic lighting', 'watercolor', 'oil painting', 'photorealistic', 'volumetric fog', 'golden hour', 'neon glow', '35mm film'];
@@ -100,17 +86,6 @@ function seedRows(db: Database): void {
     }
   });
   db.raw.exec('PRAGMA optimize');
-}
-
-async function startHost(dataDir: string): Promise<{ child: ChildProcess; openUrl: string }> {
-  const child = spawn(process.execPath, [SERVE_HOST, '--data', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const line = await new Promise<string>((ok, fail) => {
-    createInterface({ input: child.stdout! }).once('line', ok);
-    child.once('exit', (code) => fail(new Error(`serve-host exited (${code}):\n${stderr}`)));
-  });
-  return { child, openUrl: (JSON.parse(line) as { openUrl: string }).openUrl };
 }
 
 /** Renderer processes of the Chromium that uses `profile`, with their RSS and PSS in bytes. */
@@ -233,7 +208,7 @@ export const libraryUiBench: Bench = {
     const figures: Figure[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'bench-library-ui-'));
     const profile = join(dir, 'chromium-profile');
-    let host: { child: ChildProcess; openUrl: string } | null = null;
+    let host: Host | null = null;
     let context: BrowserContext | null = null;
     try {
       const layout = dataLayout(join(dir, 'data'));
@@ -242,12 +217,11 @@ export const libraryUiBench: Bench = {
       const db = new Database(layout.database);
       seedRows(db);
       db.close();
-      host = await startHost(layout.root);
+      host = await startHost({ dataDir: layout.root });
 
       context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--enable-precise-memory-info'],
-        viewport: { width: 1360, height: 860 },
+        ...chromiumLaunchOptions(['--enable-precise-memory-info']),
+        viewport: VIEWPORT,
         deviceScaleFactor: 1,
       });
       const page = context.pages()[0] ?? (await context.newPage());
@@ -318,11 +292,7 @@ export const libraryUiBench: Bench = {
       }
     } finally {
       await context?.close();
-      if (host && host.child.exitCode === null) {
-        const exited = new Promise((r) => host!.child.once('exit', r));
-        host.child.kill('SIGTERM');
-        await exited;
-      }
+      await host?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
     return figures;

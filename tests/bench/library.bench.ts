@@ -15,21 +15,10 @@ import { BUCKETS } from '../../src-preload/contract/catalog.ts';
 import type { LibraryQuery } from '../../src-preload/contract/library.ts';
 import { comfyApiGraph, pilPng, pythonJsonDumps } from '../fixtures/library/formats.ts';
 import type { Bench, Figure } from './harness.ts';
-import { median, percentile } from './harness.ts';
+import { median, percentile, rng } from './harness.ts';
 
 const ROWS = 100_000;
 const IMPORT_FILES = 1_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBJECTS = ['a red fox', 'an astronaut', 'a lighthouse', 'a cyberpunk street', 'a koi pond', 'a medieval castle', 'a portrait of a woman', 'a dragon', 'a bowl of ramen', 'a mountain lake', 'a robot', 'a cat', 'a vintage car', 'a forest spirit', 'a desert caravan'];
 const STYLES = ['cinematic lighting', 'watercolor', 'oil painting', 'photorealistic', 'studio ghibli style', 'volumetric fog', 'golden hour', 'neon glow', '35mm film', 'isometric', 'ultra detailed', 'soft focus', 'dramatic sky', 'low poly', 'baroque'];
