@@ -150,7 +150,7 @@ describe('Settings, live in the browser against studio serve', () => {
 
   it('runs every check and shows each result in its section', async () => {
     await page.getByRole('button', { name: 'Check everything' }).click();
-    await page.getByRole('list', { name: 'Provider check' }).getByText('This onnxruntime build has').waitFor();
+    await page.getByRole('list', { name: 'Provider check' }).getByText('Usable on this machine:').waitFor();
     await page.getByRole('list', { name: 'GPU check' }).waitFor();
     await until(() => page.getByRole('button', { name: 'Check everything' }).isEnabled()).toBe(true);
   });
