@@ -128,7 +128,7 @@ describe('settings applied live', () => {
     const [item] = await e.handlers['settings.check']({ only: ['providers'] });
     expect(item).toMatchObject({ check: 'providers', field: 'providers' });
     expect(item!.ok).toBe(true);
-    expect(item!.detail).toContain('This onnxruntime build has');
+    expect(item!.detail).toContain('Usable on this machine:');
     expect(item!.detail).toContain('CPU');
   });
 });
