@@ -91,6 +91,12 @@ export interface EncodeMp4Options {
   readonly crf?: number;
   /** x264 preset (default `medium`). */
   readonly preset?: X264Preset;
+  /**
+   * x264's rate-control lookahead in frames (the preset's own when unset; medium looks 40 ahead).
+   * A producer that decodes frames as it goes (WAN's frame-by-frame VAE) sets a short one so x264
+   * encodes during the decode instead of buffering the whole clip and starting at the end.
+   */
+  readonly lookahead?: number;
 }
 
 export interface EncodedVideo {
@@ -282,6 +288,7 @@ function runFfmpeg(a: RunArgs): Promise<number> {
       '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
       '-c:v', 'libx264',
       '-preset', a.preset,
+      ...(a.lookahead !== undefined ? ['-rc-lookahead', String(Math.max(0, Math.min(250, Math.round(a.lookahead))))] : []),
       '-crf', String(a.crf),
       '-pix_fmt', 'yuv420p',
       '-colorspace', 'bt709',

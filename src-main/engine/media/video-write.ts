@@ -31,6 +31,8 @@ interface VideoToWriteBase {
   readonly ffmpeg?: FfmpegFound;
   readonly crf?: number;
   readonly preset?: X264Preset;
+  /** See EncodeMp4Options.lookahead. */
+  readonly lookahead?: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function writeGeneratedVideo(w: VideoToWrite): Promise<WrittenVideo
     ...(w.ffmpeg !== undefined ? { ffmpeg: w.ffmpeg } : {}),
     ...(w.crf !== undefined ? { crf: w.crf } : {}),
     ...(w.preset !== undefined ? { preset: w.preset } : {}),
+    ...(w.lookahead !== undefined ? { lookahead: w.lookahead } : {}),
   };
   const encoded = await encodeMp4(options);
 

@@ -87,6 +87,8 @@ export async function writeWanVideo(v: VideoToWrite): Promise<VideoResult> {
     signal: v.signal,
     ffmpeg: v.ffmpeg,
     ...(v.preset ? { preset: v.preset } : {}),
+    // Frames arrive one VAE step at a time: a short lookahead lets x264 work during the decode.
+    lookahead: 8,
   });
   const t0 = performance.now();
   const first = poster as DecodedFrame | null;
