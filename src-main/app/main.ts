@@ -70,6 +70,8 @@ async function start(): Promise<void> {
     workerSpawner: createUtilitySpawner({ utilityProcess, log: workerLog }),
     workerEntry: path.join(here, 'worker.js'),
     pipelineModules: bundledPipelineModules(),
+    // "Reveal in folder" for library assets: the engine resolves the real path inside the library.
+    reveal: (file) => shell.showItemInFolder(file),
   });
   closeBeforeQuit(app, async () => {
     await engine.close();
