@@ -22,6 +22,12 @@ const pipelineEntries = Object.fromEntries(
     .map((d) => [`pipelines/${d.name}`, resolve(pipelinesDir, d.name, 'index.ts')]),
 );
 
+/**
+ * The PNG encoding thread (media/png-pool.ts) is started by path from inside the bundled pipelines,
+ * so it is an entry of its own beside them: out/main/pipelines/png-thread.js.
+ */
+const pngThreadEntry = { 'pipelines/png-thread': resolve(root, 'src-main/engine/media/png-thread.ts') };
+
 /** Native or runtime-loaded packages that must stay in node_modules (asar-unpacked where native). */
 const NATIVE_EXTERNALS = ['onnxruntime-node', 'onnxruntime-common', 'fluent-ffmpeg'];
 
@@ -36,6 +42,7 @@ export default defineConfig({
           index: resolve(root, 'src-main/app/main.ts'),
           worker: resolve(root, 'src-main/engine/inference/worker-main.ts'),
           ...pipelineEntries,
+          ...pngThreadEntry,
         },
         external: NATIVE_EXTERNALS,
         output: {

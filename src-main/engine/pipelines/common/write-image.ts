@@ -4,8 +4,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { encodeGeneratedPngAsync } from '../../media/png-generated.ts';
-import { makeThumbnail } from '../../media/thumbnail.ts';
+import { sharedPngPool } from '../../media/png-pool.ts';
 import type { RawImage } from '../../media/png.ts';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import type { OutputFile } from '../types.ts';
@@ -18,29 +17,38 @@ export interface ImageToWrite {
   readonly recipe: Record<string, unknown>;
   readonly batchIndex: number;
   readonly seed: number;
+  /** The caller is done with `image.data`: its buffer moves to the PNG thread instead of being copied. */
+  readonly transferPixels?: boolean;
+  /** Where to say (once) that the PNG thread could not start. */
+  readonly log?: (message: string) => void;
 }
 
 /**
- * Encodes and writes one image. The deflate runs on libuv's thread pool, so a pipeline may start
- * this for image i and decode image i+1 while it finishes; await every returned promise before the
- * job ends.
+ * Encodes and writes one image. The encoding (filter, deflate, metadata, thumbnail) runs on the
+ * process's PNG thread (media/png-pool.ts), so a pipeline may start this for image i and decode
+ * image i+1 while it finishes; await every returned promise before the job ends.
  */
 export async function writeGeneratedImage(w: ImageToWrite): Promise<{ output: OutputFile; encodeMs: number; writeMs: number }> {
   const t0 = performance.now();
-  const png = await encodeGeneratedPngAsync({
-    rgb: w.image.data,
-    width: w.image.width,
-    height: w.image.height,
-    channels: w.image.channels,
-    parameters: w.parameters,
-    recipe: w.recipe,
-  });
-  const thumb = makeThumbnail(w.image, 256);
+  const { width, height } = w.image;
+  const { png, thumb } = await sharedPngPool().encode(
+    {
+      rgb: w.image.data,
+      width,
+      height,
+      channels: w.image.channels,
+      parameters: w.parameters,
+      recipe: w.recipe,
+      thumbMaxSide: 256,
+      transferPixels: w.transferPixels,
+    },
+    w.log,
+  );
   const t1 = performance.now();
   const file = join(w.stagingDir, `${w.name}.png`);
   const thumbFile = join(w.stagingDir, `${w.name}.thumb.png`);
   await writeFileAtomic(file, png);
-  await writeFileAtomic(thumbFile, thumb.png);
+  await writeFileAtomic(thumbFile, thumb);
   const t2 = performance.now();
   return {
     output: {
@@ -48,8 +56,8 @@ export async function writeGeneratedImage(w: ImageToWrite): Promise<{ output: Ou
       thumbFile,
       kind: 'image',
       mime: 'image/png',
-      width: w.image.width,
-      height: w.image.height,
+      width,
+      height,
       batchIndex: w.batchIndex,
       seed: w.seed,
       durationMs: null,

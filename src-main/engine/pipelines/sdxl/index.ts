@@ -24,6 +24,7 @@ import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common
 import type { InputSpec } from '../common/session-io.ts';
 import { latentPreviewPng, SDXL_LATENT_RGB } from '../common/latent-preview.ts';
 import { writeGeneratedImage } from '../common/write-image.ts';
+import { closeSharedPngPool } from '../../media/png-pool.ts';
 import { loadComponent, readModelJson } from '../common/model-files.ts';
 import { APP_NAME, APP_VERSION } from '../../version.ts';
 
@@ -112,7 +113,7 @@ export class SdxlPipeline implements Pipeline {
 
   async unload(): Promise<void> {
     this.model = null;
-    await this.runtime.releaseAll();
+    await Promise.all([this.runtime.releaseAll(), closeSharedPngPool()]);
   }
 
   async run(req: RunRequest, ctx: PipelineContext): Promise<PipelineResult> {
@@ -247,7 +248,7 @@ export class SdxlPipeline implements Pipeline {
             ],
             version: `${APP_NAME} ${APP_VERSION}`,
           });
-          // Not awaited here: this image compresses on zlib's threads while the next one decodes.
+          // Not awaited here: this image is encoded on the PNG thread while the next one decodes.
           const writing = writeGeneratedImage({
             image,
             stagingDir: req.stagingDir,
@@ -256,6 +257,8 @@ export class SdxlPipeline implements Pipeline {
             recipe,
             batchIndex: index,
             seed: p.seed,
+            transferPixels: true,
+            log: (message) => ctx.log(message),
           });
           writing.catch(() => undefined);
           pending.push(writing);
