@@ -22,20 +22,34 @@ export const SDXL_LATENT_RGB: LatentRgbFactors = {
 
 /**
  * A PNG grid of the batch's current latents (NCHW [n, C, h, w], one tile per image, up to 3 across),
- * at latent resolution — 128×128 per SDXL image at 1024².
+ * at latent resolution — 128×128 per SDXL image at 1024² — or sampled every `stride` latent pixels
+ * (a 64-px tile is plenty for a card's preview and a quarter of the work, every step).
  */
-export function latentPreviewPng(latents: Float32Array, n: number, channels: number, h: number, w: number, map: LatentRgbFactors): Uint8Array {
+export function latentPreviewPng(
+  latents: Float32Array,
+  n: number,
+  channels: number,
+  h: number,
+  w: number,
+  map: LatentRgbFactors,
+  stride = 1,
+): Uint8Array {
   const cols = Math.min(3, n);
   const rows = Math.ceil(n / cols);
-  const width = cols * w;
-  const height = rows * h;
+  const tw = Math.ceil(w / stride);
+  const th = Math.ceil(h / stride);
+  const width = cols * tw;
+  const height = rows * th;
   const rgb = new Uint8Array(width * height * 3);
   const plane = h * w;
   for (let i = 0; i < n; i++) {
-    const ox = (i % cols) * w;
-    const oy = Math.floor(i / cols) * h;
+    const ox = (i % cols) * tw;
+    const oy = Math.floor(i / cols) * th;
     const base = i * channels * plane;
-    for (let p = 0; p < plane; p++) {
+    for (let t = 0; t < tw * th; t++) {
+      const tx = t % tw;
+      const ty = Math.floor(t / tw);
+      const p = ty * stride * w + tx * stride;
       let r = map.bias[0];
       let g = map.bias[1];
       let b = map.bias[2];
@@ -46,8 +60,8 @@ export function latentPreviewPng(latents: Float32Array, n: number, channels: num
         g += v * f[1];
         b += v * f[2];
       }
-      const x = ox + (p % w);
-      const y = oy + Math.floor(p / w);
+      const x = ox + tx;
+      const y = oy + ty;
       const o = (y * width + x) * 3;
       rgb[o] = Math.round(Math.min(1, Math.max(0, (r + 1) / 2)) * 255);
       rgb[o + 1] = Math.round(Math.min(1, Math.max(0, (g + 1) / 2)) * 255);

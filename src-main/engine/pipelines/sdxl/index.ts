@@ -192,7 +192,7 @@ export class SdxlPipeline implements Pipeline {
       }
       stepMs.push(performance.now() - s0);
       const all = batches.length === 1 ? batches[0]!.x : concat(batches.map((b) => b.x));
-      ctx.progress({ step: step + 1, of: p.steps, stage: 'denoising', preview: latentPreviewPng(all, p.count, channels, h, w, SDXL_LATENT_RGB) });
+      ctx.progress({ step: step + 1, of: p.steps, stage: 'denoising', preview: latentPreviewPng(all, p.count, channels, h, w, SDXL_LATENT_RGB, h >= 96 ? 2 : 1) });
     }
 
     // VAE decode, one image at a time (the decoder's activations dominate memory at 1024²).
