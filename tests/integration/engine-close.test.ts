@@ -7,8 +7,8 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Engine } from '../../src-main/engine/engine.ts';
+import { testPipelineOverrides } from '../fixtures/pipelines/overrides.ts';
 import type { EngineOptions } from '../../src-main/engine/engine.ts';
 import { untilTrue } from '../helpers/cli.ts';
 
@@ -17,18 +17,13 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const testPipeline = fileURLToPath(new URL('../fixtures/pipelines/test-pipeline.ts', import.meta.url));
-const here = fileURLToPath(new URL('.', import.meta.url));
 
 function options(dataDir: string): EngineOptions {
   return {
     dataDir,
     frontDoor: 'cli',
     role: 'runner',
-    pipelineOverrides: {
-      sdxl: { module: testPipeline, model: { id: 'test-sdxl', family: 'sdxl', path: here } },
-      wan: { module: testPipeline, model: { id: 'test-wan', family: 'wan', path: here } },
-    },
+    pipelineOverrides: testPipelineOverrides(),
   };
 }
 
