@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nchwToHwc, vaeOutputToImage, vaeValueToByte } from '../../../src-main/engine/media/image-convert.ts';
+import { nchwToHwc, vaeByteThresholds, vaeOutputToImage, vaePlanesToBytes, vaeValueToByte } from '../../../src-main/engine/media/image-convert.ts';
 
 // Expected bytes below were computed with numpy exactly as diffusers does it:
 //   t = (x / 2 + 0.5).clip(0, 1) in the VAE dtype; (t.astype(float32) * 255).round().astype(uint8)
@@ -29,6 +29,54 @@ describe('vaeValueToByte (diffusers VaeImageProcessor mapping)', () => {
 
   it('maps NaN to 0 instead of an arbitrary byte', () => {
     expect(vaeValueToByte(Number.NaN)).toBe(0);
+  });
+});
+
+describe('vaePlanesToBytes (threshold table) gives the bytes of vaeValueToByte', () => {
+  /** float32 values in value order around x: `span` neighbours on each side. */
+  function around(x: number, span: number): number[] {
+    const view = new DataView(new ArrayBuffer(4));
+    const out: number[] = [];
+    for (let d = -span; d <= span; d++) {
+      view.setFloat32(0, x);
+      const bits = view.getInt32(0);
+      // Stepping the bit pattern walks away from zero for negatives, toward larger values for positives.
+      view.setInt32(0, x === 0 ? d : bits + (x > 0 ? d : -d));
+      out.push(view.getFloat32(0));
+    }
+    return out;
+  }
+
+  for (const precision of ['float32', 'float16'] as const) {
+    it(`${precision}: at and beside every threshold, across [-1.5, 1.5], and for the special values`, () => {
+      const t = vaeByteThresholds(precision);
+      const values: number[] = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 3.4e38, -3.4e38, 1e-45, -1e-45, 0.1, 1 / 3];
+      for (let b = 1; b <= 255; b++) values.push(...around(t[b]!, 40));
+      for (let i = 0; i <= 200_000; i++) values.push(Math.fround(-1.5 + (3 * i) / 200_000));
+      // A float16 VAE's outputs are float16 values.
+      if (precision === 'float16') for (let i = 0; i < values.length; i++) values[i] = Math.f16round(values[i]!);
+      const src = Float32Array.from(values);
+      const out = new Uint8Array(src.length);
+      vaePlanesToBytes(src, 0, 0, 1, src.length, out, precision);
+      const bad: string[] = [];
+      for (let i = 0; i < src.length && bad.length < 5; i++) {
+        const want = vaeValueToByte(src[i]!, precision);
+        if (out[i] !== want) bad.push(`${src[i]} → ${out[i]}, want ${want}`);
+      }
+      expect(bad).toEqual([]);
+      // The thresholds are increasing and each one is the first value of its byte.
+      for (let b = 1; b <= 255; b++) {
+        expect(t[b]!).toBeGreaterThan(t[b - 1]!);
+        expect(vaeValueToByte(t[b]!, precision)).toBe(b);
+      }
+    });
+  }
+
+  it('interleaves planes: channel c of pixel p lands at p·channels + c', () => {
+    const src = Float32Array.from([-1, 0, 1, 0.5, -0.5, 0.25]); // 3 channels × 2 pixels, planar
+    const out = new Uint8Array(6);
+    vaePlanesToBytes(src, 0, 2, 3, 2, out);
+    expect(Array.from(out)).toEqual([-1, 1, -0.5, 0, 0.5, 0.25].map((x) => vaeValueToByte(x)));
   });
 });
 
