@@ -59,31 +59,41 @@ const COSCOF_P2 = f(4.166664568298827e-2);
 const FOPI = f(1.27323954473516);
 const TWO_PI = f(2 * Math.PI);
 
-const bitsF32 = new Float32Array(1);
-const bitsI32 = new Int32Array(bitsF32.buffer);
+/** SQRTHF·2³², an integer (SQRTHF is a float below 1): the mantissa test below in integers. */
+const SQRTHF_U32 = SQRTHF * 4294967296;
 
-/** `log256_ps` (cephes logf) for one lane, x in (0, 1]. */
-function cephesLog(x: number): number {
-  bitsF32[0] = x;
-  const bits = bitsI32[0]!;
-  let e = (bits >>> 23) - 127 + 1; // small integers: exact in float
-  bitsI32[0] = (bits & ~0x7f800000) | 0x3f000000; // mantissa with the exponent of 0.5
-  let m = bitsF32[0]!;
-  if (m < SQRTHF) {
-    e -= 1;
-    m = f(m - 1 + m); // (m - 1) is exact (Sterbenz); one rounding for the add
-  } else {
-    m = m - 1; // exact
-  }
+/*
+ * The steps marked "exact" below are FMAs whose unrounded a·b + c is exact in a double for every
+ * input these functions can receive, so rounding the double once to float gives the FMA's result
+ * and `fmaF32` is not needed there. The logarithm's Horner steps: m is a multiple of 2^-24 with
+ * |m| < 0.42, and every y (and coefficient) lies in [0.08, 0.43] in magnitude, so y·m + p is a
+ * multiple of 2^-51 below 1. The Cody–Waite steps: θ ≥ 2π·2^-24 and the q·DPk are short, so
+ * each sum fits in 53 bits. Both were checked for all 2^24 possible uniforms u1 and u2, as was
+ * the whole lane against the fmaF32-everywhere transcription (the same bits). The other steps
+ * can round in the double sum, so they keep `fmaF32`.
+ */
+
+/**
+ * `log256_ps` (cephes logf) for one lane of x = K·2^-24, K an integer in [1, 2^24]: x's
+ * exponent and mantissa come from the integer, without reinterpreting the float's bits.
+ */
+function cephesLogScaled(K: number): number {
+  const shift = Math.clz32(K); // 7 … 31
+  const top = (K << shift) >>> 0; // K·2^shift in [2^31, 2^32): the mantissa's bits
+  // frexp: x = m·2^e with m = top·2^-32 in [0.5, 1) and e = 8 − shift; when m < SQRTHF, cephes
+  // takes e − 1 and 2m − 1, else m − 1 (both exact: the result is a float with the same bits)
+  const low = ((top - SQRTHF_U32) | 0) >>> 31; // 1 when m < SQRTHF (top − SQRTHF_U32 fits an int32)
+  const e = 8 - shift - low;
+  const m = top * 2.3283064365386963e-10 * (1 + low) - 1;
   const z = f(m * m);
-  let y = fmaF32(LOG_P0, m, LOG_P1);
-  y = fmaF32(y, m, LOG_P2);
-  y = fmaF32(y, m, LOG_P3);
-  y = fmaF32(y, m, LOG_P4);
-  y = fmaF32(y, m, LOG_P5);
-  y = fmaF32(y, m, LOG_P6);
-  y = fmaF32(y, m, LOG_P7);
-  y = fmaF32(y, m, LOG_P8);
+  let y = f(LOG_P0 * m + LOG_P1); // exact (see above)
+  y = f(y * m + LOG_P2);
+  y = f(y * m + LOG_P3);
+  y = f(y * m + LOG_P4);
+  y = f(y * m + LOG_P5);
+  y = f(y * m + LOG_P6);
+  y = f(y * m + LOG_P7);
+  y = f(y * m + LOG_P8);
   y = f(y * m);
   y = fmaF32(y, z, f(e * LOG_Q1)); // y·z + e·q1, the first product fused
   y = f(y - z * 0.5); // z·0.5 is exact, so fused or not is the same
@@ -92,23 +102,19 @@ function cephesLog(x: number): number {
 
 /**
  * Writes 16 normals over 16 uniforms in place (`normal_fill_16_AVX2` with mean 0, std 1).
+ * The signs are picked arithmetically, not by branches on the (random) data.
  */
 function boxMuller16(data: Float32Array, at: number): void {
   for (let j = 0; j < 8; j++) {
-    const u1 = 1 - data[at + j]!; // exact: both are multiples of 2^-24 in [0, 1]
-    const u2 = data[at + j + 8]!;
-    const radius = f(Math.sqrt(-2 * cephesLog(u1))); // double sqrt then float: correctly rounded
+    // u1 = 1 − data[at + j] = K·2^-24 (data holds multiples of 2^-24 in [0, 1); exact)
+    const radius = f(Math.sqrt(-2 * cephesLogScaled(16777216 - data[at + j]! * 16777216))); // double sqrt then float: correctly rounded
     // sincos256_ps(theta), theta = 2π·u2 in [0, 2π): no sign handling needed.
+    const u2 = data[at + j + 8]!;
     let x = f(TWO_PI * u2);
-    let q = (f(x * FOPI) | 0) + 1;
-    q &= ~1;
-    const y = q; // small integer, exact in float
-    const sinNegative = (q & 4) !== 0;
-    const cosNegative = (~(q - 2) & 4) !== 0;
-    const usePolyCos = (q & 2) === 0;
-    x = fmaF32(y, DP1, x);
-    x = fmaF32(y, DP2, x);
-    x = fmaF32(y, DP3, x);
+    const q = ((f(x * FOPI) | 0) + 1) & ~1; // 0, 2, 4, 6 or 8
+    x = f(q * DP1 + x); // exact (see above)
+    x = f(q * DP2 + x); // exact
+    x = f(q * DP3 + x); // exact
     const z = f(x * x);
     let c = fmaF32(COSCOF_P0, z, COSCOF_P1);
     c = fmaF32(c, z, COSCOF_P2);
@@ -119,10 +125,11 @@ function boxMuller16(data: Float32Array, at: number): void {
     s = fmaF32(s, z, SINCOF_P2);
     s = f(s * z);
     s = fmaF32(s, x, x);
-    let sin = usePolyCos ? s : c;
-    let cos = usePolyCos ? c : s;
-    if (sinNegative) sin = -sin;
-    if (cosNegative) cos = -cos;
+    // the polynomial for sin is sin θ when (q & 2) == 0, else cos θ; the signs from q's bit 2
+    // (sin) and (q − 2)'s bit 2 (cos): multiplying by ±1 is exact, as the negation is
+    const swap = (q & 2) !== 0;
+    const sin = (swap ? c : s) * (1 - (q & 4) / 2);
+    const cos = (swap ? s : c) * (((q - 2) & 4) / 2 - 1);
     // fmadd(n, std=1, mean=0): n + 0 (turns -0 into +0, as the hardware does)
     data[at + j] = f(radius * cos) + 0;
     data[at + j + 8] = f(radius * sin) + 0;
