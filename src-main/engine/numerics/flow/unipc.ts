@@ -88,6 +88,11 @@ export class UniPCMultistepScheduler implements FlowScheduler {
   private history: Float32Array[] = [];
   /** The sample the previous predictor started from (for the corrector). */
   private lastSample: Float32Array | undefined;
+  /**
+   * Buffers of finished history entries and samples, reused for the next step's: a step then
+   * allocates only the array it returns, and a long run makes less garbage for the collector.
+   */
+  private spare: Float32Array[] = [];
   private lastOrder = 1;
   private lowerOrderNums = 0;
   private nextStep = 0;
@@ -115,6 +120,8 @@ export class UniPCMultistepScheduler implements FlowScheduler {
   }
 
   private reset(): void {
+    for (const buffer of this.history) this.recycle(buffer);
+    if (this.lastSample !== undefined) this.recycle(this.lastSample);
     this.history = [];
     this.lastSample = undefined;
     this.lastOrder = 1;
@@ -135,37 +142,60 @@ export class UniPCMultistepScheduler implements FlowScheduler {
     else if (stepIndex !== this.nextStep) {
       throw new Error(`UniPC steps must run in order: expected step ${this.nextStep}, got ${stepIndex}`);
     }
-    if (this.lastSample !== undefined && this.lastSample.length !== sample.length) {
+    const lastSample = this.lastSample;
+    if (lastSample !== undefined && lastSample.length !== sample.length) {
       throw new RangeError('the sample changed shape between steps');
     }
     const { solver_order: solverOrder, lower_order_final: lowerOrderFinal } = this.config;
+    const hist = this.history;
 
-    // convert_model_output, flow_prediction: x0 = x − σ·v (from the uncorrected sample)
-    const sigma = this.sigmas[stepIndex]!;
-    const x0 = new Float32Array(sample.length);
-    for (let i = 0; i < x0.length; i++) x0[i] = sample[i]! - f(sigma * modelOutput[i]!);
+    // The corrector (`multistep_uni_c_bh_update`) redoes the step from σ[i − 1] to σ[i] that
+    // produced `sample`, now also using the model output at σ[i], with the previous step's
+    // order; it reads the history before this step's x0 joins it.
+    const corrector =
+      stepIndex > 0 && lastSample !== undefined && !this.config.disable_corrector.includes(stepIndex - 1)
+        ? this.correctorTerms(stepIndex, this.lastOrder)
+        : null;
 
-    let x = sample;
-    if (stepIndex > 0 && this.lastSample !== undefined && !this.config.disable_corrector.includes(stepIndex - 1)) {
-      x = this.correct(x0, this.lastSample, stepIndex, this.lastOrder);
-    }
-
-    this.history.push(x0);
-    if (this.history.length > solverOrder) this.history.shift();
+    // convert_model_output, flow_prediction: x0 = x − σ·v (from the uncorrected sample), filled below
+    const x0 = this.buffer(sample.length);
+    hist.push(x0);
+    const evicted = hist.length > solverOrder ? hist.shift() : undefined;
     const wanted = lowerOrderFinal ? Math.min(solverOrder, steps - stepIndex) : solverOrder;
     const order = Math.min(wanted, this.lowerOrderNums + 1); // warm-up: no more outputs than exist
+    // The predictor (`multistep_uni_p_bh_update`): from σ[i] to σ[i + 1] with the newest `order` x0 predictions.
+    const predictor = this.predictorTerms(stepIndex, order);
+
+    // the corrected sample, kept for the next step's corrector (a copy of `sample` when there is
+    // no correction: the caller may reuse its buffer)
+    const corrected = this.buffer(sample.length);
+    convertAndCorrect(sample, modelOutput, this.sigmas[stepIndex]!, x0, corrector, lastSample, corrected);
+    const out = new Float32Array(sample.length);
+    predict(corrected, x0, predictor, out);
+
+    // both were read above for the last time
+    if (evicted !== undefined) this.recycle(evicted);
+    if (lastSample !== undefined) this.recycle(lastSample);
     this.lastOrder = order;
-    this.lastSample = x === sample ? sample.slice() : x; // the caller may reuse its buffer
-    const out = this.predict(x, stepIndex, order);
+    this.lastSample = corrected;
     this.lowerOrderNums = Math.min(this.lowerOrderNums + 1, solverOrder);
     this.nextStep = stepIndex + 1;
     return out;
   }
 
-  /** `multistep_uni_p_bh_update`: from σ[i] to σ[i + 1] with the newest `order` x0 predictions. */
-  private predict(x: Float32Array, i: number, order: number): Float32Array {
+  /** A buffer of `length` floats whose contents will all be overwritten. */
+  private buffer(length: number): Float32Array {
+    const spare = this.spare.pop();
+    return spare !== undefined && spare.length === length ? spare : new Float32Array(length);
+  }
+
+  private recycle(buffer: Float32Array): void {
+    if (this.spare.length < 2) this.spare.push(buffer);
+  }
+
+  /** The predictor's coefficients for the step from σ[i] to σ[i + 1]; call after x0 joined the history. */
+  private predictorTerms(i: number, order: number): Terms {
     const hist = this.history;
-    const m0 = hist[hist.length - 1]!;
     const older = Array.from({ length: order - 1 }, (_, k) => i - (k + 1));
     const c = coefficients(this.sigmas, i + 1, i, older, order, this.config.solver_type);
     // order 2 uses ρ = 0.5 (diffusers' simplification); order 3 solves the leading 2×2 system
@@ -175,52 +205,183 @@ export class UniPCMultistepScheduler implements FlowScheduler {
         : order === 2
           ? [0.5]
           : solveF32(c.R.slice(0, -1).map((row) => row.slice(0, -1)), c.b.slice(0, -1), 'strided');
-    const olderOutputs = older.map((_, k) => hist[hist.length - 2 - k]!);
-    const out = new Float32Array(x.length);
-    for (let e = 0; e < out.length; e++) {
-      const base = f(f(c.c1 * x[e]!) - f(c.c2 * m0[e]!));
-      if (rhos.length === 0) {
-        out[e] = base;
-        continue;
-      }
-      let res = 0;
-      for (let k = 0; k < rhos.length; k++) {
-        const d1 = f(f(olderOutputs[k]![e]! - m0[e]!) / c.rks[k]!);
-        const term = f(rhos[k]! * d1);
-        res = k === 0 ? term : f(res + term);
-      }
-      out[e] = base - f(c.c3 * res);
-    }
-    return out;
+    return terms(c, rhos, 0, hist[hist.length - 1]!, older.map((_, k) => hist[hist.length - 2 - k]!));
   }
 
-  /**
-   * `multistep_uni_c_bh_update`: redoes the step from σ[i − 1] to σ[i] that produced `sample`,
-   * now also using the model output at σ[i] (`x0`), with the previous step's order.
-   */
-  private correct(x0: Float32Array, lastSample: Float32Array, i: number, order: number): Float32Array {
-    const hist = this.history; // not yet holding x0: the newest entry is step i − 1's
-    const m0 = hist[hist.length - 1]!;
+  /** The corrector's coefficients for the step from σ[i − 1] to σ[i]; call before x0 joins the history. */
+  private correctorTerms(i: number, order: number): Terms {
+    const hist = this.history; // the newest entry is step i − 1's
     const older = Array.from({ length: order - 1 }, (_, k) => i - (k + 2));
     const c = coefficients(this.sigmas, i, i - 1, older, order, this.config.solver_type);
     const rhos = order === 1 ? [0.5] : solveF32(c.R, c.b);
-    const rhoT = rhos[rhos.length - 1]!;
-    const olderOutputs = older.map((_, k) => hist[hist.length - 2 - k]!);
-    const out = new Float32Array(x0.length);
-    for (let e = 0; e < out.length; e++) {
-      const base = f(f(c.c1 * lastSample[e]!) - f(c.c2 * m0[e]!));
-      let res = f(rhoT * f(x0[e]! - m0[e]!));
-      if (olderOutputs.length > 0) {
-        let corr = 0;
-        for (let k = 0; k < olderOutputs.length; k++) {
-          const d1 = f(f(olderOutputs[k]![e]! - m0[e]!) / c.rks[k]!);
-          const term = f(rhos[k]! * d1);
-          corr = k === 0 ? term : f(corr + term);
-        }
-        res = f(corr + res);
-      }
-      out[e] = base - f(c.c3 * res);
-    }
-    return out;
+    return terms(c, rhos, rhos[rhos.length - 1]!, hist[hist.length - 1]!, older.map((_, k) => hist[hist.length - 2 - k]!));
+  }
+}
+
+/** What the per-element loops of a predictor or corrector read. */
+interface Terms {
+  /** 1 + the number of older outputs used (0, 1 or 2). */
+  readonly order: number;
+  /** x_t = c₁·x − c₂·m₀ − c₃·(…), see `Coefficients`. */
+  readonly c1: number;
+  readonly c2: number;
+  readonly c3: number;
+  /** ρ_T, the corrector's weight of the new output (predictor: unused). */
+  readonly rhoT: number;
+  /** The newest x0 prediction the step starts from (predictor: unused, it is this step's x0). */
+  readonly m0: Float32Array;
+  /** The older outputs (empty where absent), with their ρ_k and r_k. */
+  readonly d1: Float32Array;
+  readonly rho1: number;
+  readonly rk1: number;
+  readonly d2: Float32Array;
+  readonly rho2: number;
+  readonly rk2: number;
+}
+
+const NONE = new Float32Array(0);
+
+function terms(c: Coefficients, rhos: readonly number[], rhoT: number, m0: Float32Array, olderOutputs: readonly Float32Array[]): Terms {
+  if (olderOutputs.length > 2) throw new RangeError('UniPC supports solver orders up to 3');
+  return {
+    order: olderOutputs.length + 1,
+    c1: c.c1,
+    c2: c.c2,
+    c3: c.c3,
+    rhoT,
+    m0,
+    d1: olderOutputs[0] ?? NONE,
+    rho1: rhos[0] ?? 0,
+    rk1: c.rks[0] ?? 1,
+    d2: olderOutputs[1] ?? NONE,
+    rho2: rhos[1] ?? 0,
+    rk2: c.rks[1] ?? 1,
+  };
+}
+
+/*
+ * The per-element loops. One loop per order, with no branch inside, so that each is compiled
+ * for exactly what it runs (a step calls each once, over ~500K elements for a WAN video). Every
+ * operation is rounded to float32 in diffusers' order; a Float32Array store rounds as
+ * Math.fround does, so a value stored without `f` is still rounded once. With
+ * D_k = (older_k − m₀) / r_k:
+ *   corrector: x = c₁·x_prev − c₂·m₀ − c₃·(Σ ρ_k·D_k + ρ_T·(x0 − m₀))
+ *   predictor: out = c₁·x − c₂·x0 − c₃·Σ ρ_k·D_k (with m₀ = x0)
+ */
+
+/**
+ * x0 = sample − σ·v (`convert_model_output`, from the uncorrected sample) into `x0`, and the
+ * corrected sample (or, without a corrector, a copy of `sample`) into `corrected`.
+ */
+function convertAndCorrect(
+  sample: Float32Array,
+  modelOutput: Float32Array,
+  sigma: number,
+  x0: Float32Array,
+  corr: Terms | null,
+  lastSample: Float32Array | undefined,
+  corrected: Float32Array,
+): void {
+  if (corr === null || lastSample === undefined) convertOnly(sample, modelOutput, sigma, x0, corrected);
+  else if (corr.order === 1) convertCorrect1(sample, modelOutput, sigma, x0, lastSample, corr.m0, corr.c1, corr.c2, corr.c3, corr.rhoT, corrected);
+  else if (corr.order === 2) {
+    convertCorrect2(sample, modelOutput, sigma, x0, lastSample, corr.m0, corr.c1, corr.c2, corr.c3, corr.rhoT, corr.d1, corr.rho1, corr.rk1, corrected);
+  } else convertCorrect3(sample, modelOutput, sigma, x0, lastSample, corr, corrected);
+}
+
+function convertOnly(sample: Float32Array, modelOutput: Float32Array, sigma: number, x0: Float32Array, copy: Float32Array): void {
+  for (let e = 0; e < sample.length; e++) {
+    const x = sample[e]!;
+    x0[e] = x - f(sigma * modelOutput[e]!);
+    copy[e] = x;
+  }
+}
+
+function convertCorrect1(
+  sample: Float32Array,
+  modelOutput: Float32Array,
+  sigma: number,
+  x0: Float32Array,
+  last: Float32Array,
+  m0s: Float32Array,
+  c1: number,
+  c2: number,
+  c3: number,
+  rhoT: number,
+  out: Float32Array,
+): void {
+  for (let e = 0; e < sample.length; e++) {
+    const m = f(sample[e]! - f(sigma * modelOutput[e]!));
+    x0[e] = m;
+    const m0 = m0s[e]!;
+    const base = f(f(c1 * last[e]!) - f(c2 * m0));
+    out[e] = base - f(c3 * f(rhoT * f(m - m0)));
+  }
+}
+
+function convertCorrect2(
+  sample: Float32Array,
+  modelOutput: Float32Array,
+  sigma: number,
+  x0: Float32Array,
+  last: Float32Array,
+  m0s: Float32Array,
+  c1: number,
+  c2: number,
+  c3: number,
+  rhoT: number,
+  d1: Float32Array,
+  rho1: number,
+  rk1: number,
+  out: Float32Array,
+): void {
+  for (let e = 0; e < sample.length; e++) {
+    const m = f(sample[e]! - f(sigma * modelOutput[e]!));
+    x0[e] = m;
+    const m0 = m0s[e]!;
+    const base = f(f(c1 * last[e]!) - f(c2 * m0));
+    const res = f(f(rho1 * f(f(d1[e]! - m0) / rk1)) + f(rhoT * f(m - m0)));
+    out[e] = base - f(c3 * res);
+  }
+}
+
+function convertCorrect3(sample: Float32Array, modelOutput: Float32Array, sigma: number, x0: Float32Array, last: Float32Array, t: Terms, out: Float32Array): void {
+  const { m0: m0s, c1, c2, c3, rhoT, d1, rho1, rk1, d2, rho2, rk2 } = t;
+  for (let e = 0; e < sample.length; e++) {
+    const m = f(sample[e]! - f(sigma * modelOutput[e]!));
+    x0[e] = m;
+    const m0 = m0s[e]!;
+    const base = f(f(c1 * last[e]!) - f(c2 * m0));
+    const sum = f(f(rho1 * f(f(d1[e]! - m0) / rk1)) + f(rho2 * f(f(d2[e]! - m0) / rk2)));
+    out[e] = base - f(c3 * f(sum + f(rhoT * f(m - m0))));
+  }
+}
+
+/** The predictor from the (corrected) sample `x` and this step's `x0`, into `out`. */
+function predict(x: Float32Array, x0: Float32Array, pred: Terms, out: Float32Array): void {
+  if (pred.order === 1) predict1(x, x0, pred.c1, pred.c2, out);
+  else if (pred.order === 2) predict2(x, x0, pred.c1, pred.c2, pred.c3, pred.d1, pred.rho1, pred.rk1, out);
+  else predict3(x, x0, pred, out);
+}
+
+function predict1(x: Float32Array, x0: Float32Array, c1: number, c2: number, out: Float32Array): void {
+  for (let e = 0; e < x.length; e++) out[e] = f(c1 * x[e]!) - f(c2 * x0[e]!);
+}
+
+function predict2(x: Float32Array, x0: Float32Array, c1: number, c2: number, c3: number, d1: Float32Array, rho1: number, rk1: number, out: Float32Array): void {
+  for (let e = 0; e < x.length; e++) {
+    const m = x0[e]!;
+    const base = f(f(c1 * x[e]!) - f(c2 * m));
+    out[e] = base - f(c3 * f(rho1 * f(f(d1[e]! - m) / rk1)));
+  }
+}
+
+function predict3(x: Float32Array, x0: Float32Array, t: Terms, out: Float32Array): void {
+  const { c1, c2, c3, d1, rho1, rk1, d2, rho2, rk2 } = t;
+  for (let e = 0; e < x.length; e++) {
+    const m = x0[e]!;
+    const base = f(f(c1 * x[e]!) - f(c2 * m));
+    const res = f(f(rho1 * f(f(d1[e]! - m) / rk1)) + f(rho2 * f(f(d2[e]! - m) / rk2)));
+    out[e] = base - f(c3 * res);
   }
 }
