@@ -23,10 +23,16 @@ const pipelineEntries = Object.fromEntries(
 );
 
 /**
- * The PNG encoding thread (media/png-pool.ts) is started by path from inside the bundled pipelines,
- * so it is an entry of its own beside them: out/main/pipelines/png-thread.js.
+ * The PNG encoding thread (media/png-pool.ts), the video thread (media/video-encoder.ts) and the
+ * ffmpeg host process it forks (media/ffmpeg-host.ts) are started by path from inside the bundled
+ * pipelines, so each is an entry of its own beside them: out/main/pipelines/png-thread.js,
+ * video-thread.js and ffmpeg-host.js.
  */
-const pngThreadEntry = { 'pipelines/png-thread': resolve(root, 'src-main/engine/media/png-thread.ts') };
+const threadEntries = {
+  'pipelines/png-thread': resolve(root, 'src-main/engine/media/png-thread.ts'),
+  'pipelines/video-thread': resolve(root, 'src-main/engine/media/video-thread.ts'),
+  'pipelines/ffmpeg-host': resolve(root, 'src-main/engine/media/ffmpeg-host.ts'),
+};
 
 /** Native or runtime-loaded packages that must stay in node_modules (asar-unpacked where native). */
 const NATIVE_EXTERNALS = ['onnxruntime-node', 'onnxruntime-common', 'fluent-ffmpeg'];
@@ -42,7 +48,7 @@ export default defineConfig({
           index: resolve(root, 'src-main/app/main.ts'),
           worker: resolve(root, 'src-main/engine/inference/worker-main.ts'),
           ...pipelineEntries,
-          ...pngThreadEntry,
+          ...threadEntries,
         },
         external: NATIVE_EXTERNALS,
         output: {

@@ -13,6 +13,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { unlink, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -97,6 +98,13 @@ export interface EncodeMp4Options {
    * encodes during the decode instead of buffering the whole clip and starting at the end.
    */
   readonly lookahead?: number;
+  /**
+   * For a producer that makes frames as it goes: x264 parallelises within each frame (at most 4
+   * slices) instead of across frames, and keeps no extra lookahead buffer, so frames are encoded as
+   * they arrive and the last ones are done soon after they come — rather than a threads-deep queue
+   * of frames waiting for the end of the clip. Costs a little compression, not quality (CRF).
+   */
+  readonly lowLatency?: boolean;
 }
 
 export interface EncodedVideo {
@@ -289,6 +297,7 @@ function runFfmpeg(a: RunArgs): Promise<number> {
       '-c:v', 'libx264',
       '-preset', a.preset,
       ...(a.lookahead !== undefined ? ['-rc-lookahead', String(Math.max(0, Math.min(250, Math.round(a.lookahead))))] : []),
+      ...(a.lowLatency === true ? ['-threads', String(Math.min(4, availableParallelism())), '-x264-params', 'sliced-threads=1:sync-lookahead=0'] : []),
       '-crf', String(a.crf),
       '-pix_fmt', 'yuv420p',
       '-colorspace', 'bt709',

@@ -14,6 +14,8 @@ import { buildA1111Parameters } from '../../media/a1111.ts';
 import { requireFfmpeg } from '../../media/ffmpeg-locate.ts';
 import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
 import type { X264Preset } from '../../media/video-encode.ts';
+import { sharedVideoEncoder } from '../../media/video-encoder.ts';
+import type { VideoSink } from '../../media/video-stream.ts';
 import { WAN_LATENT_CHANNELS, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH } from '../../models/wan-validator.ts';
 import { createFlowScheduler, FLOW_SAMPLERS } from '../../numerics/flow/index.ts';
 import type { FlowSamplerName, FlowScheduler } from '../../numerics/flow/index.ts';
@@ -24,10 +26,11 @@ import { CancelledError, PipelineError } from '../types.ts';
 import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
 import { loadWanModel } from './model.ts';
 import type { WanModel } from './model.ts';
-import { writeWanImage, writeWanVideo } from './output.ts';
+import { openWanVideo, writeWanImage, writeWanVideo } from './output.ts';
 import { wanPreviewPng } from './preview.ts';
 import { encodeWanText } from './text.ts';
-import { decodeWanFrames, newDecodeStats, SPATIAL_SCALE, TEMPORAL_SCALE, videoFrames } from './vae-decode.ts';
+import type { EncodedText } from './text.ts';
+import { decodeWanChunks, decodeWanFrames, newDecodeStats, SPATIAL_SCALE, TEMPORAL_SCALE } from './vae-decode.ts';
 import type { DecodeOptions } from './vae-decode.ts';
 
 /** Sizes must be multiples of the VAE's 8 × the transformer's 2×2 patch. */
@@ -60,6 +63,25 @@ export function checkWanParams(p: { width: number; height: number; frames: numbe
   }
 }
 
+/** What the denoising and writing half of a run carries over from its set-up half. */
+interface DenoiseState {
+  readonly m: WanModel;
+  readonly cond: EncodedText;
+  readonly uncond: EncodedText | null;
+  readonly prompt: string;
+  readonly sampler: FlowSamplerName;
+  readonly samplerLabel: string;
+  readonly recipe: Record<string, unknown>;
+  readonly extra: [string, string | number][];
+  readonly providerNote: string | null;
+  /** The video's MP4 stream, open since before the denoising; null for the image job types. */
+  readonly video: VideoSink | null;
+  readonly wall0: number;
+  readonly run0: number;
+  readonly loadMs: number;
+  readonly encodeMs: number;
+}
+
 function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new CancelledError();
 }
@@ -73,6 +95,8 @@ export class WanPipeline implements Pipeline {
   constructor(options: WanPipelineOptions = {}) {
     this.#runtime = options.runtime ?? workerRuntime();
     this.#options = options;
+    // The video thread and its ffmpeg host start now, while this process holds no model yet.
+    sharedVideoEncoder().warm();
   }
 
   async unload(): Promise<void> {
@@ -113,6 +137,50 @@ export class WanPipeline implements Pipeline {
     const encodeMs = performance.now() - tEnc0;
     throwIfCancelled(ctx.signal);
 
+    const providerNote = [m.transformer.loaded.note, cond.note].filter(Boolean).join('; ') || null;
+    const recipe = this.#recipe(req, m, providerNote, { condTokens: cond.tokens, truncated: cond.truncated });
+    // The video infotext writes Frames and FPS itself.
+    const extra: [string, string | number][] = isVideo ? [['Noise', 'torch.randn CPU']] : [['Frames', 1], ['Noise', 'torch.randn CPU']];
+    if (p.enhancedPrompt) extra.push(['Original prompt', p.prompt]);
+    const samplerLabel = FLOW_SAMPLERS[sampler].label;
+    // Video: the MP4 starts now (ffmpeg spawned on the video thread while the denoising runs), so a
+    // broken ffmpeg or staging folder fails the job before the work rather than after it.
+    const video: VideoSink | null = isVideo
+      ? openWanVideo({
+          frameCount: p.frames,
+          width: p.width,
+          height: p.height,
+          fps: p.fps || WAN_FPS,
+          stagingDir: req.stagingDir,
+          metadata: {
+            prompt,
+            negativePrompt: p.negativePrompt,
+            seed: p.seed,
+            model: req.model.id,
+            steps: p.steps,
+            jobType: req.jobType,
+            extraParameters: [['Sampler', samplerLabel], ['CFG scale', p.guidance], ...extra],
+            recipe,
+          },
+          ffmpeg: ffmpeg!,
+          log: (message) => ctx.log(message),
+          ...(this.#options.x264Preset ? { preset: this.#options.x264Preset } : {}),
+        })
+      : null;
+    try {
+      return await this.#denoiseAndWrite(req, ctx, { m, cond, uncond, prompt, sampler, samplerLabel, recipe, extra, providerNote, video, wall0, run0, loadMs, encodeMs });
+    } catch (error) {
+      // Cancelled or failed: ffmpeg is stopped and its temp file removed before the job settles.
+      await video?.abort();
+      throw error;
+    }
+  }
+
+  async #denoiseAndWrite(req: RunRequest, ctx: PipelineContext, s: DenoiseState): Promise<PipelineResult> {
+    const p = req.params;
+    const { m, cond, uncond, prompt, sampler, samplerLabel, recipe, extra, providerNote, video, wall0, run0, loadMs, encodeMs } = s;
+    const isVideo = video !== null;
+
     // Starting noise: torch.randn([1, 16, (F − 1)/4 + 1, h/8, w/8]) on a CPU generator seeded with the job's seed.
     const T = (p.frames - 1) / TEMPORAL_SCALE + 1;
     const h = p.height / SPATIAL_SCALE;
@@ -126,6 +194,7 @@ export class WanPipeline implements Pipeline {
     const denoiseRun0 = this.#runtime.timer.ms;
     for (let i = 0; i < scheduler.timesteps.length; i++) {
       throwIfCancelled(ctx.signal);
+      if (video?.failure) throw video.failure;
       const s0 = performance.now();
       const v = await this.#velocity(m, scheduler, i, x, shape, cond.states, uncond?.states ?? null, p.guidance, ctx.signal);
       const preview = wanPreviewPng(x, v, scheduler.sigmas[i]!, T, h, w);
@@ -140,13 +209,8 @@ export class WanPipeline implements Pipeline {
     const decodeRun0 = this.#runtime.timer.ms;
     ctx.progress({ step: p.steps, of: p.steps, stage: isVideo ? 'decoding and encoding video' : 'decoding', preview: null });
     const stats = newDecodeStats(m.vae.io.mode === 'cached' ? 'cached' : 'whole');
-    const frames = decodeWanFrames(this.#runtime, m.vae, { data: x, frames: T, height: h, width: w }, { ...this.#options.vaeWindow, signal: ctx.signal }, stats);
-    const providerNote = [m.transformer.loaded.note, cond.note].filter(Boolean).join('; ') || null;
-    const recipe = this.#recipe(req, m, providerNote, { condTokens: cond.tokens, truncated: cond.truncated });
-    // The video infotext writes Frames and FPS itself.
-    const extra: [string, string | number][] = isVideo ? [['Noise', 'torch.randn CPU']] : [['Frames', 1], ['Noise', 'torch.randn CPU']];
-    if (p.enhancedPrompt) extra.push(['Original prompt', p.prompt]);
-    const samplerLabel = FLOW_SAMPLERS[sampler].label;
+    const decodeOptions = { ...this.#options.vaeWindow, signal: ctx.signal };
+    const latents = { data: x, frames: T, height: h, width: w };
     let output: OutputFile;
     let encodeOutMs = 0;
     let writeMs = 0;
@@ -164,36 +228,16 @@ export class WanPipeline implements Pipeline {
         extra,
         version: `${APP_NAME} ${APP_VERSION}`,
       });
+      const frames = decodeWanFrames(this.#runtime, m.vae, latents, decodeOptions, stats);
       const written = await writeWanImage(frames, { stagingDir: req.stagingDir, parameters, recipe, seed: p.seed });
       output = written.output;
       encodeOutMs = written.encodeMs;
       writeMs = written.writeMs;
     } else {
-      const written = await writeWanVideo({
-        frames,
-        frameCount: videoFrames(T),
-        width: p.width,
-        height: p.height,
-        fps: p.fps || WAN_FPS,
-        stagingDir: req.stagingDir,
-        metadata: {
-          prompt,
-          negativePrompt: p.negativePrompt,
-          seed: p.seed,
-          model: req.model.id,
-          steps: p.steps,
-          jobType: req.jobType,
-          extraParameters: [['Sampler', samplerLabel], ['CFG scale', p.guidance], ...extra],
-          recipe,
-        },
-        recipe,
-        seed: p.seed,
-        ffmpeg: ffmpeg!,
-        signal: ctx.signal,
-        ...(this.#options.x264Preset ? { preset: this.#options.x264Preset } : {}),
-      });
+      const written = await writeWanVideo(video, decodeWanChunks(this.#runtime, m.vae, latents, decodeOptions, stats), { recipe, seed: p.seed });
       output = written.output;
-      encodeOutMs = Math.max(0, written.encodeMs - stats.decodeMs);
+      // What the job waited for after the last decoded frame (ffmpeg ran beside everything before).
+      encodeOutMs = written.tailMs;
       writeMs = written.thumbMs;
     }
 

@@ -1,17 +1,19 @@
 /**
  * Writes a WAN job's result into the staging folder: one PNG (1-frame job types) with the same
- * metadata as SDXL's, or one H.264 MP4 (video job types) through the video encoder, which pulls the
- * frames as the VAE decodes them, plus a poster-frame thumbnail. Every file is written atomically:
+ * metadata as SDXL's, or one H.264 MP4 (video job types) through a stream on the video thread
+ * (media/video-encoder.ts), opened before the denoising and fed as the VAE decodes, plus a
+ * poster-frame thumbnail. Every file is written atomically:
  * a cancel or a failure leaves no partial output under a final name.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
-import { makeThumbnail } from '../../media/thumbnail.ts';
-import { encodeMp4 } from '../../media/video-encode.ts';
 import type { X264Preset } from '../../media/video-encode.ts';
+import { sharedVideoEncoder } from '../../media/video-encoder.ts';
+import type { VideoEncoderHost } from '../../media/video-encoder.ts';
+import type { PlanarChunk } from '../../media/video-frames.ts';
 import type { VideoMetadata } from '../../media/video-metadata.ts';
+import type { VideoSink } from '../../media/video-stream.ts';
 import type { OutputFile } from '../types.ts';
 import { PipelineError } from '../types.ts';
 import { writeGeneratedImage } from '../common/write-image.ts';
@@ -47,73 +49,80 @@ export async function writeWanImage(
 
 export interface VideoResult {
   readonly output: OutputFile;
-  /** ffmpeg's wall time from spawn to rename (overlaps the decode, which feeds it). */
+  /** ffmpeg's wall time from spawn to rename (it runs beside the denoising and the decode). */
   readonly encodeMs: number;
+  /** From the last frame handed over to the MP4 and its thumbnail under their final names: what the job waited for. */
+  readonly tailMs: number;
   readonly thumbMs: number;
 }
 
-export interface VideoToWrite {
-  readonly frames: AsyncIterable<DecodedFrame>;
+export interface VideoToOpen {
   readonly frameCount: number;
   readonly width: number;
   readonly height: number;
   readonly fps: number;
   readonly stagingDir: string;
   readonly metadata: VideoMetadata;
-  readonly recipe: Record<string, unknown>;
-  readonly seed: number;
   readonly ffmpeg: FfmpegFound;
-  readonly signal: AbortSignal;
   readonly preset?: X264Preset;
+  /** Where the stream runs (default: the process's video thread). */
+  readonly host?: VideoEncoderHost;
+  readonly log?: (message: string) => void;
 }
 
-export async function writeWanVideo(v: VideoToWrite): Promise<VideoResult> {
-  let poster: DecodedFrame | null = null;
-  async function* rgbFrames(): AsyncGenerator<Uint8Array> {
-    for await (const f of v.frames) {
-      poster ??= f;
-      yield f.rgb;
-    }
-  }
-  const file = join(v.stagingDir, '00.mp4');
-  const encoded = await encodeMp4({
-    frames: rgbFrames(),
-    width: v.width,
-    height: v.height,
-    fps: v.fps,
-    outPath: file,
-    metadata: v.metadata,
-    frameCount: v.frameCount,
-    signal: v.signal,
-    ffmpeg: v.ffmpeg,
-    ...(v.preset ? { preset: v.preset } : {}),
-    // Frames arrive one VAE step at a time: a short lookahead lets x264 work during the decode.
-    lookahead: 8,
-  });
+/** Poster-frame thumbnail's longest side, as for images. */
+const THUMB_SIDE = 256;
+
+/**
+ * Starts the job's MP4: ffmpeg is spawned on the video thread now, so a failing ffmpeg or an
+ * unwritable staging folder shows before the denoising rather than after it.
+ */
+export function openWanVideo(v: VideoToOpen): VideoSink {
+  const host = v.host ?? sharedVideoEncoder();
+  return host.open(
+    {
+      width: v.width,
+      height: v.height,
+      fps: v.fps,
+      outPath: join(v.stagingDir, '00.mp4'),
+      metadata: v.metadata,
+      frameCount: v.frameCount,
+      ffmpeg: v.ffmpeg,
+      ...(v.preset ? { preset: v.preset } : {}),
+      // Frames arrive one VAE call at a time (four frames): a short lookahead and slice threads let
+      // x264 encode during the decode, so little is left to do after the last call.
+      lookahead: 4,
+      lowLatency: true,
+      thumbnail: { dir: v.stagingDir, name: '00.thumb.png', maxSide: THUMB_SIDE },
+    },
+    v.log,
+  );
+}
+
+/** Hands the decoded frames to the open MP4 as they come, then waits for the file. */
+export async function writeWanVideo(sink: VideoSink, chunks: AsyncIterable<PlanarChunk>, o: { recipe: Record<string, unknown>; seed: number }): Promise<VideoResult> {
+  for await (const chunk of chunks) await sink.push(chunk);
   const t0 = performance.now();
-  const first = poster as DecodedFrame | null;
-  let thumbFile: string | null = null;
-  if (first) {
-    const thumb = makeThumbnail({ width: first.width, height: first.height, channels: 3, data: first.rgb }, 256);
-    thumbFile = join(v.stagingDir, '00.thumb.png');
-    await writeFileAtomic(thumbFile, thumb.png);
-  }
+  const done = await sink.end();
+  const tailMs = performance.now() - t0;
+  const { video } = done;
   return {
     output: {
-      file: encoded.file,
-      thumbFile,
+      file: video.file,
+      thumbFile: done.thumbFile,
       kind: 'video',
       mime: 'video/mp4',
-      width: encoded.width,
-      height: encoded.height,
+      width: video.width,
+      height: video.height,
       batchIndex: 0,
-      seed: v.seed,
-      durationMs: encoded.durationMs,
-      fps: encoded.fps,
-      frameCount: encoded.frameCount,
-      recipe: v.recipe,
+      seed: o.seed,
+      durationMs: video.durationMs,
+      fps: video.fps,
+      frameCount: video.frameCount,
+      recipe: o.recipe,
     },
-    encodeMs: encoded.encodeMs,
-    thumbMs: performance.now() - t0,
+    encodeMs: video.encodeMs,
+    tailMs,
+    thumbMs: done.thumbMs,
   };
 }

@@ -8,13 +8,15 @@
  * whole-clip export (Optimum's contract) is called on windows of at most `maxWindow` latent
  * frames: one call when the clip fits (exact), else windows that each start `context` latent
  * frames early, whose first outputs are dropped — close to, but not exactly, one long decode,
- * because the causal history before each window is cut. Frames come out one at a time, in order,
- * as RGB24, so an encoder can consume them while the next ones decode.
+ * because the causal history before each window is cut. Frames come out in order, a decoder call's
+ * worth at a time, as the decoder's float output (`decodeWanChunks`: the video thread converts them
+ * while the next call runs) or as RGB24 (`decodeWanFrames`).
  */
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { OrtRuntime } from '../../inference/runtime.ts';
-import { vaeValueToByte } from '../../media/image-convert.ts';
+import { chunkToRgb } from '../../media/video-frames.ts';
+import type { PlanarChunk } from '../../media/video-frames.ts';
 import { WAN_LATENT_CHANNELS } from '../../models/wan-validator.ts';
 import type { VaeDecoderIo, WanVaeConfig } from '../../models/wan-validator.ts';
 import { floatTensor, inputSpec, outputFloat32 } from '../common/session-io.ts';
@@ -87,21 +89,6 @@ function unnormalize(latents: LatentVideo, cfg: WanVaeConfig, from: number, to: 
   return out;
 }
 
-/** Frame k of a [1, 3, n, H, W] decoder output as RGB24 (clamp to [-1, 1], then diffusers' uint8 conversion). */
-function frameToRgb(data: Float32Array, dims: readonly number[], k: number, precision: 'float32' | 'float16'): Uint8Array {
-  const [, , n, H, W] = dims as [number, number, number, number, number];
-  const plane = H * W;
-  const rgb = new Uint8Array(plane * 3);
-  for (let c = 0; c < 3; c++) {
-    const base = (c * n + k) * plane;
-    for (let p = 0; p < plane; p++) {
-      const v = data[base + p]!;
-      rgb[p * 3 + c] = vaeValueToByte(v < -1 ? -1 : v > 1 ? 1 : v, precision);
-    }
-  }
-  return rgb;
-}
-
 function flagTensor(type: string, value: boolean): Tensor {
   if (type === 'bool') return new ort.Tensor('bool', Uint8Array.of(value ? 1 : 0), [1]);
   if (type === 'int64') return tensorInt64([value ? 1 : 0], [1]);
@@ -143,9 +130,22 @@ export function newDecodeStats(mode: DecodeStats['mode']): DecodeStats {
 }
 
 /**
- * The clip's frames, decoded lazily and in order. `stats` is filled as frames are produced
- * (decode time counts session calls and conversion, not the consumer's time between frames).
+ * The clip's frames, decoded lazily and in order, one decoder call at a time: each chunk names the
+ * frames of the call's output that belong to the clip. `stats` is filled as chunks are produced
+ * (decode time counts the session calls and the un-normalising, not the consumer's time).
  */
+export async function* decodeWanChunks(
+  runtime: OrtRuntime,
+  vae: WanVae,
+  latents: LatentVideo,
+  options: DecodeOptions,
+  stats: DecodeStats,
+): AsyncGenerator<PlanarChunk> {
+  if (vae.io.mode === 'cached') yield* decodeCached(runtime, vae, latents, options, stats);
+  else yield* decodeWhole(runtime, vae, latents, options, stats);
+}
+
+/** The clip's frames as RGB24, one at a time (the conversion is timed into `stats.decodeMs`). */
 export async function* decodeWanFrames(
   runtime: OrtRuntime,
   vae: WanVae,
@@ -153,11 +153,16 @@ export async function* decodeWanFrames(
   options: DecodeOptions,
   stats: DecodeStats,
 ): AsyncGenerator<DecodedFrame> {
-  if (vae.io.mode === 'cached') yield* decodeCached(runtime, vae, latents, options, stats);
-  else yield* decodeWhole(runtime, vae, latents, options, stats);
+  let index = 0;
+  for await (const chunk of decodeWanChunks(runtime, vae, latents, options, stats)) {
+    const t0 = performance.now();
+    const frames = [...chunkToRgb(chunk)];
+    stats.decodeMs += performance.now() - t0;
+    for (const rgb of frames) yield { index: index++, width: chunk.width, height: chunk.height, rgb };
+  }
 }
 
-async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVideo, options: DecodeOptions, stats: DecodeStats): AsyncGenerator<DecodedFrame> {
+async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVideo, options: DecodeOptions, stats: DecodeStats): AsyncGenerator<PlanarChunk> {
   const io = vae.io;
   if (io.mode !== 'cached') throw new Error('not a cached decoder');
   stats.mode = 'cached';
@@ -168,7 +173,6 @@ async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVi
     const [h, w] = c.fixed ?? [latents.height * c.scale!, latents.width * c.scale!];
     caches[c.input.name] = floatTensorOf(c.input.type, new Float32Array(c.channels * 2 * h * w), [1, c.channels, 2, h, w]);
   }
-  let index = 0;
   for (let t = 0; t < latents.frames; t++) {
     throwIfCancelled(options.signal);
     const t0 = performance.now();
@@ -190,16 +194,14 @@ async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVi
     caches = next;
     const { data, dims } = outputFloat32(out, io.output.name, 'vae_decoder');
     checkOutput(dims, TEMPORAL_SCALE, latents);
+    // The first latent frame decodes to one video frame (the output's first); each later one to four.
     const keep = t === 0 ? 1 : TEMPORAL_SCALE;
-    const frames = Array.from({ length: keep }, (_, k) => frameToRgb(data, dims, k, precision));
     stats.decodeMs += performance.now() - t0;
-    for (const rgb of frames) {
-      yield { index: index++, width: dims[4]!, height: dims[3]!, rgb };
-    }
+    yield { kind: 'planar', data, frames: dims[2]!, height: dims[3]!, width: dims[4]!, first: 0, count: keep, precision };
   }
 }
 
-async function* decodeWhole(runtime: OrtRuntime, vae: WanVae, latents: LatentVideo, options: DecodeOptions, stats: DecodeStats): AsyncGenerator<DecodedFrame> {
+async function* decodeWhole(runtime: OrtRuntime, vae: WanVae, latents: LatentVideo, options: DecodeOptions, stats: DecodeStats): AsyncGenerator<PlanarChunk> {
   const io = vae.io;
   const spec = inputSpec(vae.session, io.latent.name, 'vae_decoder');
   const precision = io.output.type === 'float16' ? 'float16' : 'float32';
@@ -221,7 +223,6 @@ async function* decodeWhole(runtime: OrtRuntime, vae: WanVae, latents: LatentVid
   if (stats.mode === 'whole-windowed') {
     stats.note = `the vae_decoder export decodes whole clips, so this ${T}-latent-frame clip was decoded in windows of ${window} with ${context} frames of context; seams can differ slightly from one long decode — a frame-cached export avoids this`;
   }
-  let index = 0;
   for (let start = 0; start < T; ) {
     throwIfCancelled(options.signal);
     const t0 = performance.now();
@@ -236,10 +237,8 @@ async function* decodeWhole(runtime: OrtRuntime, vae: WanVae, latents: LatentVid
     checkOutput(dims, videoFrames(to - from), latents);
     // Output frames that belong to latents before `start` (the context) are dropped.
     const skip = start === from ? 0 : videoFrames(start - from);
-    const frames: Uint8Array[] = [];
-    for (let k = skip; k < dims[2]!; k++) frames.push(frameToRgb(data, dims, k, precision));
     stats.decodeMs += performance.now() - t0;
-    for (const rgb of frames) yield { index: index++, width: dims[4]!, height: dims[3]!, rgb };
+    yield { kind: 'planar', data, frames: dims[2]!, height: dims[3]!, width: dims[4]!, first: skip, count: dims[2]! - skip, precision };
     start = to;
   }
 }
