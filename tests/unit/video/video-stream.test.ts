@@ -4,6 +4,7 @@
  * errors, nothing left behind on abort or failure, and a clear fallback when a thread or process
  * cannot start.
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile as readFileAsync } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,7 +56,6 @@ function options(over: Partial<VideoStreamOptions> = {}): VideoStreamOptions {
     frameCount: 9,
     ffmpeg,
     preset: 'ultrafast',
-    lookahead: 4,
     lowLatency: true,
     thumbnail: { dir, name: '00.thumb.png', maxSide: 32 },
     ...over,
@@ -163,6 +163,18 @@ describe.skipIf(!HAS_FFMPEG)('VideoStream, VideoEncoderHost and FfmpegHost with 
       expect(entries(dir)).toEqual([]);
     });
   }
+
+  it('low-latency streams carry no B-frames, so each frame is encoded as it arrives', async () => {
+    const bFrames = (file: string): string =>
+      execFileSync(ffmpeg.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=has_b_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
+    for (const lowLatency of [true, false]) {
+      const sink = new VideoStream(options({ outPath: join(dir, `${lowLatency}.mp4`), thumbnail: null, lowLatency, preset: 'medium' }));
+      await feedNine(sink);
+      const { video } = await sink.end();
+      if (lowLatency) expect(bFrames(video.file)).toBe('0');
+      else expect(Number(bFrames(video.file))).toBeGreaterThan(0);
+    }
+  });
 
   it('the same bytes on the thread as on the calling thread', async () => {
     const here = new VideoStream(options({ outPath: join(dir, 'here.mp4'), thumbnail: null }));

@@ -89,9 +89,8 @@ export function openWanVideo(v: VideoToOpen): VideoSink {
       frameCount: v.frameCount,
       ffmpeg: v.ffmpeg,
       ...(v.preset ? { preset: v.preset } : {}),
-      // Frames arrive one VAE call at a time (four frames): a short lookahead and slice threads let
-      // x264 encode during the decode, so little is left to do after the last call.
-      lookahead: 4,
+      // Frames arrive one VAE call (four frames) at a time: x264 encodes each as it comes, during
+      // the decode, so little is left to do after the last call (see EncodeMp4Options.lowLatency).
       lowLatency: true,
       thumbnail: { dir: v.stagingDir, name: '00.thumb.png', maxSide: THUMB_SIDE },
     },
