@@ -1,9 +1,11 @@
 /**
  * Video figures: MP4 encode time per frame at WAN's 480×832 (17 and 65 frames, x264 `medium`,
  * CRF 18, what video jobs use), and how much the process grows while streaming a clip from a lazy
- * producer (backpressure keeps it near one frame, whatever the length).
+ * producer (backpressure keeps it near one frame, whatever the length); and the low-latency mode
+ * WAN's streams use against the default: speed, file size and SSIM on the same frames.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -45,10 +47,22 @@ async function* lazyFrames(count: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < count; i++) yield frame(i);
 }
 
-async function timeEncode(dir: string, frames: Uint8Array[]): Promise<number> {
+async function timeEncode(dir: string, frames: Uint8Array[], lowLatency = false, name = 'bench.mp4'): Promise<number> {
   const t0 = performance.now();
-  await encodeMp4({ frames, width: WIDTH, height: HEIGHT, fps: 16, outPath: join(dir, 'bench.mp4'), metadata });
+  await encodeMp4({ frames, width: WIDTH, height: HEIGHT, fps: 16, outPath: join(dir, name), metadata, lowLatency });
   return performance.now() - t0;
+}
+
+/** Mean SSIM (all planes) of an MP4 against the raw RGB frames it was made from, by ffmpeg's ssim filter. */
+function ssim(ffmpegPath: string, mp4: string, raw: string): number {
+  const r = spawnSync(
+    ffmpegPath,
+    ['-hide_banner', '-i', mp4, '-f', 'rawvideo', '-pixel_format', 'rgb24', '-video_size', `${WIDTH}x${HEIGHT}`, '-framerate', '16', '-i', raw,
+      '-lavfi', '[1:v]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p[ref];[0:v][ref]ssim', '-f', 'null', '-'],
+    { encoding: 'utf8' },
+  );
+  const m = /All:([0-9.]+)/.exec(r.stderr);
+  return m ? Number(m[1]) : NaN;
 }
 
 /** Highest RSS seen (sampled every 5 ms) while streaming `count` frames, minus RSS before. */
@@ -88,6 +102,17 @@ export const videoBench: Bench = {
         figures.push({ name: `MP4 encode, ${count} frames at ${WIDTH}×${HEIGHT}: whole clip (median of 3)`, value: ms, unit: 'ms', note });
         figures.push({ name: `MP4 encode, ${count} frames at ${WIDTH}×${HEIGHT}: per frame`, value: ms / count, unit: 'ms/frame' });
       }
+      // WAN's streaming mode (EncodeMp4Options.lowLatency) against the default, on the same 33 frames.
+      const clip33 = clip65.slice(0, 33);
+      const raw = join(dir, 'clip33.rgb');
+      writeFileSync(raw, Buffer.concat(clip33));
+      const lowRuns: number[] = [];
+      for (let i = 0; i < 3; i++) lowRuns.push(await timeEncode(dir, clip33, true, 'low.mp4'));
+      await timeEncode(dir, clip33, false, 'default.mp4');
+      figures.push({ name: `MP4 encode, 33 frames, low-latency mode (what WAN streams use): per frame`, value: median(lowRuns) / 33, unit: 'ms/frame', note: 'no B-frames, no lookahead, slice threads' });
+      figures.push({ name: 'low-latency file size / default file size, same frames and CRF', value: statSync(join(dir, 'low.mp4')).size / statSync(join(dir, 'default.mp4')).size, unit: '×' });
+      figures.push({ name: 'SSIM against the source: default', value: ssim(found.ffmpeg, join(dir, 'default.mp4'), raw), unit: '' });
+      figures.push({ name: 'SSIM against the source: low-latency', value: ssim(found.ffmpeg, join(dir, 'low.mp4'), raw), unit: '' });
       clip65.length = 0;
       const grow17 = await rssGrowth(dir, 17);
       const grow65 = await rssGrowth(dir, 65);

@@ -103,8 +103,8 @@ export interface EncodeMp4Options {
    * encoded as soon as it arrives — no B-frames and no rate-control lookahead (so no macroblock
    * tree), x264 parallelising within a frame (at most 4 slices) rather than across frames — so
    * little is left to do after the last frame, instead of a lookahead- and threads-deep queue. At
-   * the same CRF the picture is as good or better (SSIM measured in docs/benchmarks.md) and the
-   * file is about a quarter to a third larger. Overrides `lookahead`.
+   * the same CRF the picture is as good or better (SSIM) and the file 1.2–1.7× larger on test
+   * content (docs/benchmarks.md): a few MB more for a WAN clip. Overrides `lookahead`.
    */
   readonly lowLatency?: boolean;
 }
