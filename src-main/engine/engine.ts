@@ -154,6 +154,12 @@ export class Engine {
       layout,
       emit: (event, payload) => this.emit(event, payload as Events[typeof event]),
       reveal: options.reveal,
+      // Videos are read and thumbnailed with the ffmpeg set in Settings → Video (looked up when a
+      // video is read, so a changed setting applies at once); without one, as before: PATH.
+      ffmpeg: async () => {
+        const found = await this.locatedFfmpeg();
+        return found.ok && found.source === 'setting' ? { ffmpeg: found.ffmpeg, ffprobe: found.ffprobe } : null;
+      },
     });
     this.library = lib.library;
     this.libraryHandlers = lib.handlers;
@@ -201,7 +207,7 @@ export class Engine {
         modelsHint: `${layout.models}${options.modelDirs?.length ? ` or ${options.modelDirs.join(', ')}` : ''}`,
         providers: () => this.settings.effective().providers,
         modelOverrides,
-        ffmpeg: () => (this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath })),
+        ffmpeg: () => this.locatedFfmpeg(),
         onProgress: (p) => this.emit('jobs.progress', thinPreview(p, this.settings.get('previewEvery'))),
         onResidencyChange: () => this.emitGpu(),
       });
@@ -319,10 +325,15 @@ export class Engine {
       if (this.scheduler?.runningJobs().length) this.emitGpu();
     }, 1000);
     this.gpuTimer.unref();
-    this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath });
+    void this.locatedFfmpeg();
     this.settings.watch();
     void this.library.start();
     this.scheduler!.kick();
+  }
+
+  /** The ffmpeg for the current setting, looked up once (again after the setting changes or a check). */
+  private locatedFfmpeg(): Promise<FfmpegLocation> {
+    return (this.ffmpeg ??= locateFfmpeg({ ffmpegPath: this.settings.effective().ffmpegPath }));
   }
 
   private dataVersion(): number {

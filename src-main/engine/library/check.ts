@@ -21,14 +21,14 @@ import { TEMP_FILE_SUFFIX, removeStaleTempFiles } from '../fs/atomic-write.ts';
 import { ID_PATTERN } from '../../../src-preload/contract/library.ts';
 import type { CheckFinding, CheckReport } from '../../../src-preload/contract/library.ts';
 import { MediaRejected, readMediaFacts } from './metadata/read-media.ts';
-import type { FfmpegPaths } from './metadata/ffmpeg.ts';
+import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { insertAssetRecord } from './import.ts';
 import { THUMBS_DIR, absoluteInRoot, isBucket, outbox, sha256Of } from './store.ts';
 
 export interface CheckOptions {
   readonly repair?: boolean;
   readonly onProgress?: (done: number, total: number, current: string | null) => void;
-  readonly ffmpeg?: FfmpegPaths;
+  readonly ffmpeg?: FfmpegSource;
   /** Thumbnails to (re)make are handed here. */
   readonly requeueThumbnails?: (ids: string[]) => void;
 }

@@ -18,7 +18,7 @@ import type { Bucket } from '../../../src-preload/contract/catalog.ts';
 import type { ImportReport, ImportSkipReason } from '../../../src-preload/contract/library.ts';
 import { MEDIA_EXTENSIONS, MediaRejected, readMediaFacts, FORMAT_INFO } from './metadata/read-media.ts';
 import type { MediaFacts } from './metadata/read-media.ts';
-import type { FfmpegPaths } from './metadata/ffmpeg.ts';
+import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { copyFileDurable, isInside, outbox, relativeAssetPath, sha256Of } from './store.ts';
 
 export interface NewAssetRecord {
@@ -91,7 +91,7 @@ export interface ImportOptions {
   /** Called with each batch of new asset ids (for thumbnails and change events). */
   readonly onImported?: (ids: string[]) => void;
   readonly signal?: AbortSignal;
-  readonly ffmpeg?: FfmpegPaths;
+  readonly ffmpeg?: FfmpegSource;
 }
 
 interface Candidate {

@@ -27,7 +27,7 @@ import type {
 import { BUCKETS } from '../../../src-preload/contract/catalog.ts';
 import type { Bucket } from '../../../src-preload/contract/catalog.ts';
 import { defaultFfmpegPaths } from './metadata/ffmpeg.ts';
-import type { FfmpegPaths } from './metadata/ffmpeg.ts';
+import type { FfmpegPaths, FfmpegSource } from './metadata/ffmpeg.ts';
 import { ThumbnailQueue } from './thumbnails.ts';
 import { queryPage, samePrompt, sameSeed } from './query.ts';
 import { bulkUpdate, moveToProject, tagAssets, untagAssets, updateAsset } from './organise.ts';
@@ -51,7 +51,12 @@ export interface LibraryDeps {
   readonly emit?: LibraryEmit;
   /** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
   readonly reveal?: (path: string) => void | Promise<void>;
-  readonly ffmpeg?: FfmpegPaths;
+  /**
+   * The ffmpeg and ffprobe that read videos and make their poster frames: fixed paths, or a lookup
+   * asked each time a video is read (the engine's: the ffmpeg set in Settings → Video, following
+   * changes). Absent, or a lookup answering null: STUDIO_FFMPEG/STUDIO_FFPROBE, else PATH.
+   */
+  readonly ffmpeg?: FfmpegPaths | (() => Promise<FfmpegPaths | null>);
   /** Background thumbnail workers (default 2). */
   readonly thumbnailConcurrency?: number;
 }
@@ -64,7 +69,7 @@ export class Library {
   readonly layout: DataLayout;
   private readonly deps: LibraryDeps;
   private thumbs: ThumbnailQueue;
-  private readonly ffmpeg: FfmpegPaths;
+  private readonly ffmpeg: FfmpegSource;
   private started = false;
 
   constructor(deps: LibraryDeps) {

@@ -12,7 +12,7 @@ import type { Database } from '../db/database.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { MEDIA_LIMITS } from './metadata/read-media.ts';
 import { posterFrame } from './metadata/ffmpeg.ts';
-import type { FfmpegPaths } from './metadata/ffmpeg.ts';
+import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { absoluteInRoot, relativeThumbPath } from './store.ts';
 
 export const THUMB_MAX_SIDE = 320;
@@ -22,7 +22,7 @@ export async function renderThumbnail(
   kind: 'image' | 'video',
   durationMs: number | null,
   maxSide = THUMB_MAX_SIDE,
-  ffmpeg?: FfmpegPaths,
+  ffmpeg?: FfmpegSource,
 ): Promise<Buffer> {
   const input = kind === 'video' ? await posterFrame(file, durationMs, maxSide, ffmpeg) : file;
   return sharp(input, { limitInputPixels: MEDIA_LIMITS.maxPixels, failOn: 'error', sequentialRead: true })
@@ -38,7 +38,7 @@ export interface ThumbnailQueueOptions {
   readonly root: () => string;
   readonly concurrency?: number;
   readonly maxSide?: number;
-  readonly ffmpeg?: FfmpegPaths;
+  readonly ffmpeg?: FfmpegSource;
   /** After each thumbnail is recorded (or fails). */
   readonly onDone?: (id: string, error: string | null) => void;
 }

@@ -2,6 +2,9 @@
  * Videos through ffprobe/ffmpeg found on PATH (or configured): facts of a file (duration, size,
  * fps, frames, tags) and a poster frame for its thumbnail. Paths are passed as `file:` URLs so a
  * name can never be read as an option or another protocol; every run has a time limit.
+ *
+ * The binaries come as fixed paths or as a lookup (the engine's: the ffmpeg set in Settings →
+ * Video), asked only when a video is read and each time, so a changed setting applies at once.
  */
 import { execFile } from 'node:child_process';
 
@@ -12,6 +15,25 @@ export interface FfmpegPaths {
 
 export function defaultFfmpegPaths(env: NodeJS.ProcessEnv = process.env): FfmpegPaths {
   return { ffmpeg: env.STUDIO_FFMPEG ?? 'ffmpeg', ffprobe: env.STUDIO_FFPROBE ?? 'ffprobe' };
+}
+
+/**
+ * Where the binaries come from: fixed paths, or a lookup run when a video is read (null, or a
+ * failed lookup, means "none configured": `defaultFfmpegPaths()`).
+ */
+export type FfmpegSource = FfmpegPaths | (() => Promise<FfmpegPaths | null>);
+
+/** The paths to run now: a lookup's answer, else STUDIO_FFMPEG/STUDIO_FFPROBE or PATH. */
+export async function resolveFfmpegPaths(source?: FfmpegSource): Promise<FfmpegPaths> {
+  if (source === undefined) return defaultFfmpegPaths();
+  if (typeof source !== 'function') return source;
+  let paths: FfmpegPaths | null;
+  try {
+    paths = await source();
+  } catch {
+    paths = null;
+  }
+  return paths ?? defaultFfmpegPaths();
 }
 
 export interface VideoFacts {
@@ -89,7 +111,8 @@ export function parseProbeJson(json: string): VideoFacts {
   };
 }
 
-export async function probeVideo(path: string, paths: FfmpegPaths = defaultFfmpegPaths()): Promise<VideoFacts> {
+export async function probeVideo(path: string, source?: FfmpegSource): Promise<VideoFacts> {
+  const paths = await resolveFfmpegPaths(source);
   const { stdout } = await run(
     paths.ffprobe,
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', `file:${path}`],
@@ -100,7 +123,8 @@ export async function probeVideo(path: string, paths: FfmpegPaths = defaultFfmpe
 }
 
 /** One frame (a tenth into the clip, at most 1 s) as a PNG no larger than `maxSide`. */
-export async function posterFrame(path: string, durationMs: number | null, maxSide: number, paths: FfmpegPaths = defaultFfmpegPaths()): Promise<Buffer> {
+export async function posterFrame(path: string, durationMs: number | null, maxSide: number, source?: FfmpegSource): Promise<Buffer> {
+  const paths = await resolveFfmpegPaths(source);
   const at = durationMs && durationMs > 0 ? Math.min(1, durationMs / 10000) : 0;
   const scale = `scale=${maxSide}:${maxSide}:force_original_aspect_ratio=decrease`;
   const { stdout } = await run(

@@ -19,7 +19,7 @@ import { fromComfyPrompt, fromComfyWorkflow, fromInvokeAi } from './generators.t
 import type { GenerationFields } from './generators.ts';
 import { readExifText, readXmpParameters } from './exif.ts';
 import { probeVideo } from './ffmpeg.ts';
-import type { FfmpegPaths } from './ffmpeg.ts';
+import type { FfmpegSource } from './ffmpeg.ts';
 
 export type MediaFormat = 'png' | 'jpeg' | 'webp' | 'mp4';
 
@@ -296,7 +296,7 @@ async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp
   return { width, height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe: null, raw };
 }
 
-async function readMp4(path: string, name: string, size: number, ffmpeg?: FfmpegPaths): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+async function readMp4(path: string, name: string, size: number, ffmpeg?: FfmpegSource): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
   if (size > MEDIA_LIMITS.maxVideoBytes) {
     throw new MediaRejected('too-large', `${name} is larger than the ${MEDIA_LIMITS.maxVideoBytes / 2 ** 30} GB a video may be; skipped`);
   }
@@ -340,7 +340,7 @@ export interface ReadMediaOptions {
   /** Name for messages (the file's name as the user knows it). */
   readonly name: string;
   readonly size: number;
-  readonly ffmpeg?: FfmpegPaths;
+  readonly ffmpeg?: FfmpegSource;
 }
 
 /** Reads a regular file's format and generation metadata; throws MediaRejected when it should be skipped. */
