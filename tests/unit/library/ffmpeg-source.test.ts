@@ -3,12 +3,15 @@
  * engine's located ffmpeg, from Settings → Video) asked only when a video is read, each time, with
  * STUDIO_FFMPEG/PATH when it answers nothing.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultFfmpegPaths, resolveFfmpegPaths } from '../../../src-main/engine/library/metadata/ffmpeg.ts';
+import { defaultFfmpegPaths, posterFrame, resolveFfmpegPaths } from '../../../src-main/engine/library/metadata/ffmpeg.ts';
 import type { FfmpegPaths } from '../../../src-main/engine/library/metadata/ffmpeg.ts';
 import { locateFfmpeg } from '../../../src-main/engine/media/ffmpeg-locate.ts';
+import { decodePng } from '../../../src-main/engine/media/png-decode.ts';
 import { mp4, pilPng } from '../../fixtures/library/formats.ts';
 import { addAsset, makeWorld, writeRaw } from '../../fixtures/library/world.ts';
 import type { World } from '../../fixtures/library/world.ts';
@@ -97,5 +100,26 @@ describe.skipIf(!real.ok)('a Library given an ffmpeg lookup', () => {
     w.library.thumbnails.enqueue([second]);
     await w.library.thumbnails.idle();
     expect(w.library.get(second)!.thumbError).toMatch(/ffmpeg was not found/);
+  });
+});
+
+describe.skipIf(!real.ok)('posterFrame', () => {
+  it('shrinks a large clip into the box keeping its aspect ratio, and never enlarges a small one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poster-'));
+    try {
+      const sizes: [number, number, number, number][] = [
+        [640, 360, 320, 180],
+        [64, 48, 64, 48],
+        [200, 600, 107, 320],
+      ];
+      for (const [w, h, ew, eh] of sizes) {
+        const file = join(dir, `${w}x${h}.mp4`);
+        execFileSync(real.ok ? real.ffmpeg : 'ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=s=${w}x${h}:rate=8`, '-frames:v', '8', '-pix_fmt', 'yuv420p', file]);
+        const png = decodePng(await posterFrame(file, 1000, 320, real.ok ? { ffmpeg: real.ffmpeg, ffprobe: real.ffprobe } : undefined));
+        expect([png.width, png.height], `${w}×${h}`).toEqual([ew, eh]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -122,11 +122,12 @@ export async function probeVideo(path: string, source?: FfmpegSource): Promise<V
   return parseProbeJson(stdout.toString('utf8'));
 }
 
-/** One frame (a tenth into the clip, at most 1 s) as a PNG no larger than `maxSide`. */
+/** One frame (a tenth into the clip, at most 1 s) as a PNG no larger than `maxSide` (never enlarged). */
 export async function posterFrame(path: string, durationMs: number | null, maxSide: number, source?: FfmpegSource): Promise<Buffer> {
   const paths = await resolveFfmpegPaths(source);
   const at = durationMs && durationMs > 0 ? Math.min(1, durationMs / 10000) : 0;
-  const scale = `scale=${maxSide}:${maxSide}:force_original_aspect_ratio=decrease`;
+  // Fits inside maxSide × maxSide keeping the aspect ratio; a clip already smaller keeps its size.
+  const scale = `scale=w='min(iw,${maxSide})':h='min(ih,${maxSide})':force_original_aspect_ratio=decrease`;
   const { stdout } = await run(
     paths.ffmpeg,
     ['-v', 'error', '-nostdin', '-threads', '1', '-ss', at.toFixed(3), '-i', `file:${path}`, '-frames:v', '1', '-vf', scale, '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
