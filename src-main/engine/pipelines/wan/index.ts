@@ -8,6 +8,7 @@
  * Runs only inside an inference worker.
  */
 import { performance } from 'node:perf_hooks';
+import type { Tensor } from 'onnxruntime-node';
 import { workerRuntime } from '../../inference/runtime.ts';
 import type { OrtRuntime } from '../../inference/runtime.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
@@ -190,13 +191,18 @@ export class WanPipeline implements Pipeline {
     const scheduler = createFlowScheduler(sampler, m.schedulerConfig);
     scheduler.setTimesteps(p.steps);
 
+    // The text conditioning is the same every step: its tensors are made once.
+    const ctxSpec = inputSpec(m.transformer.loaded.session, m.transformer.io.context.name, 'transformer');
+    const contextDims = [1, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH];
+    const context = { cond: floatTensor(ctxSpec, cond.states, contextDims), uncond: uncond ? floatTensor(ctxSpec, uncond.states, contextDims) : null };
+
     const stepMs: number[] = [];
     const denoiseRun0 = this.#runtime.timer.ms;
     for (let i = 0; i < scheduler.timesteps.length; i++) {
       throwIfCancelled(ctx.signal);
       if (video?.failure) throw video.failure;
       const s0 = performance.now();
-      const v = await this.#velocity(m, scheduler, i, x, shape, cond.states, uncond?.states ?? null, p.guidance, ctx.signal);
+      const v = await this.#velocity(m, scheduler, i, x, shape, context, p.guidance, ctx.signal);
       const preview = wanPreviewPng(x, v, scheduler.sigmas[i]!, T, h, w);
       x = scheduler.step(v, i, x);
       stepMs.push(performance.now() - s0);
@@ -276,8 +282,7 @@ export class WanPipeline implements Pipeline {
     i: number,
     x: Float32Array,
     shape: readonly number[],
-    cond: Float32Array,
-    uncond: Float32Array | null,
+    context: { readonly cond: Tensor; readonly uncond: Tensor | null },
     guidance: number,
     signal: AbortSignal,
   ): Promise<Float32Array> {
@@ -285,13 +290,9 @@ export class WanPipeline implements Pipeline {
     const io = m.transformer.io;
     const latent = floatTensor(inputSpec(session, io.latents.name, 'transformer'), scheduler.scaleModelInput(x, i), shape);
     const timestep = timestepTensor(inputSpec(session, io.timestep.name, 'transformer'), scheduler.timesteps[i]!, 1);
-    const ctxSpec = inputSpec(session, io.context.name, 'transformer');
-    const pass = async (text: Float32Array): Promise<Float32Array> => {
-      const out = await this.#runtime.run(session, {
-        [io.latents.name]: latent,
-        [io.timestep.name]: timestep,
-        [io.context.name]: floatTensor(ctxSpec, text, [1, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH]),
-      });
+    const pass = async (text: Tensor): Promise<Float32Array> => {
+      const out = await this.#runtime.run(session, { [io.latents.name]: latent, [io.timestep.name]: timestep, [io.context.name]: text });
+      // A fresh array each run (onnxruntime allocates its outputs), so it is ours to change.
       const { data, dims } = outputFloat32(out, io.output.name, 'transformer');
       if (data.length !== x.length) {
         throw new PipelineError('model_invalid', `transformer/model.onnx returned [${dims.join(', ')}] for latents [${shape.join(', ')}]`);
@@ -299,14 +300,14 @@ export class WanPipeline implements Pipeline {
       return data;
     };
     // diffusers order: the conditional pass first, then the unconditional one.
-    const c = await pass(cond);
-    if (!uncond) return c.slice();
+    const c = await pass(context.cond);
+    if (!context.uncond) return c;
     throwIfCancelled(signal);
-    const u = await pass(uncond);
-    const out = new Float32Array(c.length);
-    // noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond), in float32.
-    for (let k = 0; k < c.length; k++) out[k] = Math.fround(u[k]! + Math.fround(guidance * Math.fround(c[k]! - u[k]!)));
-    return out;
+    const u = await pass(context.uncond);
+    // noise_pred = noise_uncond + guidance_scale * (noise_pred - noise_uncond), in float32 (the
+    // store into the Float32Array is the last rounding), written over the conditional output.
+    for (let k = 0; k < c.length; k++) c[k] = u[k]! + Math.fround(guidance * Math.fround(c[k]! - u[k]!));
+    return c;
   }
 
   #recipe(req: RunRequest, m: WanModel, providerNote: string | null, text: { condTokens: number; truncated: boolean }): Record<string, unknown> {
