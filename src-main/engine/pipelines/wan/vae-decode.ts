@@ -20,7 +20,7 @@ import type { PlanarChunk } from '../../media/video-frames.ts';
 import { WAN_LATENT_CHANNELS } from '../../models/wan-validator.ts';
 import type { VaeDecoderIo, WanVaeConfig } from '../../models/wan-validator.ts';
 import { floatTensor, inputSpec, outputFloat32 } from '../common/session-io.ts';
-import { float16Safe, tensorInt64 } from '../../inference/runtime.ts';
+import { float16Safe, tensorFloat16Bits, tensorInt64 } from '../../inference/runtime.ts';
 import { CancelledError, PipelineError } from '../types.ts';
 import ort from 'onnxruntime-node';
 
@@ -168,11 +168,21 @@ async function* decodeCached(runtime: OrtRuntime, vae: WanVae, latents: LatentVi
   stats.mode = 'cached';
   const latentSpec = inputSpec(vae.session, io.latent.name, 'vae_decoder');
   const precision = io.output.type === 'float16' ? 'float16' : 'float32';
-  let caches: Record<string, Tensor> = {};
-  for (const c of io.caches) {
+  // The first call's caches are all zeros and only read: every one is a view of one zero buffer as
+  // large as the largest, rather than a zeroed allocation each (~120 MB, 60 ms at 480×832 here).
+  const shapes = io.caches.map((c) => {
     const [h, w] = c.fixed ?? [latents.height * c.scale!, latents.width * c.scale!];
-    caches[c.input.name] = floatTensorOf(c.input.type, new Float32Array(c.channels * 2 * h * w), [1, c.channels, 2, h, w]);
-  }
+    return [1, c.channels, 2, h, w];
+  });
+  const largest = Math.max(0, ...shapes.map((d) => d.reduce((a, b) => a * b, 1)));
+  const zeros32 = io.caches.some((c) => c.input.type !== 'float16') ? new Float32Array(largest) : null;
+  const zeros16 = io.caches.some((c) => c.input.type === 'float16') ? new Uint16Array(largest) : null;
+  let caches: Record<string, Tensor> = {};
+  io.caches.forEach((c, k) => {
+    const dims = shapes[k]!;
+    const n = dims.reduce((a, b) => a * b, 1);
+    caches[c.input.name] = c.input.type === 'float16' ? tensorFloat16Bits(zeros16!.subarray(0, n), dims) : floatTensorOf(c.input.type, zeros32!.subarray(0, n), dims);
+  });
   for (let t = 0; t < latents.frames; t++) {
     throwIfCancelled(options.signal);
     const t0 = performance.now();
