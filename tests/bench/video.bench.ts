@@ -4,10 +4,11 @@
  * producer (backpressure keeps it near one frame, whatever the length); and the low-latency mode
  * WAN's streams use against the default: speed, file size and SSIM on the same frames.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { locateFfmpeg } from '../../src-main/engine/media/ffmpeg-locate.ts';
 import { encodeMp4 } from '../../src-main/engine/media/video-encode.ts';
@@ -114,6 +115,16 @@ export const videoBench: Bench = {
       figures.push({ name: 'SSIM against the source: default', value: ssim(found.ffmpeg, join(dir, 'default.mp4'), raw), unit: '' });
       figures.push({ name: 'SSIM against the source: low-latency', value: ssim(found.ffmpeg, join(dir, 'low.mp4'), raw), unit: '' });
       clip65.length = 0;
+      const spawnCost = JSON.parse(
+        execFileSync(process.execPath, [fileURLToPath(new URL('./children/spawn-cost.ts', import.meta.url)), '4'], { encoding: 'utf8' }),
+      ) as { smallMs: number; bigMs: number; rssGb: number };
+      figures.push({ name: 'spawning a child from a fresh Node process (median of 5)', value: spawnCost.smallMs, unit: 'ms' });
+      figures.push({
+        name: `spawning a child from a Node process holding ${spawnCost.rssGb.toFixed(1)} GB (median of 5)`,
+        value: spawnCost.bigMs,
+        unit: 'ms',
+        note: 'fork() copies the page tables: why ffmpeg is spawned by the small ffmpeg host, not the worker',
+      });
       const grow17 = await rssGrowth(dir, 17);
       const grow65 = await rssGrowth(dir, 65);
       figures.push({ name: `process growth streaming 17 frames from a lazy producer`, value: grow17, unit: 'MiB', note: `one frame is ${FRAME_MB.toFixed(2)} MiB` });
