@@ -3,7 +3,9 @@
  * `encodeMp4` through it with the same contract — frames pulled lazily from `options.frames`, the
  * same errors, no file left behind on failure or abort. When the host is not there (it could not
  * start, it died, or it is busy with another clip) the encode runs here instead, as before, and the
- * reason is logged once.
+ * reason is logged once. Inside Electron there is no host (see `start`): the worker's
+ * utilityProcess cannot fork plain Node in the shipped app, so ffmpeg is spawned from the video
+ * thread there — frames still flow during the decode; only the fork's stall remains.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -54,22 +56,26 @@ export class FfmpegHost {
     for (const w of waiters) w(ready);
   }
 
-  constructor(options: { entry?: string; log?: (message: string) => void } = {}) {
+  readonly #electron: boolean;
+
+  constructor(options: { entry?: string; log?: (message: string) => void; electron?: boolean } = {}) {
     this.#entry = options.entry ?? defaultFfmpegHostEntry();
     this.#log = options.log ?? (() => undefined);
+    this.#electron = options.electron ?? process.versions.electron !== undefined;
   }
 
   /** Forks the host now (call it while this process is still small). */
   start(): void {
     if (this.#child || this.#unusable !== null) return;
+    if (this.#electron) {
+      // process.execPath is the app there, and the shipped app's RunAsNode fuse is off
+      // (electron-builder.yml): a fork would start a second copy of the app, not Node.
+      this.#unusable = 'the Electron app cannot fork a plain Node process (its RunAsNode fuse is off), so ffmpeg is spawned from the video thread';
+      return;
+    }
     let child: ChildProcess;
     try {
-      child = fork(this.#entry, [FFMPEG_HOST_FLAG], {
-        stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
-        // Under Electron, process.execPath is the app: this makes the child plain Node.
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-        serialization: 'advanced',
-      });
+      child = fork(this.#entry, [FFMPEG_HOST_FLAG], { stdio: ['pipe', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
     } catch (error) {
       this.#unusable = (error as Error).message;
       return;

@@ -246,6 +246,20 @@ describe.skipIf(!HAS_FFMPEG)('VideoStream, VideoEncoderHost and FfmpegHost with 
       own.close();
     });
 
+    it('inside Electron forks nothing (the shipped app cannot run as Node) and encodes here, saying why once', async () => {
+      const said: string[] = [];
+      const own = new FfmpegHost({ electron: true, log: (m) => said.push(m) });
+      own.start();
+      expect(await own.whenReady()).toBe(false);
+      expect(own.unusableReason).toMatch(/RunAsNode fuse/);
+      for (const name of ['a.mp4', 'b.mp4']) {
+        const sink = new VideoStream(options({ outPath: join(dir, name), thumbnail: null }), own.encode);
+        await feedNine(sink);
+        expect((await sink.end()).video.frameCount).toBe(9);
+      }
+      expect(said).toHaveLength(1);
+    });
+
     it('a host killed mid-clip fails the clip with a retryable error', async () => {
       const own = new FfmpegHost();
       own.start();
