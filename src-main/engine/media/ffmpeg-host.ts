@@ -146,10 +146,23 @@ if (process.argv.includes(FFMPEG_HOST_FLAG) && typeof process.send === 'function
   const streams = new Map<number, HostStream>();
   const reader = new FrameReader();
   const stdin = process.stdin;
+  // Control (IPC) and frames (stdin) travel on separate channels, so a stream's first frames can be
+  // read before its 'open' is: ids only grow, so frames of an id above the last opened one are
+  // early and wait here; frames of an older id not open (aborted, finished) are dropped.
+  let lastOpened = 0;
+  const early = new Map<number, Uint8Array[]>();
   stdin.on('data', (bytes: Buffer) => {
     for (const { id, frame } of reader.push(bytes)) {
       const stream = streams.get(id);
-      if (!stream) continue; // an aborted stream's frames still in the pipe
+      if (!stream) {
+        if (id > lastOpened) {
+          const waiting = early.get(id) ?? [];
+          waiting.push(frame);
+          early.set(id, waiting);
+          if (waiting.length > 2) stdin.pause();
+        }
+        continue;
+      }
       stream.add(frame);
       // Backpressure: stop reading while ffmpeg is behind; the writer then waits on a full pipe.
       if (stream.queued > 2) stdin.pause();
@@ -161,6 +174,9 @@ if (process.argv.includes(FFMPEG_HOST_FLAG) && typeof process.send === 'function
         const stream = new HostStream();
         stream.onDrained = () => stdin.resume();
         streams.set(req.id, stream);
+        lastOpened = Math.max(lastOpened, req.id);
+        for (const frame of early.get(req.id) ?? []) stream.add(frame);
+        early.delete(req.id);
         encodeMp4({ ...req.options, frames: stream.frames(), signal: stream.controller.signal }).then(
           (video) => send({ op: 'done', id: req.id, video }),
           (error: unknown) => send({ op: 'failed', id: req.id, error: serializeError(error instanceof CancelledError ? new CancelledError() : error) }),

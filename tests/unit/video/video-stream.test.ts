@@ -4,14 +4,16 @@
  * errors, nothing left behind on abort or failure, and a clear fallback when a thread or process
  * cannot start.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { readFile, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile as readFileAsync } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FfmpegHost } from '../../../src-main/engine/media/ffmpeg-host-client.ts';
-import { FrameReader, frameHeader } from '../../../src-main/engine/media/ffmpeg-host.ts';
+import { FFMPEG_HOST_FLAG, FrameReader, frameHeader } from '../../../src-main/engine/media/ffmpeg-host.ts';
+import type { HostReply, HostRequest } from '../../../src-main/engine/media/ffmpeg-host.ts';
 import { locateFfmpeg } from '../../../src-main/engine/media/ffmpeg-locate.ts';
 import type { FfmpegFound } from '../../../src-main/engine/media/ffmpeg-locate.ts';
 import { vaeValueToByte } from '../../../src-main/engine/media/image-convert.ts';
@@ -23,7 +25,7 @@ import { probeVideo } from '../../../src-main/engine/media/video-probe.ts';
 import { VideoStream } from '../../../src-main/engine/media/video-stream.ts';
 import type { VideoSink, VideoStreamOptions } from '../../../src-main/engine/media/video-stream.ts';
 import { CancelledError, PipelineError } from '../../../src-main/engine/pipelines/types.ts';
-import { HAS_FFMPEG, entries, metadataFor, tempDir } from './helpers.ts';
+import { HAS_FFMPEG, entries, gradientFrames, metadataFor, tempDir } from './helpers.ts';
 
 const W = 64;
 const H = 48;
@@ -258,6 +260,36 @@ describe.skipIf(!HAS_FFMPEG)('VideoStream, VideoEncoderHost and FfmpegHost with 
         expect((await sink.end()).video.frameCount).toBe(9);
       }
       expect(said).toHaveLength(1);
+    });
+
+    it('the host keeps frames that arrive before their stream is opened (stdin and IPC are not ordered)', async () => {
+      const child = fork(fileURLToPath(new URL('../../../src-main/engine/media/ffmpeg-host.ts', import.meta.url)), [FFMPEG_HOST_FLAG], {
+        stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      });
+      try {
+        const replies: HostReply[] = [];
+        const done = new Promise<HostReply>((resolve) =>
+          child.on('message', (m: HostReply) => {
+            replies.push(m);
+            if (m.op === 'done' || m.op === 'failed') resolve(m);
+          }),
+        );
+        const frames = gradientFrames(W, H, 5);
+        // Frames of stream 7 first, and of an older, never-opened stream 3 (dropped)…
+        for (const f of frames) child.stdin!.write(Buffer.concat([frameHeader(7, f.length), f]));
+        child.stdin!.write(Buffer.concat([frameHeader(3, frames[0]!.length), frames[0]!]));
+        await new Promise((r) => setTimeout(r, 300));
+        // …then the open and the end.
+        const { thumbnail: _t, ...encode } = options({ frameCount: 5 });
+        child.send({ op: 'open', id: 7, options: encode } satisfies HostRequest);
+        child.send({ op: 'end', id: 7, frames: 5 } satisfies HostRequest);
+        const reply = await done;
+        expect(reply).toMatchObject({ op: 'done', id: 7, video: { frameCount: 5 } });
+        expect(await probeVideo(join(dir, '00.mp4'))).toMatchObject({ frames: 5 });
+      } finally {
+        child.kill();
+      }
     });
 
     it('a host killed mid-clip fails the clip with a retryable error', async () => {
