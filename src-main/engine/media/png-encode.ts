@@ -1,7 +1,7 @@
 // PNG encoder for 8-bit RGB and RGBA. Deterministic: the same pixels, text and options always give
 // the same bytes (fixed filter heuristic, fixed zlib settings, no timestamps).
 
-import { constants as zlibConstants, deflate, deflateSync } from 'node:zlib';
+import { constants as zlibConstants, deflate, deflateRaw, deflateRawSync, deflateSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { PNG_MAX_UINT31, concatBytes, encodeChunk, encodeIhdr, encodeTextChunk } from './png-chunks.ts';
 import type { TextChunkSpec } from './png-chunks.ts';
@@ -42,19 +42,125 @@ const IDAT_CHUNK_BYTES = 65536;
 export function encodePng(image: RawImage, options: EncodePngOptions = {}): Uint8Array {
   const level = checkLevel(image, options);
   const filtered = filterScanlines(image, options.filter ?? 'adaptive');
-  return assemble(image, options, deflateSync(filtered, deflateOptions(level)));
+  return assemble(image, options, zlibCompressSync(filtered, level));
 }
 
 const deflateAsync = promisify(deflate);
+const deflateRawAsync = promisify(deflateRaw);
 
 /**
  * The same bytes as encodePng, with the compression on libuv's thread pool: a pipeline starts
- * encoding one image and goes on decoding the next while zlib works.
+ * encoding one image and goes on decoding the next while zlib works, and a large image's pieces
+ * (see zlibCompressAsync) are compressed on several of the pool's threads at once.
  */
 export async function encodePngAsync(image: RawImage, options: EncodePngOptions = {}): Promise<Uint8Array> {
   const level = checkLevel(image, options);
   const filtered = filterScanlines(image, options.filter ?? 'adaptive');
-  return assemble(image, options, await deflateAsync(filtered, deflateOptions(level)));
+  return assemble(image, options, await zlibCompressAsync(filtered, level));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel zlib, the way pigz does it (Mark Adler, https://zlib.net/pigz/; RFC 1950 for the zlib
+// wrapper, RFC 1951 for deflate). The filtered data is cut into pieces of a fixed size; each piece
+// is compressed as raw deflate (RFC 1951) with the 32 KiB of data before it as a preset
+// dictionary, so back-references may reach into the previous piece exactly as a single stream's
+// would. Every piece but the last ends with Z_SYNC_FLUSH (byte-aligned, no final-block bit: an
+// empty stored block 00 00 FF FF), the last with Z_FINISH, so the concatenation is one valid
+// deflate stream. The zlib wrapper (RFC 1950) is written here: the 2-byte header, the raw
+// streams, then the Adler-32 of all the uncompressed data, big-endian.
+//
+// The piece size depends only on the data size, never on the machine's core count, so the bytes
+// are the same everywhere; encodePng compresses the same pieces one after another, so the sync and
+// async encoders give identical files. Data under two pieces, and level 0, keep the single call.
+// ---------------------------------------------------------------------------------------------
+
+/** Filtered bytes per piece (pigz uses 128 KiB; larger keeps the per-piece flush overhead negligible). */
+export const DEFLATE_PIECE_BYTES = 256 * 1024;
+/** Deflate's window: the most a back-reference can reach, hence the dictionary size. */
+const DEFLATE_WINDOW_BYTES = 32 * 1024;
+
+/** [start, end) of each piece, or null when the data is small enough for one deflate call. */
+function planPieces(length: number, level: number): Array<[number, number]> | null {
+  // Level 0 (stored blocks) is a copy, nothing to spread over cores; and zlib sizes stored blocks
+  // by the output space and flush pattern, which differ between the sync and async calls.
+  if (level === 0 || length < 2 * DEFLATE_PIECE_BYTES) return null;
+  const pieces: Array<[number, number]> = [];
+  for (let at = 0; at < length; at += DEFLATE_PIECE_BYTES) pieces.push([at, Math.min(at + DEFLATE_PIECE_BYTES, length)]);
+  return pieces;
+}
+
+function pieceOptions(data: Uint8Array, [start, end]: [number, number], last: boolean, level: number): import('node:zlib').ZlibOptions {
+  const options: import('node:zlib').ZlibOptions = {
+    ...deflateOptions(level),
+    // One output buffer for the whole piece: fewer round trips to the JS thread. Incompressible
+    // data grows by 5 bytes per stored block, flush markers add a few more; 4 KiB covers both.
+    chunkSize: end - start + 4096,
+    finishFlush: last ? zlibConstants.Z_FINISH : zlibConstants.Z_SYNC_FLUSH,
+  };
+  if (start > 0) options.dictionary = data.subarray(Math.max(0, start - DEFLATE_WINDOW_BYTES), start);
+  return options;
+}
+
+function zlibCompressSync(data: Uint8Array, level: number): Uint8Array {
+  const pieces = planPieces(data.byteLength, level);
+  if (pieces === null) return deflateSync(data, deflateOptions(level));
+  const raw = pieces.map((range, i) =>
+    deflateRawSync(data.subarray(range[0], range[1]), pieceOptions(data, range, i === pieces.length - 1, level)),
+  );
+  return wrapZlib(raw, data, level);
+}
+
+async function zlibCompressAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
+  const pieces = planPieces(data.byteLength, level);
+  if (pieces === null) return deflateAsync(data, deflateOptions(level));
+  // Started together, the pieces run on libuv's thread pool (4 threads by default) side by side;
+  // the Adler-32 is computed here on the JS thread meanwhile.
+  const raw = Promise.all(
+    pieces.map((range, i) =>
+      deflateRawAsync(data.subarray(range[0], range[1]), pieceOptions(data, range, i === pieces.length - 1, level)),
+    ),
+  );
+  const adler = adler32(data);
+  return wrapZlib(await raw, data, level, adler);
+}
+
+/** RFC 1950 header: CM 8 (deflate), CINFO 7 (32 KiB window), FLEVEL as zlib writes it, FCHECK. */
+export function zlibHeader(level: number): Uint8Array {
+  const cmf = 0x78;
+  const flevel = level < 2 ? 0 : level < 6 ? 1 : level === 6 ? 2 : 3;
+  let flg = flevel << 6;
+  flg += 31 - ((cmf * 256 + flg) % 31);
+  return Uint8Array.of(cmf, flg);
+}
+
+function wrapZlib(raw: readonly Uint8Array[], data: Uint8Array, level: number, adler = adler32(data)): Uint8Array {
+  const trailer = new Uint8Array(4);
+  new DataView(trailer.buffer).setUint32(0, adler);
+  return concatBytes([zlibHeader(level), ...raw, trailer]);
+}
+
+const ADLER_MOD = 65521;
+/**
+ * zlib's NMAX: the most bytes that can be summed before reducing mod 65521 while `b` stays below
+ * 2^32 (255·n(n+1)/2 + (n+1)·65520 ≤ 2^32 − 1), which keeps the sums small exact integers.
+ */
+const ADLER_NMAX = 5552;
+
+/** Adler-32 (RFC 1950 section 8.2) of `data`, continuing from `start` (1 for a fresh checksum). */
+export function adler32(data: Uint8Array, start = 1): number {
+  let a = start & 0xffff;
+  let b = (start >>> 16) & 0xffff;
+  const n = data.byteLength;
+  for (let at = 0; at < n; ) {
+    const end = Math.min(at + ADLER_NMAX, n);
+    for (; at < end; at++) {
+      a += data[at]!;
+      b += a;
+    }
+    a %= ADLER_MOD;
+    b %= ADLER_MOD;
+  }
+  return ((b << 16) | a) >>> 0;
 }
 
 function checkLevel(image: RawImage, options: EncodePngOptions): number {
