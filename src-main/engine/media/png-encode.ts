@@ -55,8 +55,8 @@ const deflateRawAsync = promisify(deflateRaw);
  */
 export async function encodePngAsync(image: RawImage, options: EncodePngOptions = {}): Promise<Uint8Array> {
   const level = checkLevel(image, options);
-  const filtered = filterScanlines(image, options.filter ?? 'adaptive');
-  return assemble(image, options, await zlibCompressAsync(filtered, level));
+  const filter = startFilter(image, options.filter ?? 'adaptive');
+  return assemble(image, options, await zlibCompressAsync(filter, level));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,18 +110,27 @@ function zlibCompressSync(data: Uint8Array, level: number): Uint8Array {
   return wrapZlib(raw, data, level);
 }
 
-async function zlibCompressAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
+/**
+ * Each piece is handed to the thread pool as soon as its rows are filtered, so filtering the rest
+ * on this thread overlaps the compression of what is done; the Adler-32 is summed meanwhile too.
+ */
+async function zlibCompressAsync(filter: RowFilter, level: number): Promise<Uint8Array> {
+  const data = filter.out;
   const pieces = planPieces(data.byteLength, level);
-  if (pieces === null) return deflateAsync(data, deflateOptions(level));
-  // Started together, the pieces run on libuv's thread pool (4 threads by default) side by side;
-  // the Adler-32 is computed here on the JS thread meanwhile.
-  const raw = Promise.all(
-    pieces.map((range, i) =>
-      deflateRawAsync(data.subarray(range[0], range[1]), pieceOptions(data, range, i === pieces.length - 1, level)),
-    ),
-  );
-  const adler = adler32(data);
-  return wrapZlib(await raw, data, level, adler);
+  if (pieces === null) {
+    filter.rows(filter.height);
+    return deflateAsync(data, deflateOptions(level));
+  }
+  const rowBytes = data.byteLength / filter.height;
+  const raw: Array<Promise<Uint8Array>> = [];
+  let adler = 1;
+  pieces.forEach((range, i) => {
+    filter.rows(Math.ceil(range[1] / rowBytes));
+    const last = i === pieces.length - 1;
+    raw.push(deflateRawAsync(data.subarray(range[0], range[1]), pieceOptions(data, range, last, level)));
+    adler = adler32(data.subarray(range[0], range[1]), adler);
+  });
+  return wrapZlib(await Promise.all(raw), data, level, adler);
 }
 
 /** RFC 1950 header: CM 8 (deflate), CINFO 7 (32 KiB window), FLEVEL as zlib writes it, FCHECK. */
@@ -220,6 +229,20 @@ function validateImage(image: RawImage): void {
 
 /** Produce the filtered scanline stream: each row prefixed with its filter type byte. */
 function filterScanlines(image: RawImage, choice: PngFilterChoice): Uint8Array {
+  const filter = startFilter(image, choice);
+  filter.rows(image.height);
+  return filter.out;
+}
+
+interface RowFilter {
+  /** The filtered stream, written as rows are filtered. */
+  readonly out: Uint8Array;
+  readonly height: number;
+  /** Filter rows up to (not including) `end`; rows already done are skipped. */
+  rows(end: number): void;
+}
+
+function startFilter(image: RawImage, choice: PngFilterChoice): RowFilter {
   const { width, height, channels: bpp, data } = image;
   const stride = width * bpp;
   const out = new Uint8Array(height * (stride + 1));
@@ -228,20 +251,23 @@ function filterScanlines(image: RawImage, choice: PngFilterChoice): Uint8Array {
   // Adaptive: all five filters are computed in one pass into scratch rows, and the row with the
   // minimum sum of absolute (signed-byte) values is kept — libpng's heuristic, without a second pass.
   const scratch = fixed >= 0 ? null : [0, 1, 2, 3, 4].map(() => new Uint8Array(stride));
-  for (let y = 0; y < height; y++) {
-    const cur = data.subarray(y * stride, (y + 1) * stride);
-    const prev = y === 0 ? zeroRow : data.subarray((y - 1) * stride, y * stride);
-    const rowStart = y * (stride + 1);
-    if (scratch) {
-      const filter = filterAllAndChoose(cur, prev, bpp, scratch);
-      out[rowStart] = filter;
-      out.set(scratch[filter]!, rowStart + 1);
-    } else {
-      out[rowStart] = fixed;
-      applyFilter(fixed, cur, prev, bpp, out, rowStart + 1);
+  let y = 0;
+  const rows = (end: number): void => {
+    for (end = Math.min(end, height); y < end; y++) {
+      const cur = data.subarray(y * stride, (y + 1) * stride);
+      const prev = y === 0 ? zeroRow : data.subarray((y - 1) * stride, y * stride);
+      const rowStart = y * (stride + 1);
+      if (scratch) {
+        const filter = filterAllAndChoose(cur, prev, bpp, scratch);
+        out[rowStart] = filter;
+        out.set(scratch[filter]!, rowStart + 1);
+      } else {
+        out[rowStart] = fixed;
+        applyFilter(fixed, cur, prev, bpp, out, rowStart + 1);
+      }
     }
-  }
-  return out;
+  };
+  return { out, height, rows };
 }
 
 /** |v| of a byte read as signed 8-bit (255 → 1), so small negative differences count as small. */
