@@ -43,6 +43,11 @@ export const LibraryQuerySchema = z
     limit: z.number().int().min(1).max(1000).optional(),
     /** The `nextCursor` of the previous page, unchanged; only valid with the same sort and order. */
     cursor: z.string().max(2000).optional(),
+    /**
+     * Skip this many matches (SQL OFFSET on the same order) to land far into the list in one request;
+     * the page's `nextCursor` continues from there by keyset. Not together with `cursor`.
+     */
+    offset: z.number().int().min(0).max(10_000_000).optional(),
     /** Full-text search over prompt, negative prompt and enhanced prompt; words match as prefixes. */
     search: z.string().max(500).optional(),
     kind: z.enum(['image', 'video']).optional(),
@@ -64,6 +69,10 @@ export const LibraryQuerySchema = z
     trashed: z.boolean().optional(),
     /** Also count every match (costs a little more; the grid asks once per filter change). */
     withTotal: z.boolean().optional(),
+  })
+  .refine((q) => q.offset === undefined || q.cursor === undefined, {
+    error: 'give either cursor (to continue from a page) or offset (to land at a row), not both',
+    path: ['offset'],
   })
   .optional();
 export type LibraryQuery = z.input<typeof LibraryQuerySchema>;

@@ -5,6 +5,12 @@
  * one row-value comparison — `(created_at, seq) < (?, ?)` — which SQLite turns into a range on the
  * sort's index: page 1,000 costs what page 1 costs, and rows added or removed meanwhile never
  * duplicate or skip a row. User search text is only ever passed as quoted FTS5 phrases.
+ *
+ * `offset` lands far into the list in one request (a scroll bar dragged to the middle on a first
+ * visit): the same ORDER BY with SQL OFFSET, which steps over the skipped rows in the sort's index
+ * (narrow key rows only). Its page carries an ordinary `nextCursor`, so reading on from there is
+ * keyset again. An offset is positional: rows added or removed before it meanwhile shift the page
+ * by that many rows, which is why callers use it only to land and continue by cursor.
  */
 import type { SQLInputValue } from 'node:sqlite';
 import type { Database } from '../db/database.ts';
@@ -160,14 +166,24 @@ interface Plan {
   readonly limit: number;
   readonly keys: readonly string[];
   readonly cursor: (string | number)[] | null;
+  /** Rows to skip before the page (0 unless `offset` was given; never together with a cursor). */
+  readonly offset: number;
 }
 
 function plan(db: Database, query: LibraryQuery): Plan {
   const q = query ?? {};
   const sort = q.sort ?? 'date';
   const order = q.order ?? (sort === 'prompt' || sort === 'model' ? 'asc' : 'desc');
+  if (q.offset !== undefined && q.cursor !== undefined) {
+    throw new StudioError('invalid_params', 'give either cursor (to continue from a page) or offset (to land at a row), not both', {
+      field: 'offset',
+    });
+  }
+  if (q.offset !== undefined && (!Number.isSafeInteger(q.offset) || q.offset < 0)) {
+    throw new StudioError('invalid_params', 'offset is a whole number of rows, 0 or more', { field: 'offset' });
+  }
   const cursor = q.cursor !== undefined ? decodeCursor(q.cursor, sort, order).k : null;
-  return { where: buildWhere(db, q), sort, order, limit: q.limit ?? DEFAULT_PAGE, keys: SORT_KEYS[sort], cursor };
+  return { where: buildWhere(db, q), sort, order, limit: q.limit ?? DEFAULT_PAGE, keys: SORT_KEYS[sort], cursor, offset: q.offset ?? 0 };
 }
 
 /**
@@ -175,7 +191,13 @@ function plan(db: Database, query: LibraryQuery): Plan {
  * (a cursor's keys), in order. Only these narrow rows go through the sorter; the full rows of the
  * one page are read afterwards.
  */
-function keysSql(p: Plan, after: (string | number)[] | null, take: number, withMatch: boolean): { sql: string; args: SQLInputValue[] } {
+function keysSql(
+  p: Plan,
+  after: (string | number)[] | null,
+  take: number,
+  withMatch: boolean,
+  skip = 0,
+): { sql: string; args: SQLInputValue[] } {
   const conditions = [...p.where.sql];
   const args = [...p.where.args];
   if (withMatch && p.where.match !== null) {
@@ -189,14 +211,14 @@ function keysSql(p: Plan, after: (string | number)[] | null, take: number, withM
   const dir = p.order === 'desc' ? 'DESC' : 'ASC';
   const columns = p.keys.map((k, i) => `${k.replace(/ COLLATE NOCASE$/, '')} AS k${i}`).join(', ');
   const sql = `SELECT seq, ${columns} FROM assets WHERE ${conditions.join(' AND ')}
-    ORDER BY ${p.keys.map((k) => `${k} ${dir}`).join(', ')} LIMIT ?`;
-  return { sql, args: [...args, take] };
+    ORDER BY ${p.keys.map((k) => `${k} ${dir}`).join(', ')} LIMIT ?${skip > 0 ? ' OFFSET ?' : ''}`;
+  return { sql, args: skip > 0 ? [...args, take, skip] : [...args, take] };
 }
 
 /** The SQL a query's page runs (exported for EXPLAIN QUERY PLAN checks in tests and the benchmark). */
 export function pageSql(db: Database, query: LibraryQuery): { sql: string; args: SQLInputValue[] } {
   const p = plan(db, query);
-  return keysSql(p, p.cursor, p.limit + 1, true);
+  return keysSql(p, p.cursor, p.limit + 1, true, p.offset);
 }
 
 type KeyRow = { seq: number } & Record<`k${number}`, string | number>;
@@ -252,9 +274,10 @@ export function queryPage(db: Database, query: LibraryQuery): AssetPage {
   const withTotal = query?.withTotal === true;
   if (p.where.empty) return { items: [], nextCursor: null, total: withTotal ? 0 : null };
   let keyRows: KeyRow[] | null = null;
-  if (p.where.match !== null && isDense(db, p.where.match)) keyRows = walkDense(db, p);
+  // The dense walk pages by keyset only; an offset page lets SQLite collect the matches and skip.
+  if (p.offset === 0 && p.where.match !== null && isDense(db, p.where.match)) keyRows = walkDense(db, p);
   if (keyRows === null) {
-    const { sql, args } = keysSql(p, p.cursor, p.limit + 1, true);
+    const { sql, args } = keysSql(p, p.cursor, p.limit + 1, true, p.offset);
     keyRows = db.all<KeyRow>(sql, ...args);
   }
   const more = keyRows.length > p.limit;

@@ -90,6 +90,83 @@ describe('keyset pages', () => {
   });
 });
 
+describe('offset pages', () => {
+  const SORTS = [
+    ['date', 'desc'],
+    ['date', 'asc'],
+    ['prompt', 'asc'],
+    ['prompt', 'desc'],
+    ['model', 'asc'],
+    ['model', 'desc'],
+    ['rating', 'desc'],
+    ['rating', 'asc'],
+  ] as const;
+
+  it.each(SORTS)('land on the same rows as the keyset pages, and continue by cursor (%s %s, ties included)', (sort, order) => {
+    const prompts = ['banana', 'Apple', 'cherry', null, 'apple pie', 'Banana split', 'date'];
+    const models = ['zeta', null, 'alpha', 'Alpha', 'mid'];
+    for (let i = 0; i < 37; i++) {
+      // Few distinct values per key, so most page boundaries fall inside a run of ties.
+      addAsset(w, { prompt: prompts[i % prompts.length]!, model: models[i % models.length]!, rating: i % 3, createdAt: 5_000 + (i % 4) });
+    }
+    const limit = 4;
+    const keyset = allPages({ sort, order, limit });
+    const flat = keyset.flat().map((a) => a.id);
+    expect(flat).toHaveLength(37);
+    // Each keyset page, fetched by offset instead: same rows, same next cursor.
+    let cursor: string | undefined;
+    keyset.forEach((rows, i) => {
+      const byOffset = w.library.query({ sort, order, limit, offset: i * limit });
+      expect(byOffset.items.map((a) => a.id), `page ${i}`).toEqual(rows.map((a) => a.id));
+      const byCursor = w.library.query({ sort, order, limit, cursor });
+      expect(byOffset.nextCursor, `page ${i}`).toBe(byCursor.nextCursor);
+      cursor = byCursor.nextCursor ?? undefined;
+    });
+    // Offsets between page boundaries too, and reading on from them by cursor covers the rest exactly once.
+    for (const offset of [1, 7, 18, 33, 36]) {
+      const landed = w.library.query({ sort, order, limit, offset });
+      expect(landed.items.map((a) => a.id), `offset ${offset}`).toEqual(flat.slice(offset, offset + limit));
+      const rest = landed.nextCursor ? allPages({ sort, order, limit: 5, cursor: landed.nextCursor }).flat() : [];
+      expect([...landed.items, ...rest].map((a) => a.id), `offset ${offset}`).toEqual(flat.slice(offset));
+    }
+  });
+
+  it('matches keyset pages with filters and a search, and gives the count when asked', () => {
+    for (let i = 0; i < 40; i++) addAsset(w, { prompt: i % 2 ? `a red fox ${i}` : `a lighthouse ${i}`, favorite: i % 3 === 0, createdAt: 9_000 + (i % 5) });
+    const q = { search: 'fox', sort: 'date', limit: 3 } as const;
+    const flat = allPages(q).flat().map((a) => a.id);
+    expect(flat).toHaveLength(20);
+    const page = w.library.query({ ...q, offset: 10, withTotal: true });
+    expect(page.items.map((a) => a.id)).toEqual(flat.slice(10, 13));
+    expect(page.total).toBe(20);
+    const fav = allPages({ favorite: true, limit: 50 }).flat().map((a) => a.id);
+    expect(w.library.query({ favorite: true, limit: 2, offset: 5 }).items.map((a) => a.id)).toEqual(fav.slice(5, 7));
+  });
+
+  it('past the end is an empty page with no cursor; the last rows have no cursor either', () => {
+    for (let i = 0; i < 9; i++) addAsset(w);
+    expect(w.library.query({ limit: 5, offset: 9 })).toEqual({ items: [], nextCursor: null, total: null });
+    expect(w.library.query({ limit: 5, offset: 1000, withTotal: true })).toEqual({ items: [], nextCursor: null, total: 9 });
+    const tail = w.library.query({ limit: 5, offset: 6 });
+    expect(tail.items).toHaveLength(3);
+    expect(tail.nextCursor).toBeNull();
+    expect(w.library.query({ limit: 5, offset: 4 }).nextCursor).toBeNull();
+    expect(w.library.query({ limit: 5, offset: 3 }).nextCursor).not.toBeNull();
+  });
+
+  it('refuses offset together with cursor, in the contract and in the engine, saying which to give', () => {
+    for (let i = 0; i < 5; i++) addAsset(w);
+    const cursor = w.library.query({ limit: 2 }).nextCursor!;
+    const parsed = LibraryQuerySchema.safeParse({ limit: 2, cursor, offset: 4 });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]).toMatchObject({ path: ['offset'], message: expect.stringMatching(/either cursor .* or offset .*, not both/) });
+    expect(() => w.library.query({ limit: 2, cursor, offset: 4 })).toThrow(/either cursor .* or offset .*, not both/);
+    expect(LibraryQuerySchema.safeParse({ limit: 2, offset: -1 }).success).toBe(false);
+    expect(LibraryQuerySchema.safeParse({ limit: 2, offset: 1.5 }).success).toBe(false);
+    expect(LibraryQuerySchema.parse({ limit: 2, offset: 0 })).toEqual({ limit: 2, offset: 0 });
+  });
+});
+
 describe('filters', () => {
   it('narrows by kind, bucket, quality, model, dates, favourite, rating, project and trash', () => {
     w.db.run("INSERT INTO projects (id, title, created_at, updated_at) VALUES ('p1', 'Trailer', 0, 0)");
@@ -208,6 +285,9 @@ describe('query plans', () => {
       { tags: ['x'] },
       { trashed: true },
       { kind: 'video', minRating: 3, sort: 'rating' },
+      { offset: 20 },
+      { sort: 'prompt', offset: 10 },
+      { sort: 'rating', order: 'asc', offset: 5 },
     ];
     for (const q of queries) {
       const parsed = LibraryQuerySchema.parse(q);
@@ -251,6 +331,11 @@ describe('dense searches (a word in most prompts)', () => {
     ] as NonNullable<LibraryQuery>[]) {
       const walked = allPages({ ...q, search: 'common', limit: 250 }).flat().map((a) => a.id);
       expect(walked, JSON.stringify(q)).toEqual(oracle(q));
+      // An offset page of a dense search lands where the walk would have got to.
+      const landed = w.library.query({ ...q, search: 'common', limit: 250, offset: 1234 });
+      expect(landed.items.map((a) => a.id), JSON.stringify(q)).toEqual(walked.slice(1234, 1484));
+      const onward = landed.nextCursor ? w.library.query({ ...q, search: 'common', limit: 250, cursor: landed.nextCursor }).items : [];
+      expect(onward.map((a) => a.id), JSON.stringify(q)).toEqual(walked.slice(1484, 1734));
     }
     expect(w.library.query({ search: 'common', withTotal: true, limit: 1 }).total).toBe(10_800);
   });

@@ -129,6 +129,73 @@ describe('LibraryFeed', () => {
     expect(feed.at(1510)?.id).toBe(ids[1510]);
   });
 
+  it('lands on a far page with one offset query, then reads on by cursor', async () => {
+    const h = harness(w);
+    // Small fetches: walking to row 2,850 from the first page would take 28 requests.
+    const feed = new LibraryFeed(h.api, (s) => snapshots.push(s), { pageSize: 100, maxFetch: 100, keepPages: 8, setTimer: (fn) => timers.push(fn) });
+    feed.setQuery({ sort: 'date', order: 'desc' });
+    feed.want(0, 30);
+    await settled(feed, 0, 30);
+    expect(h.calls).toHaveLength(1); // the first page, with the count
+    // The scroll bar dragged near the end on a first visit: one request, not a walk of 28 pages.
+    feed.want(2850, 2880);
+    await settled(feed, 2850, 2880);
+    expect(h.calls).toHaveLength(2);
+    expect(h.calls[1]).toMatchObject({ offset: 2800, limit: 100 });
+    expect(h.calls[1]!.cursor).toBeUndefined();
+    for (let i = 2850; i <= 2880; i++) expect(feed.at(i)?.id, `row ${i}`).toBe(ids[i]);
+    // Scrolling on from the landing place: the page after it by the cursor the offset page returned.
+    feed.want(2900, 2930);
+    await settled(feed, 2900, 2930);
+    expect(h.calls).toHaveLength(3);
+    expect(h.calls[2]!.offset).toBeUndefined();
+    expect(typeof h.calls[2]!.cursor).toBe('string');
+    for (let i = 2900; i <= 2930; i++) expect(feed.at(i)?.id, `row ${i}`).toBe(ids[i]);
+    // Far before every anchor but the first: an offset again.
+    feed.want(1000, 1010);
+    await settled(feed, 1000, 1010);
+    expect(h.calls).toHaveLength(4);
+    expect(h.calls[3]).toMatchObject({ offset: 1000, limit: 100 });
+    // Within a couple of pages of a known anchor: keyset.
+    feed.want(150, 160);
+    await settled(feed, 150, 160);
+    expect(h.calls).toHaveLength(5);
+    expect(h.calls[4]!.offset).toBeUndefined();
+    expect(typeof h.calls[4]!.cursor).toBe('string');
+    expect(feed.at(155)?.id).toBe(ids[155]);
+  });
+
+  it('an offset landing is re-read at the new places when assets are added meanwhile', async () => {
+    const h = harness(w);
+    const feed = makeFeed(h);
+    feed.setQuery({ sort: 'date', order: 'desc' });
+    feed.want(1500, 1530);
+    await settled(feed, 1500, 1530);
+    expect(h.calls.some((q) => q?.offset === 1500)).toBe(true);
+    const added = seedRows(w, 6, ROWS).reverse();
+    feed.changed({ reason: 'added', ids: added });
+    flushTimers();
+    await expect.poll(() => feed.snapshot.total).toBe(ROWS + 6);
+    await settled(feed, 1500, 1530);
+    const now = [...added, ...ids];
+    for (let i = 1500; i <= 1530; i++) expect(feed.at(i)?.id, `row ${i}`).toBe(now[i]);
+  });
+
+  it('an offset past the end (rows removed since the count) asks for the count again', async () => {
+    const h = harness(w);
+    const feed = makeFeed(h);
+    feed.setQuery({ sort: 'date', order: 'desc' });
+    feed.want(0, 10);
+    await settled(feed, 0, 10);
+    // Rows vanish without the change event having arrived yet.
+    w.db.run('DELETE FROM assets WHERE seq IN (SELECT seq FROM assets ORDER BY seq LIMIT 1000)');
+    feed.want(2500, 2530);
+    await settled(feed, 2500, 2530);
+    expect(h.calls.some((q) => q?.offset === 2500)).toBe(true);
+    await expect.poll(() => feed.snapshot.total).toBe(ROWS - 1000);
+    expect(feed.at(2500)).toBeUndefined();
+  });
+
   it('filters, searches and sorts through the engine', async () => {
     const h = harness(w);
     const feed = makeFeed(h);

@@ -4,10 +4,19 @@
  *
  * Rows are addressed by index (0 = first match), in pages of `pageSize`. The engine's cursors only
  * go forward, so the feed remembers the cursor that starts each page it has reached ("anchors") and
- * reaches any page from the nearest anchor before it: nearby pages in one request, far ones by
- * walking in the largest pages the contract allows, keeping only the pages near the viewport. Pages
- * far from the viewport are evicted (their anchors stay), so memory stays flat however far the user
- * scrolls; scrolling back is one request from a remembered anchor.
+ * reaches a page from the nearest anchor before it when that anchor is at most a couple of pages
+ * back (sequential scrolling: one keyset request, exact however the library changes meanwhile).
+ * A page further than that from every known anchor (the scroll bar dragged to the middle on a first
+ * visit) is fetched directly with the query's `offset`, and the cursor that page returns becomes the
+ * anchor of the page after it, so scrolling on from the landing place is keyset again.
+ *
+ * An offset is positional: assets added (or removed) before it since the count shift the landed page
+ * by that many rows. The feed only uses an offset to land; the pages after it continue by cursor, so
+ * they neither repeat nor skip a row relative to it, and the change event that such an addition
+ * sends resets the cache (anchors included), which re-reads the rows in view at their new places.
+ *
+ * Pages far from the viewport are evicted (their anchors stay), so memory stays flat however far the
+ * user scrolls; scrolling back is one request, from a remembered anchor or by offset.
  *
  * A change in the library resets the cache but keeps showing the previous rows until the new ones
  * arrive, so a job landing does not flash the grid. Edits that cannot move a row (a new thumbnail,
@@ -48,7 +57,12 @@ type Query = NonNullable<LibraryQuery>;
 interface Fetch {
   readonly fromPage: number;
   readonly limit: number;
+  /** Fetched with `offset` (fromPage has no anchor) rather than from the anchor's cursor. */
+  readonly byOffset: boolean;
 }
+
+/** A page more than this many pages past its nearest known anchor is fetched by offset. */
+const OFFSET_AFTER_PAGES = 2;
 
 interface Waiter {
   readonly first: number;
@@ -269,12 +283,15 @@ export class LibraryFeed {
     if (target === undefined) return null;
     let from = 0;
     for (const page of this.anchors.keys()) if (page <= target && page > from) from = page;
+    // Far from every anchor: land on the target itself by offset instead of walking toward it.
+    const byOffset = target - from > OFFSET_AFTER_PAGES;
+    if (byOffset) from = target;
     const maxPages = this.maxFetch / this.pageSize;
-    if (target - from + 1 > maxPages) return { fromPage: from, limit: this.maxFetch }; // walk toward it
+    if (target - from + 1 > maxPages) return { fromPage: from, limit: this.maxFetch, byOffset: false }; // walk toward it
     let last = target;
     const neededSet = new Set(needed);
     while (neededSet.has(last + 1) && last + 1 - from + 1 <= maxPages) last++;
-    return { fromPage: from, limit: (last - from + 1) * this.pageSize };
+    return { fromPage: from, limit: (last - from + 1) * this.pageSize, byOffset };
   }
 
   private pump(): void {
@@ -291,8 +308,9 @@ export class LibraryFeed {
     this.inflight = true;
     const generation = this.generation;
     const askTotal = this.needTotal;
+    const start = job.byOffset ? { offset: job.fromPage * this.pageSize } : { cursor: this.anchors.get(job.fromPage) };
     this.api
-      .query({ ...this.query, limit: job.limit, cursor: this.anchors.get(job.fromPage), ...(askTotal ? { withTotal: true } : {}) })
+      .query({ ...this.query, limit: job.limit, ...start, ...(askTotal ? { withTotal: true } : {}) })
       .then(
         (page) => {
           if (generation !== this.generation) return;
@@ -327,6 +345,11 @@ export class LibraryFeed {
     }
     if (page.nextCursor !== null && page.items.length === job.limit) {
       this.anchors.set(job.fromPage + job.limit / this.pageSize, page.nextCursor);
+    } else if (job.byOffset && page.items.length === 0) {
+      // Past the end by offset (rows removed since the count): the end is before here, but the
+      // count is not known exactly any more; ask for it again with the next page.
+      this.endPage = job.fromPage - 1;
+      if (page.total === null) this.needTotal = true;
     } else {
       this.endPage = job.fromPage + count - 1;
       // The list ends here: the count is exact even if it was never asked for.
