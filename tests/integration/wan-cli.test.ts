@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { buildWanFixture } from '../fixtures/wan/build-wan.ts';
 import { readImageRecipeMetadata } from '../../src-main/engine/media/png-generated.ts';
 import { probeVideo } from '../../src-main/engine/media/video-probe.ts';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { studio, studioChild, untilTrue } from '../helpers/cli.ts';
 
 let root: string;
@@ -36,7 +36,33 @@ async function generate(type: string, extra: string[]): Promise<{ code: number |
   return { code: r.code, job: JSON.parse(r.stdout) as JobJson };
 }
 
+/** `src` again under `dst`, every file a link to the original (how a Hugging Face cache snapshot looks). */
+function linkTree(src: string, dst: string): void {
+  mkdirSync(dst, { recursive: true });
+  for (const entry of readdirSync(src, { withFileTypes: true })) {
+    if (entry.isDirectory()) linkTree(join(src, entry.name), join(dst, entry.name));
+    else symlinkSync(join(src, entry.name), join(dst, entry.name));
+  }
+}
+
 describe('WAN job types from the CLI', () => {
+  it.skipIf(process.platform === 'win32')('finds a model folder linked into the models folder, its files links too, and runs it', async () => {
+    const snapshot = join(root, 'hf-cache', 'snapshots', 'abc123');
+    linkTree(join(models, 'wan-tiny'), snapshot);
+    const linked = join(root, 'linked-models');
+    mkdirSync(linked);
+    symlinkSync(snapshot, join(linked, 'wan-linked'), 'dir');
+    const list = await studio(['--data', join(root, 'data-linked'), 'models', 'list', '--models', linked, '--json']);
+    const found = JSON.parse(list.stdout) as { id: string; family: string; status: string; sizeBytes: number }[];
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ id: 'wan-linked', family: 'wan', status: 'ready' });
+    // Linked files count at their targets' size.
+    expect(found[0]!.sizeBytes).toBeGreaterThan(100_000);
+    const r = await studio(['--data', join(root, 'data-linked'), 'generate', '--type', 'image_fast', '--models', linked, '--prompt', 'a linked model', '--steps', '1', '--width', '256', '--height', '256', '--wait', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as JobJson).files).toHaveLength(1);
+  });
+
   it.each(['image_fast', 'image_high'])('%s writes one PNG carrying its recipe', async (type) => {
     const { code, job } = await generate(type, ['--prompt', 'a paper boat on a pond', '--seed', '5']);
     expect(code).toBe(0);

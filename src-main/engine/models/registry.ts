@@ -4,6 +4,7 @@
  * Family-specific validation (input names, dtypes, tokenizer files) plugs in through `validators`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
 import type { ModelInfo } from '../../../src-preload/contract/status.ts';
@@ -54,14 +55,28 @@ export function detectFamily(folder: string): { family: DetectedFamily } | { pro
   return null;
 }
 
+/**
+ * Bytes under a model folder. Linked files count at their target's size (a Hugging Face cache
+ * snapshot is all links into blobs/); linked folders are not walked, so a link loop cannot recurse.
+ */
 function folderSize(dir: string): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) total += folderSize(p);
     else if (entry.isFile()) total += statSync(p).size;
+    else if (entry.isSymbolicLink()) {
+      const target = statSync(p, { throwIfNoEntry: false });
+      if (target?.isFile()) total += target.size;
+    }
   }
   return total;
+}
+
+/** A folder, or a link to one (models kept on another drive and linked into the models folder). */
+function isFolderEntry(dir: string, entry: Dirent): boolean {
+  if (entry.isDirectory()) return true;
+  return entry.isSymbolicLink() && statSync(join(dir, entry.name), { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
 export class ModelRegistry {
@@ -90,7 +105,7 @@ export class ModelRegistry {
     const seen = new Set<string>();
     for (const dir of this.dirs) {
       if (!existsSync(dir)) continue;
-      const candidates = [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name))];
+      const candidates = [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => isFolderEntry(dir, e)).map((e) => join(dir, e.name))];
       for (const folder of candidates) {
         if (seen.has(folder)) continue;
         const detected = detectFamily(folder);
