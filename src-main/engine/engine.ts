@@ -208,6 +208,8 @@ export class Engine {
         providers: () => this.settings.effective().providers,
         modelOverrides,
         ffmpeg: () => this.locatedFfmpeg(),
+        // The pipelines skip previews that are not due; thinning here also covers a change mid-job.
+        previewEvery: () => this.settings.get('previewEvery'),
         onProgress: (p) => this.emit('jobs.progress', thinPreview(p, this.settings.get('previewEvery'))),
         onResidencyChange: () => this.emitGpu(),
       });

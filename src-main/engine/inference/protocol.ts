@@ -118,6 +118,7 @@ const RunRequestSchema = z.looseObject({
   stagingDir: id,
   maxBatch: z.number().int().positive(),
   providers: z.array(id),
+  previewEvery: z.number().int().positive().optional(),
 });
 
 const OutputFileSchema = z.looseObject({

@@ -26,6 +26,13 @@ export interface RunRequest {
   readonly providers: readonly string[];
   /** The ffmpeg binary the engine found at start-up (video job types only). */
   readonly ffmpegPath?: string | null;
+  /** Settings → previews: a live preview every N steps (and at the last); absent: every step. */
+  readonly previewEvery?: number;
+}
+
+/** Whether step `done` (1-based) of `of` gets a live preview under `every` (the setting's rule). */
+export function previewDue(done: number, of: number, every = 1): boolean {
+  return every <= 1 || done % every === 0 || done === of;
 }
 
 export interface OutputFile {

@@ -55,6 +55,8 @@ export interface SchedulerOptions {
   readonly stagingRoot: string;
   readonly modelsHint: string;
   readonly providers: () => readonly string[];
+  /** Settings → previews: the pipelines draw a preview only every N steps (default 1). */
+  readonly previewEvery?: () => number;
   /** Tests only: run a family on a given model without looking in the model folders. */
   readonly modelOverrides?: Partial<Record<Slot, ModelRef>>;
   /** Where ffmpeg is, found once at start-up; video jobs fail at once with its message when absent. */
@@ -284,6 +286,7 @@ export class Scheduler {
           maxBatch,
           providers: this.o.providers(),
           ffmpegPath,
+          previewEvery: this.o.previewEvery?.() ?? 1,
         },
         (p) => this.reportProgress(job, p, started),
       );

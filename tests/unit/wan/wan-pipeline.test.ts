@@ -81,6 +81,14 @@ describe('WAN image (1 frame)', () => {
     expect(result.provider).toBe('cpu');
   });
 
+  it('draws a preview only on the steps Settings → previews asks for, and always on the last', async () => {
+    const dir = await staging();
+    const ctx = fakeContext();
+    await pipeline.run({ ...wanRequest(model, dir, wanParams({ width: 64, height: 48, steps: 5 })), previewEvery: 2 }, ctx);
+    const steps = ctx.updates.filter((u) => u.stage === 'denoising');
+    expect(steps.map((u) => [u.step, u.preview !== null])).toEqual([[1, false], [2, true], [3, false], [4, true], [5, true]]);
+  });
+
   it('is deterministic for a seed and changes with the seed, prompt and sampler', async () => {
     const bytes = async (params: JobParams): Promise<Buffer> => readFile((await generate(params)).result.outputs[0]!.file);
     const a = await bytes(wanParams());

@@ -16,7 +16,7 @@ import type { SamplerName, SchedulerConfig, Scheduler } from '../../numerics/sch
 import { torchRandn } from '../../numerics/torch-randn.ts';
 import { vaeOutputToImage } from '../../media/image-convert.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
-import { CancelledError, PipelineError } from '../types.ts';
+import { CancelledError, PipelineError, previewDue } from '../types.ts';
 import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
 import { encodeSdxlPrompts } from './conditioning.ts';
 import type { Conditioning, Encoder } from './conditioning.ts';
@@ -192,7 +192,8 @@ export class SdxlPipeline implements Pipeline {
       }
       stepMs.push(performance.now() - s0);
       const all = batches.length === 1 ? batches[0]!.x : concat(batches.map((b) => b.x));
-      ctx.progress({ step: step + 1, of: p.steps, stage: 'denoising', preview: latentPreviewPng(all, p.count, channels, h, w, SDXL_LATENT_RGB, h >= 96 ? 2 : 1) });
+      const preview = previewDue(step + 1, p.steps, req.previewEvery) ? latentPreviewPng(all, p.count, channels, h, w, SDXL_LATENT_RGB, h >= 96 ? 2 : 1) : null;
+      ctx.progress({ step: step + 1, of: p.steps, stage: 'denoising', preview });
     }
 
     // VAE decode, one image at a time (the decoder's activations dominate memory at 1024²).

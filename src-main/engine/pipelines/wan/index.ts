@@ -23,7 +23,7 @@ import type { FlowSamplerName, FlowScheduler } from '../../numerics/flow/index.t
 import { torchRandn } from '../../numerics/torch-randn.ts';
 import { APP_NAME, APP_VERSION } from '../../version.ts';
 import { floatTensor, inputSpec, outputFloat32, timestepTensor } from '../common/session-io.ts';
-import { CancelledError, PipelineError } from '../types.ts';
+import { CancelledError, PipelineError, previewDue } from '../types.ts';
 import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
 import { loadWanModel } from './model.ts';
 import type { WanModel } from './model.ts';
@@ -203,7 +203,7 @@ export class WanPipeline implements Pipeline {
       if (video?.failure) throw video.failure;
       const s0 = performance.now();
       const v = await this.#velocity(m, scheduler, i, x, shape, context, p.guidance, ctx.signal);
-      const preview = wanPreviewPng(x, v, scheduler.sigmas[i]!, T, h, w);
+      const preview = previewDue(i + 1, p.steps, req.previewEvery) ? wanPreviewPng(x, v, scheduler.sigmas[i]!, T, h, w) : null;
       x = scheduler.step(v, i, x);
       stepMs.push(performance.now() - s0);
       ctx.progress({ step: i + 1, of: p.steps, stage: 'denoising', preview });
