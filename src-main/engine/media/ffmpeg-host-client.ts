@@ -8,8 +8,8 @@
  * thread there — frames still flow during the decode; only the fork's stall remains.
  */
 import { fork } from 'node:child_process';
+import { entryBeside } from './entries.ts';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, PipelineError } from '../pipelines/types.ts';
 import { FFMPEG_HOST_FLAG, frameHeader } from './ffmpeg-host.ts';
@@ -20,9 +20,7 @@ import { deserializeError } from './wire-errors.ts';
 
 /** ffmpeg-host beside this module: `.ts` from source, out/main/pipelines/ffmpeg-host.js when built. */
 export function defaultFfmpegHostEntry(base: string = import.meta.url): string {
-  if (base.endsWith('.ts')) return fileURLToPath(new URL('./ffmpeg-host.ts', base));
-  const candidates = ['./ffmpeg-host.js', '../pipelines/ffmpeg-host.js'].map((rel) => fileURLToPath(new URL(rel, base)));
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+  return fileURLToPath(entryBeside('ffmpeg-host', base));
 }
 
 export type Mp4Encoder = (options: EncodeMp4Options) => Promise<EncodedVideo>;

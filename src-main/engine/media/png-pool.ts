@@ -6,9 +6,8 @@
  * cannot start, every request is encoded on the calling thread instead and the reason is logged once.
  * The thread is unref'd while idle, so it never keeps a process alive.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { entryBeside } from './entries.ts';
 import { DEFAULT_THUMBNAIL_MAX_SIDE } from './thumbnail.ts';
 import { PNG_THREAD_MARK, encodeForThread } from './png-thread.ts';
 import type { PngThreadReply, PngThreadRequest } from './png-thread.ts';
@@ -44,9 +43,7 @@ export interface PngPoolOptions {
  * is its own entry, out/main/pipelines/png-thread.js (electron.vite.config.ts).
  */
 export function defaultPngThreadEntry(base: string = import.meta.url): URL {
-  if (base.endsWith('.ts')) return new URL('./png-thread.ts', base);
-  const candidates = ['./png-thread.js', '../pipelines/png-thread.js'].map((rel) => new URL(rel, base));
-  return candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[0]!;
+  return entryBeside('png-thread', base);
 }
 
 interface Pending {

@@ -13,9 +13,8 @@
  * their buffer. If the thread cannot start, streams run on the calling thread instead (the same
  * bytes, only slower) and the reason is logged once. The thread is unref'd while no stream is open.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { entryBeside } from './entries.ts';
 import { CancelledError, PipelineError } from '../pipelines/types.ts';
 import { ownedPlanarChunk } from './video-frames.ts';
 import type { FrameChunk } from './video-frames.ts';
@@ -30,9 +29,7 @@ import type { VideoSink, VideoStreamOptions, VideoStreamResult } from './video-s
  * is an entry of its own, out/main/pipelines/video-thread.js (electron.vite.config.ts).
  */
 export function defaultVideoThreadEntry(base: string = import.meta.url): URL {
-  if (base.endsWith('.ts')) return new URL('./video-thread.ts', base);
-  const candidates = ['./video-thread.js', '../pipelines/video-thread.js'].map((rel) => new URL(rel, base));
-  return candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[0]!;
+  return entryBeside('video-thread', base);
 }
 
 export interface VideoEncoderOptions {
