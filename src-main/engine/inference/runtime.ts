@@ -6,14 +6,16 @@
  *   used and a note saying why each earlier one was skipped, so a fall-back is never silent.
  * - Sessions are cached by model file path and released explicitly (`session.release()` frees
  *   the native memory, GPU memory included; dropping the JS object does not do that promptly).
- * - Models are always loaded by path, so ONNX external data (`model.onnx_data` beside
- *   `model.onnx`, the layout Optimum writes for models over 2 GB) is found by onnxruntime itself;
- *   loading from a buffer would lose the folder it resolves `location` against.
+ * - Models are loaded by path, so ONNX external data (`model.onnx_data` beside `model.onnx`, the
+ *   layout Optimum writes for models over 2 GB) is found by onnxruntime itself. Models the studio
+ *   prepared from a checkpoint point into the user's file in another folder: those are loaded from
+ *   their bytes with that folder named in the session config (`externalDataFolder`).
  * - `session.run` blocks its thread for the whole inference, which is why this module is only
  *   ever imported inside a worker process, never in main.
  */
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
@@ -162,7 +164,25 @@ export interface RuntimeOptions {
   readonly platform?: PlatformInfo;
 }
 
-const defaultFactory: SessionFactory<InferenceSession> = (path, options) => ort.InferenceSession.create(path, options);
+/** The session-config key that tells onnxruntime where a model loaded from bytes keeps its external data. */
+export const EXTERNAL_DATA_FOLDER_KEY = 'model_external_initializers_file_folder_path';
+
+function externalDataFolderOf(options: SessionOptions): string | undefined {
+  const session = (options.extra as { session?: Record<string, unknown> } | undefined)?.session;
+  const folder = session?.[EXTERNAL_DATA_FOLDER_KEY];
+  return typeof folder === 'string' ? folder : undefined;
+}
+
+/**
+ * Loads by path, so onnxruntime finds `model.onnx_data` beside the model. A prepared model whose
+ * weights stay in the user's checkpoint (another folder) is loaded from its bytes instead, with the
+ * checkpoint's folder as the external-data folder: onnxruntime refuses external data outside the
+ * model's own folder, links included, but accepts any folder named in the session config.
+ */
+const defaultFactory: SessionFactory<InferenceSession> = async (path, options) => {
+  if (externalDataFolderOf(options) === undefined) return ort.InferenceSession.create(path, options);
+  return ort.InferenceSession.create(await readFile(path), options);
+};
 
 export class OrtRuntime {
   readonly timer = new RunTimer();
@@ -179,7 +199,7 @@ export class OrtRuntime {
    * The session for a model file, loading it on first use. Cached by absolute path: a second
    * call (even while the first is loading) returns the same session, whatever providers it names.
    */
-  session(modelPath: string, options: { providers?: readonly string[] } = {}): Promise<LoadedSession> {
+  session(modelPath: string, options: { providers?: readonly string[]; externalDataFolder?: string } = {}): Promise<LoadedSession> {
     const path = resolvePath(modelPath);
     const cached = this.#sessions.get(path);
     if (cached) return cached;
@@ -189,7 +209,7 @@ export class OrtRuntime {
         factory: this.#options.factory ?? defaultFactory,
         providers: options.providers ?? this.#options.providers,
         platform: this.#options.platform ?? currentPlatform(),
-        sessionOptions: this.#options.sessionOptions,
+        sessionOptions: withExternalDataFolder(this.#options.sessionOptions, options.externalDataFolder),
         providerOptions: this.#options.providerOptions,
         knownFailures: this.#failedProviders,
       });
@@ -235,6 +255,16 @@ export class OrtRuntime {
     for (const tensor of Object.values(feeds)) float16Safe(tensor);
     return this.timer.time(() => (options ? session.run(feeds, options) : session.run(feeds)));
   }
+}
+
+function withExternalDataFolder(
+  base: Omit<SessionOptions, 'executionProviders'> | undefined,
+  folder: string | undefined,
+): Omit<SessionOptions, 'executionProviders'> | undefined {
+  if (folder === undefined) return base;
+  const extra = (base?.extra ?? {}) as Record<string, unknown>;
+  const session = (extra.session ?? {}) as Record<string, unknown>;
+  return { ...base, extra: { ...extra, session: { ...session, [EXTERNAL_DATA_FOLDER_KEY]: folder } } };
 }
 
 let shared: OrtRuntime | null = null;
