@@ -13,6 +13,7 @@ import { basename } from 'node:path';
 import { DTYPE_BYTES, elementCount, isWeightDtype } from './dtypes.ts';
 import type { WeightDtype } from './dtypes.ts';
 import { WeightFileError } from './errors.ts';
+import type { TensorRef } from './tensor-ref.ts';
 
 /** Real checkpoints have headers of a few hundred kilobytes; a larger one is damage or an attack. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -192,4 +193,23 @@ export async function readTensorBytes(header: SafetensorsHeader, name: string): 
   const parts: Buffer[] = [];
   for await (const chunk of readRange(header.realPath, entry.offset, entry.length)) parts.push(chunk);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** Every tensor of a file as a reference under its own name (a diffusers file is already canonical). */
+export function tensorRefs(header: SafetensorsHeader, rename: (name: string) => string | null = (n) => n): Map<string, TensorRef> {
+  const refs = new Map<string, TensorRef>();
+  const file = basename(header.path);
+  for (const entry of header.tensors.values()) {
+    const canonical = rename(entry.name);
+    if (canonical === null) continue;
+    refs.set(canonical, {
+      file: header.realPath,
+      offset: entry.offset,
+      length: entry.length,
+      dtype: entry.dtype,
+      shape: entry.shape,
+      origin: `${file}: ${entry.name}`,
+    });
+  }
+  return refs;
 }
