@@ -3,7 +3,7 @@
  * self-contained CommonJS file (a sandboxed preload may only `require('electron')`), and the React
  * renderer with a relative base so both Electron and `studio serve` can serve out/renderer.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
@@ -34,11 +34,27 @@ const threadEntries = {
   'pipelines/ffmpeg-host': resolve(root, 'src-main/engine/media/ffmpeg-host.ts'),
 };
 
+/**
+ * Data files the engine reads at run time (src-main/engine/resources.ts finds them), copied into
+ * out/main/resources/ so the packaged app (which ships out/** only) has them.
+ */
+const SHIPPED_RESOURCES = ['clip/bpe_simple_vocab_16e6.txt.gz', 'clip/LICENSE'];
+
+const shipResources = {
+  name: 'ourvidz-ship-resources',
+  generateBundle(this: { emitFile(file: { type: 'asset'; fileName: string; source: Uint8Array }): string }) {
+    for (const rel of SHIPPED_RESOURCES) {
+      this.emitFile({ type: 'asset', fileName: `resources/${rel}`, source: readFileSync(resolve(root, 'resources', rel)) });
+    }
+  },
+};
+
 /** Native or runtime-loaded packages that must stay in node_modules (asar-unpacked where native). */
 const NATIVE_EXTERNALS = ['onnxruntime-node', 'onnxruntime-common', 'fluent-ffmpeg'];
 
 export default defineConfig({
   main: {
+    plugins: [shipResources],
     build: {
       outDir: resolve(root, 'out/main'),
       // Every package.json dependency stays external (loaded from the packaged node_modules).
