@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { readOnnxHeader } from './onnx-header.ts';
 import type { OnnxHeader } from './onnx-header.ts';
 import type { ValidationReport } from './registry.ts';
+import { componentWeightsProblem, readComponentWeights } from '../checkpoints/prepared.ts';
 
 const FLOATS = new Set(['float32', 'float16']);
 const INTS = new Set(['int32', 'int64']);
@@ -25,8 +26,24 @@ export function readComponent(folder: string, component: string, problems: strin
     problems.push(`${component}/model.onnx cannot be read: ${(e as Error).message}`);
     return null;
   }
+  // A prepared model's graphs point into the user's checkpoint, in the folder weights.json names.
+  let weightsFolder = join(folder, component);
+  try {
+    const weights = readComponentWeights(join(folder, component));
+    if (weights) {
+      const problem = componentWeightsProblem(component, weights);
+      if (problem) {
+        problems.push(problem);
+        return header;
+      }
+      weightsFolder = weights.folder;
+    }
+  } catch (e) {
+    problems.push((e as Error).message);
+    return header;
+  }
   for (const [location, needed] of header.externalData) {
-    const data = join(folder, component, location);
+    const data = join(weightsFolder, location);
     if (!existsSync(data)) problems.push(`${component}/${location} (the model's external weights) is missing`);
     else if (statSync(data).size < needed) {
       problems.push(`${component}/${location} is shorter than the model expects (${statSync(data).size} of ${needed} bytes): the download is incomplete`);
@@ -80,11 +97,6 @@ export function validateSdxl(folder: string): ValidationReport {
     expectInput(unet, 'unet', 'time_ids', FLOATS, problems, sdHint);
     expectInput(unet, 'unet', 'text_embeds', FLOATS, problems, sdHint);
     expectOutput(unet, 'unet', 'out_sample', problems);
-    const ehs = unet.inputs.find((i) => i.name === 'encoder_hidden_states');
-    const width = ehs?.shape[2];
-    if (typeof width === 'number' && width !== 2048) {
-      problems.push(`unet/model.onnx takes ${width}-wide text states, SDXL's are 2048 wide${width === 768 ? ' — this looks like an SD 1.5 export' : ''}`);
-    }
   }
   const te = readComponent(folder, 'text_encoder', problems);
   if (te) {
@@ -96,6 +108,21 @@ export function validateSdxl(folder: string): ValidationReport {
     expectInput(te2, 'text_encoder_2', 'input_ids', INTS, problems);
     expectOutput(te2, 'text_encoder_2', 'text_embeds', problems);
     if (hiddenStates(te2) < 2) problems.push("text_encoder_2/model.onnx has no 'hidden_states.N' outputs: export it with output_hidden_states");
+  }
+  // The UNet's context is the two encoders' states side by side (768 + 1280 = 2048 for SDXL).
+  const ehsWidth = unet?.inputs.find((i) => i.name === 'encoder_hidden_states')?.shape[2];
+  const encoderWidth = (h: OnnxHeader | null): number | null => {
+    const dim = h?.outputs.find((o) => /^hidden_states\.\d+$/.test(o.name))?.shape[2];
+    return typeof dim === 'number' ? dim : null;
+  };
+  const [w1, w2] = [encoderWidth(te), encoderWidth(te2)];
+  if (typeof ehsWidth === 'number') {
+    if (ehsWidth === 768) problems.push("unet/model.onnx takes 768-wide text states, SDXL's are 2048 wide — this looks like an SD 1.5 export");
+    else if (w1 !== null && w2 !== null && ehsWidth !== w1 + w2) {
+      problems.push(`unet/model.onnx takes ${ehsWidth}-wide text states, but the two text encoders give ${w1} + ${w2}: the parts are from different models`);
+    } else if ((w1 === null || w2 === null) && ehsWidth !== 2048) {
+      problems.push(`unet/model.onnx takes ${ehsWidth}-wide text states, SDXL's are 2048 wide`);
+    }
   }
   const vae = readComponent(folder, 'vae_decoder', problems);
   if (vae) {

@@ -4,7 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionLoadError } from '../../inference/runtime.ts';
+import { currentPlatform, platformSkipReason, providerLabel, SessionLoadError } from '../../inference/runtime.ts';
+import { componentWeightsProblem, CPU_GRAPH, GPU_GRAPH, readComponentWeights } from '../../checkpoints/prepared.ts';
+import type { ComponentWeights } from '../../checkpoints/prepared.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { PipelineError } from '../types.ts';
 
@@ -21,12 +23,58 @@ export function readModelJson(folder: string, rel: string): Record<string, unkno
 
 /** `<component>/model.onnx` opened with the job's execution providers (cached by the runtime). */
 export async function loadComponent(runtime: OrtRuntime, folder: string, component: string, providers: readonly string[]): Promise<LoadedSession> {
-  const file = join(folder, component, 'model.onnx');
+  const file = join(folder, component, CPU_GRAPH);
   if (!existsSync(file)) throw new PipelineError('model_invalid', `${component}/model.onnx is missing in ${folder}`);
+  let weights: ComponentWeights | null;
+  try {
+    weights = readComponentWeights(join(folder, component));
+  } catch (e) {
+    throw new PipelineError('model_invalid', (e as Error).message);
+  }
+  if (weights) return loadPreparedComponent(runtime, folder, component, providers, weights);
   try {
     return await runtime.session(file, { providers });
   } catch (e) {
     const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
     throw new PipelineError('model_invalid', `${component}/model.onnx could not be loaded: ${detail}. If the file is truncated, copy or export it again.`);
+  }
+}
+
+/** The job's GPU providers that can start here, in the job's order. */
+function usableGpuProviders(providers: readonly string[]): string[] {
+  const platform = currentPlatform();
+  return providers.filter((p) => p !== 'cpu' && platformSkipReason(p, platform) === null);
+}
+
+/**
+ * A component the studio prepared from a checkpoint: its weights stay in the user's file, named
+ * by weights.json. GPU providers get the fp16 graph with fused attention when there is one; the
+ * fp32 graph runs everywhere else, and also when the fp16 graph cannot start (said on the job).
+ */
+async function loadPreparedComponent(
+  runtime: OrtRuntime,
+  folder: string,
+  component: string,
+  providers: readonly string[],
+  weights: ComponentWeights,
+): Promise<LoadedSession> {
+  const problem = componentWeightsProblem(component, weights);
+  if (problem) throw new PipelineError('model_invalid', problem);
+  const gpuGraph = join(folder, component, GPU_GRAPH);
+  const gpu = usableGpuProviders(providers);
+  let gpuFailure: string | null = null;
+  if (gpu.length > 0 && existsSync(gpuGraph)) {
+    try {
+      return await runtime.session(gpuGraph, { providers: gpu, externalDataFolder: weights.folder });
+    } catch (e) {
+      gpuFailure = `the fp16 ${component} graph could not start on ${gpu.map(providerLabel).join('/')} (${(e as Error).message.slice(0, 200)}); using the fp32 graph`;
+    }
+  }
+  try {
+    const loaded = await runtime.session(join(folder, component, CPU_GRAPH), { providers, externalDataFolder: weights.folder });
+    return gpuFailure ? { ...loaded, note: [gpuFailure, loaded.note].filter(Boolean).join('; ') } : loaded;
+  } catch (e) {
+    const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
+    throw new PipelineError('model_invalid', `${component} could not be loaded from ${weights.folder}: ${detail}`);
   }
 }
