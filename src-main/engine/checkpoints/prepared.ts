@@ -6,7 +6,8 @@
  * where it came from (for reuse, the Models view and the recipe's model hash).
  *
  * Each component has `model.onnx` (float32, plain operators: every provider, the CPU included)
- * and, where it helps, `model.fp16.onnx` (float16 with fused attention) for GPU providers.
+ * and `model.gpu.onnx` for GPU providers (float16 with fused attention; the VAE stays float32 unless
+ * it is fp16-safe).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -14,7 +15,7 @@ import { basename, join } from 'node:path';
 export const PREPARED_MANIFEST = 'prepared.json';
 export const COMPONENT_WEIGHTS = 'weights.json';
 export const CPU_GRAPH = 'model.onnx';
-export const GPU_GRAPH = 'model.fp16.onnx';
+export const GPU_GRAPH = 'model.gpu.onnx';
 export const PREPARED_FORMAT = 1;
 
 export interface WeightFileStamp {

@@ -48,8 +48,8 @@ function usableGpuProviders(providers: readonly string[]): string[] {
 
 /**
  * A component the studio prepared from a checkpoint: its weights stay in the user's file, named
- * by weights.json. GPU providers get the fp16 graph with fused attention when there is one; the
- * fp32 graph runs everywhere else, and also when the fp16 graph cannot start (said on the job).
+ * by weights.json. GPU providers get the GPU graph (fp16, fused attention) when there is one; the
+ * fp32 graph runs everywhere else, and also when the GPU graph cannot start (said on the job).
  */
 async function loadPreparedComponent(
   runtime: OrtRuntime,
@@ -67,7 +67,7 @@ async function loadPreparedComponent(
     try {
       return await runtime.session(gpuGraph, { providers: gpu, externalDataFolder: weights.folder });
     } catch (e) {
-      gpuFailure = `the fp16 ${component} graph could not start on ${gpu.map(providerLabel).join('/')} (${(e as Error).message.slice(0, 200)}); using the fp32 graph`;
+      gpuFailure = `the GPU ${component} graph could not start on ${gpu.map(providerLabel).join('/')} (${(e as Error).message.slice(0, 200)}); using the fp32 graph`;
     }
   }
   try {

@@ -136,9 +136,12 @@ export class SdxlPipeline implements Pipeline {
     const tEnc0 = performance.now();
     const cond = await encodeSdxlPrompts(this.runtime, m.encoders, p.prompt, p.negativePrompt, m.forceZeros);
     const encodeMs = performance.now() - tEnc0;
-    if (cond.width !== 2048) {
-      // Real SDXL is 768 + 1280; tiny test exports keep the same widths, so anything else is a wrong model.
-      throw new PipelineError('model_invalid', `the text encoders give ${cond.width}-wide states, SDXL's UNet takes 2048: this is not an SDXL export`);
+    // SDXL's UNet reads both encoders' states side by side (768 + 1280 = 2048); a model whose parts
+    // disagree is refused here rather than failing inside onnxruntime.
+    const contextWidth = inputSpec(m.unet.session, 'encoder_hidden_states', 'unet').shape?.[2];
+    const expectedWidth = typeof contextWidth === 'number' ? contextWidth : 2048;
+    if (cond.width !== expectedWidth) {
+      throw new PipelineError('model_invalid', `the text encoders give ${cond.width}-wide states, this UNet takes ${expectedWidth}: the parts are not from the same SDXL model`);
     }
     throwIfCancelled(ctx.signal);
 
