@@ -36,11 +36,18 @@ export function intTensor(spec: InputSpec, data: Int32Array, dims: readonly numb
   throw new PipelineError('model_invalid', `an input declared as ${spec.type} where integer ids were expected`);
 }
 
-/** A timestep as the export wants it: float types keep the value, integer types truncate like numpy. */
+/**
+ * A timestep as the export wants it, for a UNet call on `batch` rows. Exports declare three shapes:
+ * 0-d `[]` (Optimum >= 1.24, optimum-onnx), a fixed `[1]`, or one value per row (`[steps]` /
+ * `[batch_size]`, older Optimum). A 0-d or `[1]` input takes the single value the model broadcasts
+ * over the batch, as diffusers' UNet expands a scalar timestep to `sample.shape[0]`; any other
+ * shape takes one value per row. Float types keep the value, integer types truncate like numpy.
+ */
 export function timestepTensor(spec: InputSpec, t: number, batch: number): Tensor {
+  const scalar = spec.shape !== null && spec.shape.length === 0;
   const fixedOne = spec.shape?.length === 1 && spec.shape[0] === 1;
-  const n = fixedOne ? 1 : batch;
-  const dims = spec.shape?.length === 0 ? [] : [n];
+  const n = scalar || fixedOne ? 1 : batch;
+  const dims = scalar ? [] : [n];
   if (spec.type === 'int64' || spec.type === 'int32') {
     const v = Math.trunc(t);
     return spec.type === 'int64' ? tensorInt64(new Array<number>(n).fill(v), dims) : tensorInt32(new Int32Array(n).fill(v), dims);
