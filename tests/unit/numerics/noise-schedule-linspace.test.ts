@@ -9,7 +9,7 @@ describe('npLinspace', () => {
   });
 
   it('gives SDXL Euler with linspace spacing a finite 1-step schedule', () => {
-    const config = parseSchedulerConfig({ ...SDXL_SCHEDULER_CONFIG, timestep_spacing: 'linspace' });
+    const config = parseSchedulerConfig({ ...SDXL_SCHEDULER_CONFIG, timestep_spacing: 'linspace' }).config;
     const s = createScheduler('euler', config);
     s.setTimesteps(1);
     expect(s.timesteps).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   SAMPLER_NAMES,
@@ -6,7 +7,13 @@ import {
   SchedulerConfigError,
   parseSchedulerConfig,
   samplerFromA1111,
+  schedulerNotesFor,
+  type SamplerName,
 } from '../../../src-main/engine/numerics/schedulers/index.ts';
+
+const reference = JSON.parse(readFileSync(new URL('../../fixtures/reference/schedulers.json', import.meta.url), 'utf8')) as {
+  configs: Record<string, unknown>;
+};
 
 // stabilityai/stable-diffusion-xl-base-1.0 scheduler/scheduler_config.json
 const SDXL_EXPORT_JSON = {
@@ -28,16 +35,40 @@ const SDXL_EXPORT_JSON = {
   use_karras_sigmas: false,
 };
 
+// A DPMSolverMultistepScheduler config as diffusers writes it for SDE-DPM++ 3M sampling.
+const SDE_DPM_JSON = {
+  ...SDXL_EXPORT_JSON,
+  _class_name: 'DPMSolverMultistepScheduler',
+  algorithm_type: 'sde-dpmsolver++',
+  solver_order: 3,
+  solver_type: 'heun',
+  thresholding: true,
+  use_lu_lambdas: true,
+};
+
+const sentences = (json: unknown, sampler: SamplerName): string[] => schedulerNotesFor(parseSchedulerConfig(json).notes, sampler);
+
 describe('parseSchedulerConfig', () => {
-  it('reads the SDXL export config, ignoring keys that do not shape the schedule', () => {
-    const c = parseSchedulerConfig(SDXL_EXPORT_JSON);
-    expect(c).toEqual(SDXL_SCHEDULER_CONFIG);
-    expect(c).toMatchObject({ beta_schedule: 'scaled_linear', timestep_spacing: 'leading', steps_offset: 1 });
-    expect(c).not.toHaveProperty('clip_sample');
+  it('reads the SDXL export config, ignoring keys that do not shape the schedule, with nothing to say', () => {
+    const { config, notes } = parseSchedulerConfig(SDXL_EXPORT_JSON);
+    expect(config).toEqual(SDXL_SCHEDULER_CONFIG);
+    expect(config).toMatchObject({ beta_schedule: 'scaled_linear', timestep_spacing: 'leading', steps_offset: 1 });
+    expect(config).not.toHaveProperty('clip_sample');
+    expect(notes).toEqual([]);
+  });
+
+  it('says nothing about the values it reproduces: every config our samplers were checked against diffusers with', () => {
+    for (const [name, json] of Object.entries(reference.configs)) {
+      expect(parseSchedulerConfig(json).notes, name).toEqual([]);
+    }
+    // the solver settings of A1111's DPM++ 2M, and the names diffusers maps onto them
+    const dpmpp2m = { ...SDXL_EXPORT_JSON, algorithm_type: 'dpmsolver++', solver_order: 2, solver_type: 'midpoint', lower_order_final: true };
+    expect(parseSchedulerConfig(dpmpp2m).notes).toEqual([]);
+    expect(parseSchedulerConfig({ ...dpmpp2m, algorithm_type: 'deis', solver_type: 'bh2', thresholding: false, use_lu_lambdas: null }).notes).toEqual([]);
   });
 
   it('fills in diffusers defaults', () => {
-    expect(parseSchedulerConfig({})).toMatchObject({
+    expect(parseSchedulerConfig({}).config).toMatchObject({
       num_train_timesteps: 1000,
       beta_start: 0.0001,
       beta_end: 0.02,
@@ -52,6 +83,44 @@ describe('parseSchedulerConfig', () => {
     });
   });
 
+  it('names each value DPM++ 2M does not reproduce, with the value and what it runs instead', () => {
+    expect(sentences(SDE_DPM_JSON, 'dpmpp_2m')).toEqual([
+      'scheduler_config.json sets use_lu_lambdas true, which the studio does not reproduce: DPM++ 2M spaces its steps by timestep_spacing "leading" instead',
+      'scheduler_config.json sets thresholding true, which the studio does not reproduce: DPM++ 2M does not clip its predicted image (no dynamic thresholding) instead',
+      'scheduler_config.json sets algorithm_type "sde-dpmsolver++", which the studio does not reproduce: DPM++ 2M runs the deterministic "dpmsolver++" algorithm instead',
+      'scheduler_config.json sets solver_order 3, which the studio does not reproduce: DPM++ 2M is a second-order solver (solver_order 2) instead',
+      'scheduler_config.json sets solver_type "heun", which the studio does not reproduce: DPM++ 2M takes the "midpoint" second-order step instead',
+    ]);
+    // diffusers reads Karras before Lu lambdas: the Karras sampler does not use them either way
+    expect(sentences(SDE_DPM_JSON, 'dpmpp_2m_karras').join(' ')).not.toMatch(/use_lu_lambdas/);
+    expect(sentences(SDE_DPM_JSON, 'dpmpp_2m_karras')).toHaveLength(4);
+  });
+
+  it('says nothing about solver settings on an Euler job: diffusers\' Euler does not read them', () => {
+    expect(sentences(SDE_DPM_JSON, 'euler')).toEqual([]);
+    expect(sentences(SDE_DPM_JSON, 'euler_karras')).toEqual([]);
+  });
+
+  it.each([
+    [{ interpolation_type: 'log_linear' }, ['euler', 'euler_karras'], /interpolation_type "log_linear".*linearly/],
+    [{ use_exponential_sigmas: true }, ['euler', 'euler_karras', 'dpmpp_2m', 'dpmpp_2m_karras'], /use_exponential_sigmas true.*Karras sigmas for the Karras samplers, otherwise timestep_spacing "leading"/],
+    [{ use_beta_sigmas: true }, ['euler', 'euler_karras', 'dpmpp_2m', 'dpmpp_2m_karras'], /use_beta_sigmas true/],
+    [{ variance_type: 'learned_range' }, ['dpmpp_2m', 'dpmpp_2m_karras'], /variance_type "learned_range".*whole output/],
+    [{ lower_order_final: false, final_sigmas_type: 'sigma_min' }, ['dpmpp_2m', 'dpmpp_2m_karras'], /lower_order_final false.*fewer than 15 steps/],
+    [{ sigma_min: 0.1 }, ['dpmpp_2m_karras'], /sigma_min 0\.1.*training schedule's own sigma range/],
+  ] as const)('notes %j on the samplers that read it', (patch, samplers, sentence) => {
+    const { notes } = parseSchedulerConfig({ ...SDXL_EXPORT_JSON, ...patch });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.samplers).toEqual(samplers);
+    expect(notes[0]!.sentence).toMatch(sentence);
+    for (const sampler of SAMPLER_NAMES) expect(schedulerNotesFor(notes, sampler)).toHaveLength((samplers as readonly SamplerName[]).includes(sampler) ? 1 : 0);
+  });
+
+  it('keeps lower_order_final false silent where diffusers\' last step is first order anyway', () => {
+    expect(parseSchedulerConfig({ ...SDXL_EXPORT_JSON, lower_order_final: false }).notes).toEqual([]);
+    expect(parseSchedulerConfig({ ...SDXL_EXPORT_JSON, lower_order_final: false, final_sigmas_type: 'sigma_min', euler_at_final: true }).notes).toEqual([]);
+  });
+
   it('names the bad key and says what to do', () => {
     const attempt = () => parseSchedulerConfig({ ...SDXL_EXPORT_JSON, beta_schedule: 'sigmoid' });
     expect(attempt).toThrow(SchedulerConfigError);
@@ -60,23 +129,20 @@ describe('parseSchedulerConfig', () => {
   });
 
   it.each([
-    [{ use_exponential_sigmas: true }, /use_exponential_sigmas/],
-    [{ use_beta_sigmas: true }, /use_beta_sigmas/],
-    [{ thresholding: true }, /thresholding/],
-    [{ interpolation_type: 'log_linear' }, /interpolation_type/],
-    [{ timestep_type: 'continuous' }, /timestep_type/],
+    [{ timestep_type: 'continuous', prediction_type: 'v_prediction' }, /timestep_type "continuous" with v_prediction/],
+    [{ use_flow_sigmas: true }, /use_flow_sigmas.*flow-matching model/],
     [{ prediction_type: 'flow_prediction' }, /prediction_type/],
+    [{ timestep_spacing: 'spread' }, /timestep_spacing/],
+    [{ final_sigmas_type: 'one' }, /final_sigmas_type/],
     [{ trained_betas: [0.1, 0.2] }, /trained_betas has 2 values/],
     [{ beta_start: 0.02, beta_end: 0.01 }, /beta_end/],
     [{ num_train_timesteps: 0 }, /num_train_timesteps/],
-  ])('rejects %j rather than silently computing something else', (patch, message) => {
+  ])('rejects %j, which diffusers refuses too or which means another kind of model', (patch, message) => {
     expect(() => parseSchedulerConfig({ ...SDXL_EXPORT_JSON, ...patch })).toThrow(message);
   });
 
-  it('accepts the "off" values of unsupported options', () => {
-    expect(() =>
-      parseSchedulerConfig({ ...SDXL_EXPORT_JSON, use_exponential_sigmas: false, use_beta_sigmas: null }),
-    ).not.toThrow();
+  it('accepts continuous timesteps with epsilon prediction, which diffusers runs as discrete ones', () => {
+    expect(parseSchedulerConfig({ ...SDXL_EXPORT_JSON, timestep_type: 'continuous' }).notes).toEqual([]);
   });
 
   it('rejects input that is not an object', () => {

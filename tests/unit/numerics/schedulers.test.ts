@@ -63,12 +63,12 @@ const bits = (values: Float32Array) => Array.from(new Int32Array(values.buffer))
 
 describe('training schedule', () => {
   it('builds the SDXL alphas_cumprod bit for bit (torch >= 2 float32 linspace and cumprod)', () => {
-    const ac = alphasCumprod(parseSchedulerConfig(reference.configs['sdxl']));
+    const ac = alphasCumprod(parseSchedulerConfig(reference.configs['sdxl']).config);
     expect(bits(ac)).toEqual(reference.sdxlSchedule.alphasCumprodBits);
   });
 
   it('builds the zero-terminal-SNR alphas_cumprod bit for bit', () => {
-    const ac = alphasCumprod(parseSchedulerConfig(reference.configs['sdxl_vpred_zsnr_trailing']));
+    const ac = alphasCumprod(parseSchedulerConfig(reference.configs['sdxl_vpred_zsnr_trailing']).config);
     expect(bits(ac)).toEqual(reference.zeroSnrSchedule.alphasCumprodBits);
   });
 });
@@ -76,7 +76,7 @@ describe('training schedule', () => {
 const runName = (r: Run) => `${r.config} ${r.sampler} ${r.steps} steps`;
 
 describe.each(reference.runs.map((r) => [runName(r), r] as const))('matches diffusers: %s', (_name, run) => {
-  const config = parseSchedulerConfig(reference.configs[run.config]);
+  const config = parseSchedulerConfig(reference.configs[run.config]).config;
 
   it('timesteps, sigmas and init noise sigma', () => {
     const s = createScheduler(run.sampler, config);
@@ -112,10 +112,10 @@ describe.each(reference.runs.map((r) => [runName(r), r] as const))('matches diff
 });
 
 describe('scheduler behaviour', () => {
-  const sdxl = parseSchedulerConfig(reference.configs['sdxl']);
+  const sdxl = parseSchedulerConfig(reference.configs['sdxl']).config;
 
   it('takes Karras spacing from the sampler name, not from the config', () => {
-    const withFlag = parseSchedulerConfig({ ...(reference.configs['sdxl'] as object), use_karras_sigmas: true });
+    const withFlag = parseSchedulerConfig({ ...(reference.configs['sdxl'] as object), use_karras_sigmas: true }).config;
     const a = createScheduler('euler', withFlag);
     const b = createScheduler('euler', sdxl);
     a.setTimesteps(10);

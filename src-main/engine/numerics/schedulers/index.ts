@@ -8,8 +8,8 @@ import { DpmSolverMultistepScheduler } from './dpm-solver.ts';
 import { EulerDiscreteScheduler } from './euler.ts';
 import type { SamplerName, Scheduler } from './types.ts';
 
-export { parseSchedulerConfig, SchedulerConfigError, SDXL_SCHEDULER_CONFIG } from './config.ts';
-export type { SchedulerConfig } from './config.ts';
+export { parseSchedulerConfig, SchedulerConfigError, schedulerNotesFor, SDXL_SCHEDULER_CONFIG } from './config.ts';
+export type { ParsedSchedulerConfig, SchedulerConfig, SchedulerConfigNote } from './config.ts';
 export type { SamplerName, Scheduler } from './types.ts';
 
 export interface SamplerInfo {

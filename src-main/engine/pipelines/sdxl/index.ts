@@ -11,8 +11,8 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { workerRuntime } from '../../inference/runtime.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { ClipTokenizer } from '../../tokenizers/clip.ts';
-import { createScheduler, parseSchedulerConfig, SAMPLERS } from '../../numerics/schedulers/index.ts';
-import type { SamplerName, SchedulerConfig, Scheduler } from '../../numerics/schedulers/index.ts';
+import { createScheduler, parseSchedulerConfig, SAMPLERS, schedulerNotesFor } from '../../numerics/schedulers/index.ts';
+import type { ParsedSchedulerConfig, SamplerName, SchedulerConfig, SchedulerConfigNote, Scheduler } from '../../numerics/schedulers/index.ts';
 import { torchRandn } from '../../numerics/torch-randn.ts';
 import { vaeOutputToImage } from '../../media/image-convert.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
@@ -37,6 +37,8 @@ interface SdxlModel {
   readonly unet: LoadedSession;
   readonly vae: LoadedSession;
   readonly schedulerConfig: SchedulerConfig;
+  /** Values of scheduler_config.json the studio does not reproduce, said on the jobs they concern. */
+  readonly schedulerNotes: readonly SchedulerConfigNote[];
   readonly scalingFactor: number;
   readonly latentsMean: number[] | null;
   readonly latentsStd: number[] | null;
@@ -51,9 +53,9 @@ async function loadModel(runtime: OrtRuntime, folder: string, providers: readonl
   const t0 = performance.now();
   const index = readModelJson(folder, 'model_index.json');
   const schedulerJson = readModelJson(folder, 'scheduler/scheduler_config.json');
-  let schedulerConfig: SchedulerConfig;
+  let scheduler: ParsedSchedulerConfig;
   try {
-    schedulerConfig = parseSchedulerConfig(schedulerJson);
+    scheduler = parseSchedulerConfig(schedulerJson);
   } catch (e) {
     throw new PipelineError('model_invalid', `scheduler/scheduler_config.json: ${(e as Error).message}`);
   }
@@ -81,7 +83,8 @@ async function loadModel(runtime: OrtRuntime, folder: string, providers: readonl
     ],
     unet,
     vae,
-    schedulerConfig,
+    schedulerConfig: scheduler.config,
+    schedulerNotes: scheduler.notes,
     scalingFactor: typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : 0.13025,
     latentsMean: numbers(vaeConfig.latents_mean),
     latentsStd: numbers(vaeConfig.latents_std),
@@ -210,7 +213,7 @@ export class SdxlPipeline implements Pipeline {
     let writeMs = 0;
     const outputs: OutputFile[] = [];
     const pending: Promise<Awaited<ReturnType<typeof writeGeneratedImage>>>[] = [];
-    const providerNote = [m.unet.note, note].filter(Boolean).join('; ') || null;
+    const providerNote = [m.unet.note, note, ...schedulerNotesFor(m.schedulerNotes, sampler)].filter(Boolean).join('; ') || null;
     try {
       for (const b of batches) {
         for (let i = 0; i < b.n; i++) {
