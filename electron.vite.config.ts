@@ -32,6 +32,8 @@ const threadEntries = {
   'pipelines/png-thread': resolve(root, 'src-main/engine/media/png-thread.ts'),
   'pipelines/video-thread': resolve(root, 'src-main/engine/media/video-thread.ts'),
   'pipelines/ffmpeg-host': resolve(root, 'src-main/engine/media/ffmpeg-host.ts'),
+  // Model preparation (Add model…) runs on a thread the engine starts from main.
+  'pipelines/prepare-thread': resolve(root, 'src-main/engine/checkpoints/prepare-thread.ts'),
 };
 
 /**

@@ -40,6 +40,7 @@ const ENGINE_COMMAND_NAMES = [
   'queue resume',
   'queue status',
   'models list',
+  'models add',
   'gpu',
   'settings list',
   'settings get',
@@ -102,6 +103,16 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'queue resume': spec('queue resume', 'start running queued jobs again', 'client'),
   'queue status': spec('queue status', 'show whether the queue is paused and how many jobs wait', 'client'),
   'models list': spec('models list', 'list the models found and whether each is usable', 'client'),
+  'models add': spec(
+    'models add',
+    'add an SDXL checkpoint (.safetensors from A1111, ComfyUI or Civitai) or a diffusers folder: checks it and prepares it to run, with progress',
+    'client',
+    ['PATH'],
+    {
+      name: { type: 'string', value: 'NAME', help: 'the name it is listed under (default: the file or folder name)' },
+      vae: { type: 'string', value: 'FILE', help: 'a VAE file to use with it (needed when the checkpoint has none inside)' },
+    },
+  ),
   gpu: spec('gpu', 'show the GPU, VRAM budget, resident models and workers', 'client'),
   'settings list': spec('settings list', 'show every setting (the same ones as the app’s Settings view)', 'client'),
   'settings get': spec('settings get', 'print one setting’s value', 'client', ['KEY']),
@@ -122,7 +133,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   jobs: ['list', 'show', 'cancel', 'retry', 'move-to-front'],
   queue: ['pause', 'resume', 'status'],
-  models: ['list'],
+  models: ['list', 'add'],
   settings: ['list', 'get', 'set'],
   library: LIBRARY_COMMAND_NAMES.map((n) => n.slice('library '.length)),
 };

@@ -17,6 +17,7 @@ import { LIBRARY_COMMANDS } from './library.ts';
 import type { LibraryCommandName } from './library.ts';
 import { formatDuration, gpuReport, jobDetail, jobsTable, modelsTable, queueLine } from './render.ts';
 import { settingsCommand } from './settings.ts';
+import { modelsAdd } from './models.ts';
 
 export type CommandLine = Parsed & { kind: 'command' };
 
@@ -237,6 +238,16 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
         else print(io, modelsTable(models, info.modelDirs));
         return EXIT.ok;
       });
+    case 'models add':
+      return withEngine(ctx, 'client', (engine) =>
+        modelsAdd(engine, io, {
+          path: line.args[0]!,
+          name: typeof line.values.name === 'string' ? line.values.name : null,
+          vae: typeof line.values.vae === 'string' ? line.values.vae : null,
+          json,
+          cwd: process.cwd(),
+        }),
+      );
     case 'gpu':
       return withEngine(ctx, 'client', async (engine) => {
         const stats = await invoke(engine.handlers, 'gpu.status', undefined);

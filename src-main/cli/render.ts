@@ -130,15 +130,20 @@ export function queueLine(q: QueueState): string {
 
 export function modelsTable(models: readonly ModelInfo[], searched: readonly string[]): string {
   if (models.length === 0) {
-    return `No models found${searched.length ? ` in ${searched.join(', ')}` : ''}.\nPut model folders (ONNX, Optimum layout) there, or pass --models DIR.`;
+    return `No models found${searched.length ? ` in ${searched.join(', ')}` : ''}.\nAdd an SDXL checkpoint with \`studio models add FILE\`, or put model folders there (or pass --models DIR).`;
   }
+  const status = (m: ModelInfo): string => (m.status === 'needs_preparation' ? 'to prepare' : m.status);
   const table = renderTable(
-    ['ID', 'FAMILY', 'STATUS', 'PRECISION', 'SIZE', 'PATH'],
-    models.map((m) => [m.id, m.family, m.status, m.precision, formatBytes(m.sizeBytes), m.path]),
+    ['ID', 'FAMILY', 'STATUS', 'PRECISION', 'SIZE', 'HASH', 'PATH'],
+    models.map((m) => [m.id, m.family, status(m), m.precision, formatBytes(m.sizeBytes), m.hash ?? '', m.source ?? m.path]),
     [4],
   );
   const problems = models.filter((m) => m.problems.length).map((m) => `${m.id}:\n${m.problems.map((p) => `  - ${p}`).join('\n')}`);
-  return problems.length ? `${table}\n\nProblems:\n${problems.join('\n')}` : table;
+  const waiting = models.filter((m) => m.status === 'needs_preparation');
+  const hint = waiting.length
+    ? `\n\n${waiting.length === 1 ? '1 checkpoint is' : `${waiting.length} checkpoints are`} not prepared yet: studio models add "${waiting[0]!.path}"${waiting.length > 1 ? ' (and the others)' : ''}`
+    : '';
+  return `${table}${problems.length ? `\n\nProblems:\n${problems.join('\n')}` : ''}${hint}`;
 }
 
 export function gpuReport(g: GpuStats): string {

@@ -45,6 +45,7 @@ import { applySettingsChange, thinPreview } from './settings/live.ts';
 import { workerProviders } from './settings/checks.ts';
 import { libraryRootOf } from './library/store.ts';
 import { join } from 'node:path';
+import { ModelPreparer } from './checkpoints/preparer.ts';
 
 export { defaultDataDir };
 
@@ -110,6 +111,8 @@ export class Engine {
   /** `<data>/settings.json`: every front door's settings; the options above override them for this run. */
   readonly settings: SettingsStore;
   readonly library: Library;
+  /** Add model…: checkpoints prepared on a thread, progress pushed as `models.preparation`. */
+  readonly preparer: ModelPreparer;
   private readonly libraryHandlers: ReturnType<typeof createLibrary>['handlers'];
   private readonly options: EngineOptions;
   private readonly listeners = new Map<EventName, Set<Listener<EventName>>>();
@@ -148,6 +151,13 @@ export class Engine {
     });
     const settings = this.settings.effective();
     this.models = new ModelRegistry(settings.modelDirs, BUILTIN_VALIDATORS);
+    this.preparer = new ModelPreparer({
+      modelsDir: layout.models,
+      findVaes: () => this.models.vaes(),
+      onChange: (p) => this.emit('models.preparation', p),
+      onPrepared: () => this.emit('models.changed', this.models.refresh()),
+      log: (level, message) => this.log.write(level === 'warning' ? 'warn' : level, 'models', message),
+    });
     this.gpu = new GpuMonitor({ configuredBudgetMb: 8192, budgetOverrideMb: settings.vramBudgetMb });
     const lib = createLibrary({
       db: this.db,
@@ -301,6 +311,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     this.settings.close();
+    await this.preparer.close();
     if (this.poller) clearInterval(this.poller);
     if (this.gpuTimer) clearInterval(this.gpuTimer);
     await this.scheduler?.stop();
@@ -431,6 +442,14 @@ export class Engine {
         return s;
       },
       'models.list': async () => this.models.refresh(),
+      'models.inspect': ({ path }) => this.preparer.inspect(path),
+      'models.add': ({ path, vae, name }) => this.preparer.add({ path, vae: vae ?? null, name: name ?? null }),
+      'models.preparations': async () => this.preparer.list(),
+      'models.cancelPreparation': async ({ id }) => {
+        const found = this.preparer.cancel(id);
+        if (!found) throw new StudioError('not_found', `no model preparation ${id}`);
+        return found;
+      },
       'gpu.status': async () => this.gpuStats(),
       'prompts.enhance': async ({ prompt, type, seed }) => {
         if (!this.scheduler) {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { GenerateRequestSchema, JOB_TYPES, LIMITS } from './catalog.ts';
 import type { JobPreset } from './catalog.ts';
-import type { AppInfo, EnhanceResult, GpuStats, JobView, ModelInfo, ProgressEvent, QueueState } from './status.ts';
+import type { AppInfo, EnhanceResult, GpuStats, JobView, ModelInfo, ModelInspection, Preparation, ProgressEvent, QueueState } from './status.ts';
 import { JOB_STATES } from './status.ts';
 import { libraryChannels, LIBRARY_EVENT_NAMES } from './library.ts';
 import type { LibraryEvents } from './library.ts';
@@ -40,6 +40,17 @@ export const EnhanceSchema = z.strictObject({
   seed: z.number().int().min(0).max(LIMITS.seedMax).optional(),
 });
 
+/** A file or folder on this machine (a checkpoint, a diffusers folder, a VAE file). */
+const ModelPath = z.string().trim().min(1, { error: 'choose a file or folder' }).max(4096);
+
+export const ModelAddSchema = z.strictObject({
+  path: ModelPath,
+  /** A VAE file to use with it (required for a checkpoint without a VAE inside). */
+  vae: ModelPath.nullable().optional(),
+  /** Display name (default: the file or folder name). */
+  name: z.string().trim().max(120).nullable().optional(),
+});
+
 export const channels = {
   'app.info': channel<AppInfo>()(Empty),
   'catalog.list': channel<readonly JobPreset[]>()(Empty),
@@ -53,6 +64,10 @@ export const channels = {
   'queue.pause': channel<QueueState>()(Empty),
   'queue.resume': channel<QueueState>()(Empty),
   'models.list': channel<readonly ModelInfo[]>()(Empty),
+  'models.inspect': channel<ModelInspection>()(z.strictObject({ path: ModelPath })),
+  'models.add': channel<Preparation>()(ModelAddSchema),
+  'models.preparations': channel<readonly Preparation[]>()(Empty),
+  'models.cancelPreparation': channel<Preparation>()(z.strictObject({ id: z.string().min(1).max(64) })),
   'gpu.status': channel<GpuStats>()(Empty),
   'prompts.enhance': channel<EnhanceResult>()(EnhanceSchema),
   ...libraryChannels,
@@ -83,6 +98,10 @@ export interface Events extends SettingsEvents, LibraryEvents {
   'jobs.progress': ProgressEvent;
   'queue.changed': QueueState;
   'gpu.changed': GpuStats;
+  /** An "Add model" preparation started, progressed or finished. */
+  'models.preparation': Preparation;
+  /** The model list changed (a model was prepared): the new list. */
+  'models.changed': readonly ModelInfo[];
 }
 export type EventName = keyof Events;
 export const EVENT_NAMES = [
@@ -91,6 +110,8 @@ export const EVENT_NAMES = [
   'jobs.progress',
   'queue.changed',
   'gpu.changed',
+  'models.preparation',
+  'models.changed',
   ...SETTINGS_EVENT_NAMES,
   ...LIBRARY_EVENT_NAMES,
 ] as const satisfies readonly EventName[];

@@ -84,9 +84,61 @@ export interface ModelInfo {
   readonly name: string;
   readonly path: string;
   readonly sizeBytes: number;
-  readonly precision: 'fp32' | 'fp16' | 'mixed' | 'unknown';
-  readonly status: 'ready' | 'invalid';
+  readonly precision: 'fp32' | 'fp16' | 'bf16' | 'mixed' | 'unknown';
+  /**
+   * ready: a job may use it. invalid: it cannot be used (problems say why). needs_preparation: a
+   * checkpoint or diffusers folder found in a models folder, which the studio prepares on request.
+   */
+  readonly status: 'ready' | 'invalid' | 'needs_preparation';
   readonly problems: readonly string[];
+  /** What the studio found, in a sentence: "SDXL checkpoint, fp16, 6.9 GB, VAE included". */
+  readonly description?: string | null;
+  /** A1111's short model hash (first 10 hex digits of the checkpoint's sha256), once prepared. */
+  readonly hash?: string | null;
+  /** The checkpoint file or folder a prepared model was made from. */
+  readonly source?: string | null;
+}
+
+/** What a file or folder is, before adding it ("Add model…" shows this first). */
+export type ModelInspection =
+  | {
+      readonly ok: true;
+      readonly kind: 'sdxl_single_file' | 'sdxl_diffusers' | 'sdxl_vae';
+      readonly description: string;
+      readonly sizeBytes: number;
+      /** The checkpoint has no VAE inside: a VAE file must be chosen with it. */
+      readonly needsVae: boolean;
+      /** The display name it would get. */
+      readonly suggestedName: string;
+      /** An earlier preparation of this unchanged file, if there is one. */
+      readonly preparedAs: string | null;
+    }
+  | { readonly ok: false; readonly what: string | null; readonly message: string };
+
+export const PREPARATION_STATES = ['preparing', 'done', 'failed', 'cancelled'] as const;
+export type PreparationState = (typeof PREPARATION_STATES)[number];
+
+/** One "Add model" run: progress while it prepares, then the model it made or why it failed. */
+export interface Preparation {
+  readonly id: string;
+  readonly source: string;
+  readonly vae: string | null;
+  readonly name: string;
+  readonly description: string | null;
+  readonly state: PreparationState;
+  readonly phase: 'checking' | 'hashing' | 'building' | 'writing' | null;
+  /** 0..1 over the whole preparation. */
+  readonly fraction: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly etaSeconds: number | null;
+  /** The prepared model's id, when done. */
+  readonly modelId: string | null;
+  /** Done without work: the same unchanged file was prepared before. */
+  readonly reused: boolean;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
 }
 
 export interface AppInfo {

@@ -7,9 +7,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readSafetensorsHeader } from '../weights/safetensors.ts';
+import { readSafetensorsHeader, readSafetensorsHeaderSync } from '../weights/safetensors.ts';
 import type { SafetensorsHeader } from '../weights/safetensors.ts';
-import { sniffFile } from '../weights/sniff.ts';
+import { sniffFile, sniffFileSync } from '../weights/sniff.ts';
+import type { WeightFileKind } from '../weights/sniff.ts';
 import { WeightFileError } from '../weights/errors.ts';
 import type { WeightFileErrorCode } from '../weights/errors.ts';
 import { DTYPE_LABEL } from '../weights/dtypes.ts';
@@ -218,10 +219,10 @@ async function identifyFolder(path: string): Promise<Identified> {
   };
 }
 
-async function identifyFile(path: string): Promise<Identified> {
+/** The sentence for a file that is not safetensors at all, or null when it is. */
+function notSafetensors(path: string, kind: WeightFileKind): Refused | null {
   const name = basename(path);
-  const sniffed = await sniffFile(path);
-  switch (sniffed.kind) {
+  switch (kind) {
     case 'pytorch_zip':
     case 'pickle':
       return refused(path, 'unsafe', 'a pickle checkpoint', `${name} is a PyTorch pickle file (.ckpt/.pt/.bin), which can run code when opened: convert it to .safetensors first (or download the .safetensors version)`);
@@ -232,9 +233,23 @@ async function identifyFile(path: string): Promise<Identified> {
     case 'unknown':
       return refused(path, 'wrong_kind', null, `${name} is not a safetensors model file (its first bytes match no model format the studio knows)`);
     case 'safetensors':
-      break;
+      return null;
   }
-  return classifySafetensors(await readSafetensorsHeader(path));
+}
+
+async function identifyFile(path: string): Promise<Identified> {
+  const sniffed = await sniffFile(path);
+  return notSafetensors(path, sniffed.kind) ?? classifySafetensors(await readSafetensorsHeader(path));
+}
+
+/** A file's identity, synchronously (model-folder scans); errors become a `Refused`. */
+export function identifyFileSync(path: string): Identified {
+  try {
+    return notSafetensors(path, sniffFileSync(path).kind) ?? classifySafetensors(readSafetensorsHeaderSync(path));
+  } catch (e) {
+    if (e instanceof WeightFileError) return refused(path, e.code, null, e.message);
+    throw e;
+  }
 }
 
 /** Identifies a checkpoint file, a VAE file or a diffusers folder. Errors become a `Refused`. */

@@ -101,7 +101,7 @@ function sameStamp(a: SourceStamp | null | undefined, b: SourceStamp | null | un
 }
 
 /** An earlier preparation of exactly these files, if one is in the models folder. */
-async function findPrepared(modelsDir: string, sources: readonly SourceStamp[], vae: SourceStamp | null): Promise<{ id: string; folder: string; manifest: PreparedManifest } | null> {
+export async function findPrepared(modelsDir: string, sources: readonly SourceStamp[], vae: SourceStamp | null): Promise<{ id: string; folder: string; manifest: PreparedManifest } | null> {
   if (!existsSync(modelsDir)) return null;
   for (const entry of await readdir(modelsDir, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
@@ -318,6 +318,7 @@ export async function prepareCheckpoint(options: PrepareOptions): Promise<Prepar
     const manifest: PreparedManifest = {
       format: PREPARED_FORMAT,
       kind: p.kind,
+      input: p.identified.path,
       name,
       description: p.identified.description,
       sha256,

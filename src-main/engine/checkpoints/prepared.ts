@@ -44,6 +44,8 @@ export interface SourceStamp {
 export interface PreparedManifest {
   readonly format: number;
   readonly kind: 'sdxl_single_file' | 'sdxl_diffusers';
+  /** The checkpoint file or diffusers folder as the user named it. */
+  readonly input: string;
   readonly name: string;
   readonly description: string;
   /** sha256 of the checkpoint file (a diffusers folder: of its UNet weight files in order). */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export function entryBeside(name: string, base: string): URL {
   if (base.endsWith('.ts')) return new URL(`./${name}.ts`, base);
-  const candidates = [`./${name}.js`, `../pipelines/${name}.js`].map((rel) => new URL(rel, base));
+  // Bundled into out/main/pipelines/*.js, out/main/chunks/*.js, or out/main/index.js itself.
+  const candidates = [`./${name}.js`, `../pipelines/${name}.js`, `./pipelines/${name}.js`].map((rel) => new URL(rel, base));
   return candidates.find((u) => existsSync(fileURLToPath(u))) ?? candidates[0]!;
 }

@@ -3,11 +3,15 @@
  * A model directory may itself be a model folder or hold model folders one level down.
  * Family-specific validation (input names, dtypes, tokenizer files) plugs in through `validators`.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
 import type { ModelInfo } from '../../../src-preload/contract/status.ts';
+import { identifyFileSync } from '../checkpoints/identify.ts';
+import type { Identified } from '../checkpoints/identify.ts';
+import { readPreparedManifest } from '../checkpoints/prepared.ts';
+import { DTYPE_LABEL } from '../weights/dtypes.ts';
 
 export type DetectedFamily = ModelFamily | 'qwen';
 
@@ -79,10 +83,55 @@ function isFolderEntry(dir: string, entry: Dirent): boolean {
   return entry.isSymbolicLink() && statSync(join(dir, entry.name), { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
+/** Checkpoint-like files directly in a folder (links to files included). */
+function checkpointFiles(folder: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => /\.(safetensors|ckpt|pt|pth)$/i.test(e.name) && !e.name.startsWith('.'))
+    .map((e) => join(folder, e.name))
+    .filter((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true)
+    .sort();
+}
+
+/** A diffusers SDXL folder with weights but no ONNX graphs: the studio prepares it on request. */
+function isUnpreparedDiffusers(folder: string): boolean {
+  if (existsSync(join(folder, 'unet', 'model.onnx'))) return false;
+  const unet = join(folder, 'unet');
+  return existsSync(unet) && readdirSync(unet).some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json'));
+}
+
+/**
+ * Refused files worth a row: checkpoints a creator would expect to load (pickles, SD 1.x/2.x,
+ * Flux…, damaged files). LoRAs, embeddings, VAEs and lone text encoders in the same folder are not
+ * models, so they are not listed.
+ */
+function isWorthListing(refusal: Extract<Identified, { ok: false }>): boolean {
+  return !['a LoRA', 'a textual-inversion embedding', 'a text encoder'].includes(refusal.what ?? '');
+}
+
+function unprepared(model: ModelInfo): string {
+  return `${model.name} (${model.description ?? 'a checkpoint'}) has not been prepared yet: add it in the Models view, or run studio models add "${model.path}"`;
+}
+
+function realPathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 export class ModelRegistry {
   private folders: readonly string[];
   private readonly validators: Partial<Record<DetectedFamily, FamilyValidator>>;
   private cache: ModelInfo[] | null = null;
+  private vaeFiles: string[] = [];
+  private readonly identified = new Map<string, { size: number; mtimeMs: number; result: Identified }>();
 
   constructor(dirs: readonly string[], validators: Partial<Record<DetectedFamily, FamilyValidator>> = {}) {
     this.folders = [...new Set(dirs.map((d) => resolve(d)))];
@@ -99,23 +148,89 @@ export class ModelRegistry {
     this.cache = null;
   }
 
-  /** Rescans the folders (cheap: directory listings and small JSON files; validators may open ONNX headers). */
+  /**
+   * Rescans the folders (cheap: directory listings, small JSON files and, for checkpoint files,
+   * their headers — cached by path, size and modification time; validators may open ONNX headers).
+   * Besides model folders it lists the SDXL checkpoints and diffusers folders it finds as "needs
+   * preparation" (unless already prepared), and remembers SDXL VAE files for checkpoints without one.
+   */
   refresh(): ModelInfo[] {
     const found: ModelInfo[] = [];
+    const candidates: ModelInfo[] = [];
+    const vaes: string[] = [];
     const seen = new Set<string>();
     for (const dir of this.dirs) {
       if (!existsSync(dir)) continue;
-      const candidates = [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => isFolderEntry(dir, e)).map((e) => join(dir, e.name))];
-      for (const folder of candidates) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      const subfolders = entries.filter((e) => !e.name.startsWith('.') && isFolderEntry(dir, e)).map((e) => join(dir, e.name));
+      for (const folder of [dir, ...subfolders]) {
         if (seen.has(folder)) continue;
-        const detected = detectFamily(folder);
-        if (!detected) continue;
         seen.add(folder);
-        found.push(this.describe(folder, detected));
+        const detected = detectFamily(folder);
+        if (detected && 'family' in detected && detected.family === 'sdxl' && isUnpreparedDiffusers(folder)) {
+          candidates.push(this.candidate(folder, 'SDXL diffusers model', folderSize(folder), 'unknown'));
+          continue;
+        }
+        if (detected) {
+          found.push(this.describe(folder, detected));
+          continue;
+        }
+        for (const file of checkpointFiles(folder)) {
+          if (seen.has(file)) continue;
+          seen.add(file);
+          const identified = this.identifyCached(file);
+          if (identified.ok && identified.kind === 'sdxl_vae') vaes.push(file);
+          else if (identified.ok && identified.kind === 'sdxl_single_file') {
+            candidates.push(this.candidate(file, identified.description, identified.sizeBytes, identified.dtype ? DTYPE_LABEL[identified.dtype] : 'unknown'));
+          } else if (!identified.ok && isWorthListing(identified)) {
+            candidates.push({ ...this.candidate(file, identified.what ?? null, statSync(file).size, 'unknown'), status: 'invalid', problems: [identified.sentence] });
+          }
+        }
       }
     }
-    this.cache = found;
-    return found;
+    // A checkpoint already prepared is listed once: as the prepared model.
+    const prepared = new Set(found.map((m) => m.source).filter((p): p is string => !!p).map(realPathOr));
+    this.vaeFiles = vaes;
+    this.cache = [...found, ...candidates.filter((c) => !prepared.has(realPathOr(c.path)))];
+    return this.cache;
+  }
+
+  /** SDXL VAE files found in the model folders (for checkpoints that carry none). */
+  vaes(): readonly string[] {
+    if (this.cache === null) this.refresh();
+    return this.vaeFiles;
+  }
+
+  private identifyCached(file: string): Identified {
+    const info = statSync(file, { throwIfNoEntry: false });
+    const cached = this.identified.get(file);
+    if (cached && info && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.result;
+    const result = identifyFileSync(file);
+    if (info) this.identified.set(file, { size: info.size, mtimeMs: info.mtimeMs, result });
+    return result;
+  }
+
+  private candidate(path: string, description: string | null, sizeBytes: number, precision: string): ModelInfo {
+    const base = basename(path);
+    const name = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? base : base.replace(/\.[^.]+$/, '');
+    return {
+      id: `checkpoint:${base}`,
+      family: 'sdxl',
+      name,
+      path,
+      sizeBytes,
+      precision: (['fp32', 'fp16', 'bf16'] as const).find((p) => p === precision) ?? 'unknown',
+      status: 'needs_preparation',
+      problems: [],
+      description,
+      hash: null,
+      source: null,
+    };
   }
 
   list(): ModelInfo[] {
@@ -128,12 +243,15 @@ export class ModelRegistry {
     if (id) {
       const named = models.find((m) => m.id === id);
       if (!named) return { missing: `no ${family} model named "${id}" in ${this.where()}` };
+      if (named.status === 'needs_preparation') return { missing: unprepared(named) };
       if (named.status !== 'ready') return { missing: `${family} model "${id}" is not usable: ${named.problems.join('; ')}` };
       return named;
     }
     const ready = models.find((m) => m.status === 'ready');
     if (ready) return ready;
-    const broken = models.filter((m) => m.status !== 'ready');
+    const waiting = models.find((m) => m.status === 'needs_preparation');
+    if (waiting) return { missing: unprepared(waiting) };
+    const broken = models.filter((m) => m.status === 'invalid');
     const why = broken.length ? ` (found ${broken.map((m) => `${m.id}: ${m.problems.join('; ')}`).join(' | ')})` : '';
     return { missing: `no usable ${family} model in ${this.where()}${why}` };
   }
@@ -155,15 +273,20 @@ export class ModelRegistry {
     }
     const validator = this.validators[detected.family];
     const report: ValidationReport = validator ? validator(folder) : { problems: [], precision: 'unknown' };
+    // A model the studio prepared from a checkpoint: its graphs point into the user's file.
+    const prepared = readPreparedManifest(folder);
     return {
       id,
       family: detected.family,
-      name: id,
+      name: prepared?.name ?? id,
       path: folder,
-      sizeBytes,
-      precision: report.precision,
+      sizeBytes: prepared?.weightBytes ?? sizeBytes,
+      precision: prepared?.precision ?? report.precision,
       status: report.problems.length ? 'invalid' : 'ready',
       problems: report.problems,
+      description: prepared?.description ?? null,
+      hash: prepared?.shortHash ?? null,
+      source: prepared?.input ?? null,
     };
   }
 }

@@ -9,6 +9,10 @@ export interface ModelRef {
   readonly family: ModelFamily | 'qwen' | 'test';
   /** Absolute path of the model folder. */
   readonly path: string;
+  /** Display name (a prepared checkpoint's name), written into the recipe instead of any path. */
+  readonly name?: string;
+  /** A1111's short model hash of the checkpoint it was prepared from, when known. */
+  readonly hash?: string | null;
 }
 
 export interface RunRequest {

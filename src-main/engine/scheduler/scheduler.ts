@@ -176,7 +176,7 @@ export class Scheduler {
     if (override) return override;
     const found = this.o.models.find(slot, id);
     if ('missing' in found) return found;
-    return { id: found.id, family: slot, path: found.path };
+    return { id: found.id, family: slot, path: found.path, name: found.name, hash: found.hash ?? null };
   }
 
   /** An *_enhanced job whose rewrite has not been made yet needs the enhancer first. */

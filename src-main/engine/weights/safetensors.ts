@@ -8,6 +8,7 @@
  * any tensor is read, and tensors are then read (or handed to onnxruntime as external data) by
  * range, never by loading the file. A file that fails says why in one sentence a user can act on.
  */
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { open, stat, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DTYPE_BYTES, elementCount, isWeightDtype } from './dtypes.ts';
@@ -166,8 +167,51 @@ export async function readSafetensorsHeader(path: string, options: { maxHeaderBy
 }
 
 /**
- * Reads one byte range in chunks (a tensor, or part of one), for conversion and hashing; the
- * yielded buffers are reused between iterations only when `reuse` is set.
+ * The same, synchronously, for scanning model folders (a header is a few hundred KB; the registry
+ * caches the result by path, size and modification time).
+ */
+export function readSafetensorsHeaderSync(path: string, options: { maxHeaderBytes?: number } = {}): SafetensorsHeader {
+  const name = basename(path);
+  const maxHeader = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  let real: string;
+  let info: ReturnType<typeof statSync>;
+  try {
+    real = realpathSync(path);
+    info = statSync(real);
+  } catch (e) {
+    throw WeightFileError.fromFs(e, path);
+  }
+  if (!info.isFile()) throw new WeightFileError('not_found', `${path} is not a file`);
+  if (info.size < 8) throw new WeightFileError('truncated', `${name} is ${info.size} bytes: too short to be a safetensors file (a failed download?)`);
+  let fd: number;
+  try {
+    fd = openSync(real, 'r');
+  } catch (e) {
+    throw WeightFileError.fromFs(e, path);
+  }
+  try {
+    const lengthBytes = Buffer.alloc(8);
+    readSync(fd, lengthBytes, 0, 8, 0);
+    const headerLength = lengthBytes.readBigUInt64LE(0);
+    if (headerLength > BigInt(maxHeader)) {
+      throw new WeightFileError('corrupt', `${name}: its header claims ${describeBytes(Number(headerLength))}, over the ${describeBytes(maxHeader)} a real checkpoint needs; the file is damaged or not a safetensors file`);
+    }
+    const n = Number(headerLength);
+    if (8 + n > info.size) throw new WeightFileError('truncated', `${name} is truncated: it ends inside its own header (${describeBytes(info.size)}). Download or copy it again.`);
+    const header = Buffer.alloc(n);
+    if (readSync(fd, header, 0, n, 8) !== n) throw new WeightFileError('truncated', `${name} is truncated: its header could not be read in full`);
+    return parseSafetensorsHeader(header.toString('utf8'), info.size, { path, realPath: real, mtimeMs: info.mtimeMs, headerBytes: n });
+  } catch (e) {
+    if (e instanceof WeightFileError) throw e;
+    throw WeightFileError.fromFs(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads one byte range in chunks (a tensor, or part of one), for conversion and hashing; each
+ * chunk is a fresh buffer the caller may keep.
  */
 export async function* readRange(path: string, offset: number, length: number, chunkBytes = 16 * 1024 * 1024): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');

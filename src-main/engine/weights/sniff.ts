@@ -2,6 +2,7 @@
  * What kind of file this is, from its first bytes — never from its name: a `.safetensors` that is
  * really a pickle, or a `.ckpt` that is really safetensors, is told apart here.
  */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { WeightFileError } from './errors.ts';
 
@@ -51,5 +52,26 @@ export async function sniffFile(path: string): Promise<SniffResult> {
     return { kind: sniffBytes(head.subarray(0, bytesRead), size), size };
   } finally {
     await handle.close();
+  }
+}
+
+export function sniffFileSync(path: string): SniffResult {
+  let fd: number;
+  let size: number;
+  try {
+    const info = statSync(path);
+    if (info.isDirectory()) throw new WeightFileError('unreadable', `${path} is a folder, not a file`);
+    size = info.size;
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (e instanceof WeightFileError) throw e;
+    throw WeightFileError.fromFs(e, path);
+  }
+  try {
+    const head = Buffer.alloc(16);
+    const n = readSync(fd, head, 0, 16, 0);
+    return { kind: sniffBytes(head.subarray(0, n), size), size };
+  } finally {
+    closeSync(fd);
   }
 }

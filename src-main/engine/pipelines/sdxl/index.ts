@@ -247,7 +247,8 @@ export class SdxlPipeline implements Pipeline {
             seed: p.seed,
             width: p.width,
             height: p.height,
-            model: req.model.id,
+            model: req.model.name ?? req.model.id,
+            ...(req.model.hash ? { modelHash: req.model.hash } : {}),
             extra: [
               ['Batch size', noiseBatch],
               ['Batch pos', index],
@@ -379,7 +380,8 @@ export class SdxlPipeline implements Pipeline {
       appVersion: APP_VERSION,
       jobId: req.jobId,
       jobType: req.jobType,
-      model: { id: req.model.id, family: 'sdxl', unet: m.unet.path },
+      // The model by name and hash (what A1111 and Civitai match on), never by its path on this machine.
+      model: { id: req.model.id, name: req.model.name ?? req.model.id, family: 'sdxl', hash: req.model.hash ?? null },
       provider: m.unet.provider,
       providerNote,
       prompt: p.prompt,
