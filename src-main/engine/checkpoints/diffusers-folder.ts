@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { readSafetensorsHeader, tensorRefs } from '../weights/safetensors.ts';
 import type { SafetensorsHeader } from '../weights/safetensors.ts';
 import { WeightFileError } from '../weights/errors.ts';
+import { parsePythonJson } from '../fs/python-json.ts';
 import { WeightSet } from '../weights/tensor-ref.ts';
 import type { TensorRef } from '../weights/tensor-ref.ts';
 
@@ -69,7 +70,7 @@ async function componentWeights(root: string, component: SdxlDiffusersComponent)
   const configPath = join(folder, 'config.json');
   if (existsSync(configPath)) {
     try {
-      config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      config = parsePythonJson(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
     } catch {
       throw new WeightFileError('corrupt', `${component}/config.json is not valid JSON`);
     }

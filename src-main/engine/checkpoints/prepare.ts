@@ -16,6 +16,7 @@ import { WeightFileError } from '../weights/errors.ts';
 import type { WeightSet } from '../weights/tensor-ref.ts';
 import { writeClipTokenizerFiles } from '../tokenizers/clip-files.ts';
 import { APP_VERSION } from '../version.ts';
+import { parsePythonJson } from '../fs/python-json.ts';
 import { identify } from './identify.ts';
 import type { Identified, SdxlDiffusersFolder, SdxlSingleFile, SdxlVaeFile } from './identify.ts';
 import { componentWeightSet } from './diffusers-folder.ts';
@@ -196,7 +197,7 @@ async function plan(options: PrepareOptions): Promise<Plan> {
   const allHeaders = [c.unet, c.text_encoder, c.text_encoder_2, c.vae].flatMap((x) => x.headers);
   const readJson = (rel: string): Record<string, unknown> => {
     try {
-      return JSON.parse(readFileSync(join(identified.path, rel), 'utf8')) as Record<string, unknown>;
+      return parsePythonJson(readFileSync(join(identified.path, rel), 'utf8')) as Record<string, unknown>;
     } catch {
       return {};
     }

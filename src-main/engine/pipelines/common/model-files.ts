@@ -9,13 +9,14 @@ import { componentWeightsProblem, CPU_GRAPH, GPU_GRAPH, readComponentWeights } f
 import type { ComponentWeights } from '../../checkpoints/prepared.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { PipelineError } from '../types.ts';
+import { parsePythonJson } from '../../fs/python-json.ts';
 
 /** `rel` (e.g. "scheduler/scheduler_config.json") parsed from the model folder. */
 export function readModelJson(folder: string, rel: string): Record<string, unknown> {
   const path = join(folder, rel);
   if (!existsSync(path)) throw new PipelineError('model_invalid', `${rel} is missing in ${folder}; the model folder is incomplete`);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return parsePythonJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new PipelineError('model_invalid', `${rel} cannot be read (${(e as Error).message}); the model folder is incomplete`);
   }
