@@ -22,6 +22,7 @@ import { WeightSet, type TensorRef } from '../../../src-main/engine/weights/tens
 import { sdxlStateDicts } from '../../fixtures/checkpoints/sdxl-tiny.ts';
 import { CLIP_CASES, caseName, clipPromptIds, referencePath, writeClipCase, type ClipCase, type ClipComponent, type WrittenClipCase } from '../../fixtures/reference/sdxl/clip-fixture.ts';
 import { makeTempDir } from '../fixtures/ort-helpers.ts';
+import { relativeError } from './compare.ts';
 
 const SLOT_HINT = { text_encoder: { slot: 'text_encoder' }, text_encoder_2: { slot: 'text_encoder_2' } } as const;
 
@@ -77,17 +78,6 @@ async function runEncoder(w: WrittenClipCase, component: ClipComponent, options:
   return { outputs, config, modelBytes: model.length };
 }
 
-/** max |a − b| / max |b|: the error relative to the reference's scale. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 function expectedOutputs(component: ClipComponent, dtype: string, layers: number): string[] {
   const pipelineReads = [`hidden_states.${layers - 1}`, 'pooler_output', ...(component === 'text_encoder_2' ? ['text_embeds'] : [])];

@@ -27,6 +27,7 @@ import {
   writeUnetReferenceInputs,
   type UnetCase,
 } from '../../fixtures/reference/sdxl/unet-cases.ts';
+import { relativeError } from './compare.ts';
 
 const REFERENCE_DIR = fileURLToPath(new URL('../../fixtures/reference/sdxl/', import.meta.url));
 
@@ -102,17 +103,6 @@ async function referenceOutput(key: string): Promise<Float32Array> {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** max |a − b| / max |b|. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 const caseNamed = (name: string): UnetCase => UNET_CASES.find((c) => c.name === name)!;
 

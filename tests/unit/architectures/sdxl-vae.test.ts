@@ -31,6 +31,7 @@ import {
   writeVaeInputs,
   type VaeCase,
 } from '../../fixtures/reference/sdxl/vae-cases.ts';
+import { relativeError } from './compare.ts';
 
 const REFERENCE_DIR = fileURLToPath(new URL('../../fixtures/reference/sdxl/', import.meta.url));
 const FP32_TOLERANCE = 1e-4;
@@ -115,16 +116,6 @@ async function reference(dtype: FloatDtype, c: VaeCase): Promise<Float32Array> {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 const imageShape = (c: VaeCase): number[] => [c.shape[0], 3, 8 * c.shape[2], 8 * c.shape[3]];
 
