@@ -22,6 +22,7 @@ export function httpStatusFor(code: string): number {
   switch (code) {
     case 'invalid_params':
     case 'invalid_json':
+    case 'bad_request':
       return 400;
     case 'unauthorized':
       return 401;

@@ -86,3 +86,20 @@ export function tokenProtocol(offered: Iterable<string>, token: string): string 
   }
   return null;
 }
+
+/**
+ * The path and query of a request target, or null for one that is not a plain path: an absolute
+ * URL, or a target starting with `//`, which `new URL(target, base)` reads as an authority (and
+ * throws on for `//[`, `///`, `//x@` — the request that stopped the server). The app never makes
+ * such requests; they are answered 400. What remains is appended to a fixed origin, so it can only
+ * be a path, and anything that still does not parse is null too.
+ */
+export function requestTarget(target: string | undefined): URL | null {
+  const t = target ?? '/';
+  if (!t.startsWith('/') || t.startsWith('//')) return null;
+  try {
+    return new URL(`http://localhost${t}`);
+  } catch {
+    return null;
+  }
+}

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMediaPath, planMediaReply } from '../engine/library/media.ts';
 import type { Library } from '../engine/library/library.ts';
 import { MEDIA_SCHEME } from '../../src-preload/contract/library.ts';
-import { bearerToken, tokenMatches } from './http-guard.ts';
+import { bearerToken, tokenMatches, requestTarget } from './http-guard.ts';
 
 /** What the route needs from the library. */
 export type MediaSource = Pick<Library, 'resolveMedia'>;
@@ -41,19 +41,11 @@ function rawPath(target: string): string {
 export function isMediaRequest(target: string | undefined): boolean {
   const raw = rawPath(target ?? '/');
   if (raw.startsWith(MEDIA_PREFIX)) return true;
-  try {
-    return new URL(target ?? '/', 'http://localhost').pathname.startsWith(MEDIA_PREFIX);
-  } catch {
-    return false;
-  }
+  return requestTarget(target)?.pathname.startsWith(MEDIA_PREFIX) ?? false;
 }
 
 function queryKey(target: string): string | null {
-  try {
-    return new URL(target, 'http://localhost').searchParams.get('key');
-  } catch {
-    return null;
-  }
+  return requestTarget(target)?.searchParams.get('key') ?? null;
 }
 
 const PLAIN = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };

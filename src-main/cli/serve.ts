@@ -22,7 +22,7 @@ import { EVENT_NAMES } from '../../src-preload/contract/channels.ts';
 import type { EventName, Events, Handlers, WireError } from '../../src-preload/contract/channels.ts';
 import { StudioError, toWireError } from '../engine/errors.ts';
 import { httpStatusFor, invoke, isChannel } from './dispatch.ts';
-import { bearerToken, hostAllowed, loopbackBindAddress, newToken, originAllowed, originFor, tokenMatches, tokenProtocol } from './http-guard.ts';
+import { bearerToken, hostAllowed, loopbackBindAddress, newToken, originAllowed, originFor, requestTarget, tokenMatches, tokenProtocol } from './http-guard.ts';
 import { serveStatic } from './static-files.ts';
 import { isMediaRequest, serveMedia } from './media-route.ts';
 import type { MediaSource } from './media-route.ts';
@@ -86,12 +86,21 @@ function sendError(res: ServerResponse, wire: WireError, extra: Record<string, s
   sendJson(res, httpStatusFor(wire.code), { error: wire }, extra);
 }
 
+/**
+ * The request body as text, at most `limit` bytes. Over the limit — declared or, for a chunked
+ * body, as it arrives — the rest is drained unread and the caller answers 413 (the connection is
+ * closed after the answer, so a client still sending gets the status, not a reset).
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = (): void => {
+      req.removeAllListeners('data');
+      req.resume();
+      reject(new HttpError('payload_too_large', `request body is over ${limit} bytes`));
+    };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
-      reject(new HttpError('payload_too_large', `request body is over ${limit} bytes`));
-      req.resume();
+      tooLarge();
       return;
     }
     const chunks: Buffer[] = [];
@@ -99,8 +108,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new HttpError('payload_too_large', `request body is over ${limit} bytes`));
-        req.destroy();
+        tooLarge();
         return;
       }
       chunks.push(c);
@@ -109,6 +117,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('error', reject);
   });
 }
+
+const BAD_TARGET: WireError = { code: 'bad_request', message: 'the request target is not a path on this server' };
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
@@ -176,23 +186,41 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
     }
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const denied = guard(req);
     if (denied) {
       sendError(res, denied);
       return;
     }
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const target = requestTarget(req.url);
+    if (target === null) {
+      sendError(res, BAD_TARGET, { Connection: 'close' });
+      return;
+    }
+    const pathname = target.pathname;
     const work = isMediaRequest(req.url)
       ? serveMedia(req, res, { source: engine.library ?? null, token })
       : pathname.startsWith('/api/')
         ? api(req, res, pathname.slice('/api/'.length))
         : serveStatic(req, res, rendererDir);
-    work.catch((e: unknown) => {
-      if (!res.headersSent) sendError(res, toWireError(e));
-      else res.destroy();
-    });
+    work.catch((e: unknown) => failRequest(res, e));
+  };
+  /** An error no route handled: answered if it still can be, never allowed to end the server (and its jobs). */
+  const failRequest = (res: ServerResponse, e: unknown): void => {
+    if (!res.headersSent) sendError(res, toWireError(e), { Connection: 'close' });
+    else res.destroy();
+  };
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      failRequest(res, e);
+    }
   });
+  // A loopback client sends its headers and a 1 MB body in milliseconds; Node's defaults (60 s for
+  // headers, 300 s for a request) would let a stalled connection hold its socket for minutes.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     socket.destroy();
@@ -205,9 +233,9 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
   });
   const alive = new WeakMap<WebSocket, boolean>();
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = requestTarget(req.url);
+    if (url === null) return rejectUpgrade(socket, 400, 'Bad Request');
     if (url.pathname !== '/api/events') return rejectUpgrade(socket, 404, 'Not Found');
     if (guard(req)) return rejectUpgrade(socket, 403, 'Forbidden');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -218,6 +246,14 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
       return rejectUpgrade(socket, 401, 'Unauthorized');
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      upgrade(req, socket, head);
+    } catch {
+      rejectUpgrade(socket, 400, 'Bad Request');
+    }
   });
 
   wss.on('connection', (ws: WebSocket) => {

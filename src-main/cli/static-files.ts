@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { requestTarget } from './http-guard.ts';
 
 export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -95,9 +96,9 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, roo
     send(res, 503, 'text/html; charset=utf-8', NOT_BUILT_PAGE, head);
     return;
   }
-  const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
-  let file = resolveInside(root, urlPath);
-  if (file === null) {
+  const urlPath = requestTarget(req.url)?.pathname ?? null;
+  let file = urlPath === null ? null : resolveInside(root, urlPath);
+  if (file === null || urlPath === null) {
     send(res, 404, 'text/plain; charset=utf-8', 'Not found\n', head);
     return;
   }

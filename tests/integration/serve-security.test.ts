@@ -166,6 +166,61 @@ describe('loopback only', () => {
   });
 });
 
+/** Sends raw bytes and returns what came back before the server closed (or 3 s passed). */
+function rawExchange(text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: info.port });
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (got += d));
+    socket.on('error', () => resolve(got));
+    socket.on('close', () => resolve(got));
+    socket.write(text);
+    setTimeout(() => {
+      socket.destroy();
+      resolve(got);
+    }, 3000).unref();
+  });
+}
+
+describe('requests no page can use to stop the server', () => {
+  // An <img src="http://127.0.0.1:PORT//["> on any web site sends one of these.
+  const targets = ['//[', '///', '//x@', '//[::1', '//a:b@c'];
+
+  it('answers 400 to request targets that are not paths (HTTP and WebSocket upgrade), and keeps serving', async () => {
+    const host = `127.0.0.1:${info.port}`;
+    for (const target of targets) {
+      const plain = await rawExchange(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect(plain, target).toMatch(/^HTTP\/1\.1 400 /);
+      const upgrade = await rawExchange(
+        `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      expect(upgrade, `upgrade ${target}`).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    expect(child.exitCode).toBeNull();
+    const after = await fetch(`${info.url}/api/queue.state`, { method: 'POST', headers: { authorization: `Bearer ${info.token}` } });
+    expect(after.status).toBe(200);
+  });
+
+  it('answers a chunked body over the limit with 413, not a reset', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: info.port, path: '/api/queue.state', method: 'POST', headers: { authorization: `Bearer ${info.token}`, 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      for (let i = 0; i < 6; i++) req.write(chunk);
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(child.exitCode).toBeNull();
+  });
+});
+
 describe('shutdown', () => {
   it('stops cleanly on SIGTERM and frees the data folder for the next runner', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -182,3 +237,4 @@ describe('shutdown', () => {
     await done;
   });
 });
+
