@@ -34,6 +34,8 @@ const threadEntries = {
   'pipelines/ffmpeg-host': resolve(root, 'src-main/engine/media/ffmpeg-host.ts'),
   // Model preparation (Add model…) runs on a thread the engine starts from main.
   'pipelines/prepare-thread': resolve(root, 'src-main/engine/checkpoints/prepare-thread.ts'),
+  // Each inference worker (worker.js) starts this thread to end itself when its engine dies.
+  'pipelines/parent-watch': resolve(root, 'src-main/engine/inference/parent-watch.ts'),
 };
 
 /**

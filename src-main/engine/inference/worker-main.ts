@@ -30,6 +30,9 @@ import {
   type LogLevel,
   type WorkerStartOptions,
 } from './protocol.ts';
+import { Worker as ThreadWorker } from 'node:worker_threads';
+import { entryBeside } from '../media/entries.ts';
+import { PARENT_WATCH_MARK } from './parent-watch.ts';
 
 interface ParentLink {
   post(message: FromWorker): Promise<void>;
@@ -331,6 +334,17 @@ class Worker {
  */
 let runtimeModule: Promise<typeof import('./runtime.ts')> | null = null;
 
+/** Starts the parent-watch thread (parent-watch.ts): the worker ends at once when its engine dies. */
+function watchParent(): void {
+  try {
+    const watcher = new ThreadWorker(entryBeside('parent-watch', import.meta.url), { workerData: { mark: PARENT_WATCH_MARK, parentPid: process.ppid } });
+    watcher.unref();
+    watcher.on('error', () => undefined);
+  } catch {
+    // Without it the IPC disconnect and the poll still end the worker, only after the current step.
+  }
+}
+
 async function main(): Promise<void> {
   let worker: Worker | null = null;
   const link = connectToParent(() => {
@@ -349,6 +363,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   worker = new Worker(options, link);
+  watchParent();
   let providers: string[] = [];
   try {
     runtimeModule = import('./runtime.ts');
