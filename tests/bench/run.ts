@@ -14,8 +14,9 @@ import { sdxlBench } from './sdxl.bench.ts';
 import { videoBench } from './video.bench.ts';
 import { enhancerBench } from './enhancer.bench.ts';
 import { wanBench } from './wan.bench.ts';
+import { checkpointBench } from './checkpoint.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

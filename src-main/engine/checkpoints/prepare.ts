@@ -8,10 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { cp, mkdir, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { encodeModel } from '../onnx/onnx-proto.ts';
-import { readRange } from '../weights/safetensors.ts';
 import { WeightFileError } from '../weights/errors.ts';
 import type { WeightSet } from '../weights/tensor-ref.ts';
 import { writeClipTokenizerFiles } from '../tokenizers/clip-files.ts';
@@ -120,14 +119,39 @@ async function freeId(modelsDir: string, wanted: string): Promise<string> {
   return id;
 }
 
-/** Streams files through sha256, reporting bytes as they pass. */
+const HASH_CHUNK = 16 * 1024 * 1024;
+
+/**
+ * Streams files through sha256, reporting bytes as they pass. Two buffers take turns: the next
+ * chunk is read (on libuv's pool) while the current one is hashed, so the file is read once at the
+ * speed of the slower of the disk and the hash, not of both one after the other.
+ */
 async function sha256Files(files: readonly { path: string; size: number }[], signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<string> {
   const hash = createHash('sha256');
+  const buffers = [Buffer.allocUnsafe(HASH_CHUNK), Buffer.allocUnsafe(HASH_CHUNK)] as const;
   for (const file of files) {
-    for await (const chunk of readRange(file.path, 0, file.size)) {
-      throwIfAborted(signal);
-      hash.update(chunk);
-      onBytes(chunk.length);
+    const handle = await open(file.path, 'r');
+    let pending: Promise<{ bytesRead: number }> | null = null;
+    try {
+      let position = 0;
+      let turn = 0;
+      const readAt = (buffer: Buffer, at: number) => handle.read(buffer, 0, Math.min(HASH_CHUNK, file.size - at), at);
+      pending = file.size > 0 ? readAt(buffers[0], 0) : null;
+      while (pending) {
+        const { bytesRead } = await pending;
+        pending = null;
+        if (bytesRead === 0) throw new WeightFileError('truncated', `${basename(file.path)} ended early while reading it (was it changed or moved?)`);
+        const current = buffers[turn]!;
+        position += bytesRead;
+        if (position < file.size) pending = readAt(buffers[1 - turn]!, position);
+        throwIfAborted(signal);
+        hash.update(current.subarray(0, bytesRead));
+        onBytes(bytesRead);
+        turn = 1 - turn;
+      }
+    } finally {
+      await pending?.catch(() => undefined);
+      await handle.close();
     }
   }
   return hash.digest('hex');

@@ -35,6 +35,8 @@ export class WeightBinder {
   readonly folder: string;
   readonly #bound = new Map<string, string>();
   readonly #raw = new Map<string, string>();
+  readonly #leads = new Map<string, string>();
+  readonly #shapes = new Map<string, string>();
 
   constructor(g: GraphBuilder, weights: WeightSet, options: BinderOptions) {
     this.g = g;
@@ -64,8 +66,8 @@ export class WeightBinder {
     return name;
   }
 
-  /** A reference's value in the compute type with its canonical shape (cast, scaled, transposed as needed). */
-  ref(key: string, ref: TensorRef): string {
+  /** A reference's value in the compute type, in its stored orientation (cast and scaled as needed). */
+  #converted(key: string, ref: TensorRef): string {
     let value = this.#initializer(key, ref);
     const target = COMPUTE_DTYPE[this.computeType];
     if (ref.scale) {
@@ -78,8 +80,13 @@ export class WeightBinder {
     } else if (ref.dtype !== target) {
       value = this.g.op('Cast', [value], { to: DTYPE_ONNX[target] }, { prefix: `${key}_cast` });
     }
-    if (ref.transposed) value = this.g.op('Transpose', [value], { perm: [1, 0] }, { prefix: `${key}_t` });
     return value;
+  }
+
+  /** A reference's value in the compute type with its canonical shape (cast, scaled, transposed as needed). */
+  ref(key: string, ref: TensorRef): string {
+    const value = this.#converted(key, ref);
+    return ref.transposed ? this.g.op('Transpose', [value], { perm: [1, 0] }, { prefix: `${key}_t` }) : value;
   }
 
   /** A canonical weight in the compute type, optionally checked against the shape the builder needs. */
@@ -96,23 +103,43 @@ export class WeightBinder {
     return canonicalShape(this.weights.require(name));
   }
 
-  /** [out, in] torch Linear weight as the [in, out] matrix MatMul takes (folded once at load). */
-  matmulWeight(name: string, inFeatures: number, outFeatures: number): string {
-    const key = `${name}::T`;
-    const done = this.#bound.get(key);
+  /** `[...leading dims of x, width]`, made once per (x, width). */
+  #outShape(x: string, width: number): string {
+    const key = `${x}\u0000${width}`;
+    const done = this.#shapes.get(key);
     if (done) return done;
-    const w = this.tensor(name, [outFeatures, inFeatures]);
-    const t = this.g.op('Transpose', [w], { perm: [1, 0] }, { prefix: `${name}_T` });
-    this.#bound.set(key, t);
-    return t;
+    let lead = this.#leads.get(x);
+    if (!lead) {
+      lead = this.g.op('Slice', [this.g.op('Shape', [x]), this.g.int64([0]), this.g.int64([-1])]);
+      this.#leads.set(x, lead);
+    }
+    const shape = this.g.op('Concat', [lead, this.g.int64([width])], { axis: 0 });
+    this.#shapes.set(key, shape);
+    return shape;
   }
 
-  /** y = x·Wᵀ + b for a torch Linear `prefix.weight` [out, in] (and `prefix.bias` when present). */
+  /**
+   * y = x·Wᵀ + b for a torch Linear `prefix.weight` [out, in] (and `prefix.bias` when present), on
+   * x of any rank. The weight is used as stored — Gemm reads it transposed (transB) — so loading
+   * never makes a transposed copy of it: on a GPU an fp16 checkpoint's bytes are used as they are,
+   * and on the CPU the only copy is the cast to float32. x is viewed as [-1, in] for Gemm and the
+   * result given x's leading dimensions back (both reshapes are free in onnxruntime).
+   */
   linear(x: string, prefix: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): string {
-    const y = this.g.op('MatMul', [x, this.matmulWeight(`${prefix}.weight`, inFeatures, outFeatures)]);
+    const name = `${prefix}.weight`;
+    const ref = this.weights.require(name, [outFeatures, inFeatures]);
+    const key = `${name}::stored`;
+    let w = this.#bound.get(key);
+    if (!w) {
+      w = this.#converted(name, ref);
+      this.#bound.set(key, w);
+    }
     const useBias = options.bias ?? this.weights.has(`${prefix}.bias`);
-    if (!useBias) return y;
-    return this.g.op('Add', [y, this.tensor(`${prefix}.bias`, [outFeatures])]);
+    const inputs = [this.g.op('Reshape', [x, this.g.int64([-1, inFeatures])]), w];
+    if (useBias) inputs.push(this.tensor(`${prefix}.bias`, [outFeatures]));
+    // A reference marked transposed is stored [in, out] already (open_clip's text_projection).
+    const y = this.g.op('Gemm', inputs, { transB: ref.transposed ? 0 : 1 });
+    return this.g.op('Reshape', [y, this.#outShape(x, outFeatures)]);
   }
 
   /** A torch Conv2d (`prefix.weight` [out, in, k, k], `prefix.bias`). */
