@@ -3,6 +3,7 @@
  * (window, IPC gateway, protocols, worker processes, settings), each piece tested on its own.
  */
 import { BrowserWindow, app, dialog, ipcMain, protocol, safeStorage, session, shell, utilityProcess } from 'electron';
+import type { OpenDialogOptions } from 'electron';
 import Store from 'electron-store';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { APP_URL } from './origin.ts';
 import { PRIVILEGED_SCHEMES, registerProtocols } from './protocols.ts';
 import { APP_SETTINGS_NAME, AppSettingsStore, rememberWindowSize } from './settings.ts';
 import { registerFolderPicker } from './folder-picker.ts';
+import { registerModelFilePicker } from './model-file-picker.ts';
 import { createUtilitySpawner } from './utility-spawner.ts';
 import { contentSecurityPolicy, createMainWindow, hardenSession } from './window.ts';
 
@@ -81,12 +83,14 @@ async function start(): Promise<void> {
   registerProtocols(protocol, { root: path.join(here, '../renderer'), csp, media: engine.library });
   hardenSession(session.defaultSession, { csp, appUrl });
   registerIpcGateway({ ipcMain, handlers: engine.handlers, appUrl, log });
-  registerFolderPicker({
+  const pickers = {
     ipcMain,
     appUrl,
-    showOpenDialog: (options) => (mainWindow ? dialog.showOpenDialog(mainWindow, options) : dialog.showOpenDialog(options)),
+    showOpenDialog: (options: OpenDialogOptions) => (mainWindow ? dialog.showOpenDialog(mainWindow, options) : dialog.showOpenDialog(options)),
     log,
-  });
+  };
+  registerFolderPicker(pickers);
+  registerModelFilePicker(pickers);
   forwardEvents(
     (event, listener) => engine.on(event, listener),
     () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : null),

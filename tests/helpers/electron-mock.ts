@@ -20,12 +20,14 @@ import type {
   Shell,
   WebContents,
   WebFrameMain,
+  WebUtils,
   WindowOpenHandlerResponse,
   utilityProcess,
 } from 'electron';
 import type { GatewayIpcMain, InvokeEvent, SenderFrame } from '../../src-main/app/ipc-gateway.ts';
 import type { GuardedContents, GuardedSession, HeadersReceivedListener, StudioWindow } from '../../src-main/app/window.ts';
 import type { IpcRendererLike } from '../../src-preload/bridge.ts';
+import type { WebUtilsLike } from '../../src-preload/app-verbs.ts';
 import type { UtilityProcessModule, WorkerProcess } from '../../src-main/app/utility-spawner.ts';
 import type { QuittableApp } from '../../src-main/app/lifecycle.ts';
 
@@ -304,6 +306,27 @@ export class MockContextBridge implements Pick<ContextBridge, 'exposeInMainWorld
 }
 
 /**
+ * Electron's webUtils in a sandboxed preload: a File from disk has a path; a File made in page
+ * script has '' (Electron's answer); anything that is not a File makes it throw.
+ */
+export class MockWebUtils implements WebUtilsLike {
+  /** The path of each File "from disk", keyed by the File object. */
+  readonly paths = new Map<File, string>();
+
+  /** A File as a drop from the file manager delivers it: backed by `path` on disk. */
+  droppedFile(path: string): File {
+    const file = new File([], path.split(/[\\/]/).pop() ?? path);
+    this.paths.set(file, path);
+    return file;
+  }
+
+  getPathForFile(file: File): string {
+    if (!(file instanceof File)) throw new TypeError('Error processing argument at index 0, conversion failure from ');
+    return this.paths.get(file) ?? '';
+  }
+}
+
+/**
  * Compile-time proof that electron's real objects fit the app's narrow interfaces, so a mock that
  * implements those interfaces stands for the real thing (checked by `tsc -p tsconfig.node.json`).
  */
@@ -315,8 +338,9 @@ export type ElectronFitsTheApp = [
   WebContents extends GuardedContents ? true : never,
   typeof utilityProcess extends UtilityProcessModule ? true : never,
   App extends QuittableApp ? true : never,
+  WebUtils extends WebUtilsLike ? true : never,
 ];
-export const electronFitsTheApp: ElectronFitsTheApp = [true, true, true, true, true, true, true];
+export const electronFitsTheApp: ElectronFitsTheApp = [true, true, true, true, true, true, true, true];
 
 // ---------------------------------------------------------------------------------------------
 // utility processes

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineOptions } from '../../../src-main/engine/engine.ts';
 import { CHANNELS } from '../../../src-preload/contract/index.ts';
-import { PICK_FOLDER_CHANNEL } from '../../../src-preload/app-verbs.ts';
+import { PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
 import type { EventName } from '../../../src-preload/contract/index.ts';
 import type { MockApp, MockBrowserWindow, MockIpcMain } from '../../helpers/electron-mock.ts';
 
@@ -169,7 +169,7 @@ describe('main.ts', () => {
     const { app, handle, ipcMain } = await startMain();
     const window = await ready(app);
     expect(handle.mock.calls.map((c) => c[0])).toEqual(['studio', 'studio-media']);
-    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS, PICK_FOLDER_CHANNEL].sort());
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS, PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL].sort());
     expect(window.loaded).toEqual(['studio://app/index.html']);
     expect(window.options.webPreferences?.preload).toBe(path.join(mainDir, '../preload/index.cjs'));
     expect(h.world.session.headersListener).not.toBeNull();

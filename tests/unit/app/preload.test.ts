@@ -3,12 +3,14 @@ import { StudioCallError, buildStudioApi, toCrossWorldError } from '../../../src
 import { CHANNELS, EVENT_NAMES } from '../../../src-preload/contract/index.ts';
 import type { JobView, StudioApi } from '../../../src-preload/contract/index.ts';
 import { MockIpcRenderer, MockIpcRendererEvent } from '../../helpers/electron-mock.ts';
+import { PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
+import type { StudioAppVerbs } from '../../../src-preload/app-verbs.ts';
 import type { MockContextBridge } from '../../helpers/electron-mock.ts';
 
 // The real preload (src-preload/index.ts) runs against these instead of electron.
 const electron = await vi.hoisted(async () => {
   const mock = await import('../../helpers/electron-mock.ts');
-  return { contextBridge: new mock.MockContextBridge(), ipcRenderer: new mock.MockIpcRenderer() };
+  return { contextBridge: new mock.MockContextBridge(), ipcRenderer: new mock.MockIpcRenderer(), webUtils: new mock.MockWebUtils() };
 });
 vi.mock('electron', () => electron);
 
@@ -161,23 +163,51 @@ describe('buildStudioApi', () => {
 });
 
 describe('src-preload/index.ts', () => {
-  it('exposes the bridge as window.studio and the folder chooser as window.studioApp, and nothing else', async () => {
+  it('exposes the bridge as window.studio and the app-only verbs as window.studioApp, and nothing else', async () => {
     await import('../../../src-preload/index.ts');
     const bridge: MockContextBridge = electron.contextBridge;
     expect(Object.keys(bridge.world)).toEqual(['studio', 'studioApp']);
     expect(exposedVerbs(bridge.world.studio)).toEqual(expectedVerbs());
-    expect(Object.keys(bridge.world.studioApp as object)).toEqual(['pickFolder']);
+    expect(Object.keys(bridge.world.studioApp as object)).toEqual(['pickFolder', 'pickModelFile', 'pathForFile']);
     expect(reachable(bridge.world.studio)).not.toContain(electron.ipcRenderer);
-    expect(reachable(bridge.world.studioApp)).not.toContain(electron.ipcRenderer);
+    for (const leak of [electron.ipcRenderer, electron.webUtils]) expect(reachable(bridge.world.studioApp)).not.toContain(leak);
   });
 
   it('answers the folder chooser with the chosen path, or null for anything else', async () => {
     await import('../../../src-preload/index.ts');
-    const app = electron.contextBridge.world.studioApp as { pickFolder(title?: string): Promise<string | null> };
+    const app = electron.contextBridge.world.studioApp as StudioAppVerbs;
     electron.ipcRenderer.answer = () => '/mnt/models';
     expect(await app.pickFolder('Add a model folder')).toBe('/mnt/models');
     electron.ipcRenderer.answer = () => ({ ok: true, value: '/etc' });
     expect(await app.pickFolder()).toBeNull();
+  });
+
+  it('asks main for a model file on its own channel, with a bounded title, and passes on only a path', async () => {
+    await import('../../../src-preload/index.ts');
+    const app = electron.contextBridge.world.studioApp as StudioAppVerbs;
+    electron.ipcRenderer.invoked.length = 0;
+    electron.ipcRenderer.answer = () => '/mnt/sd/juggernautXL_v9.safetensors';
+    expect(await app.pickModelFile('Choose a checkpoint')).toBe('/mnt/sd/juggernautXL_v9.safetensors');
+    expect(await app.pickModelFile('x'.repeat(5000))).toBe('/mnt/sd/juggernautXL_v9.safetensors');
+    expect(electron.ipcRenderer.invoked).toEqual([
+      { channel: PICK_MODEL_FILE_CHANNEL, args: ['Choose a checkpoint'] },
+      { channel: PICK_MODEL_FILE_CHANNEL, args: ['x'.repeat(200)] },
+    ]);
+    electron.ipcRenderer.answer = () => null; // cancelled
+    expect(await app.pickModelFile()).toBeNull();
+    electron.ipcRenderer.answer = () => ['/a', '/b'];
+    expect(await app.pickModelFile()).toBeNull();
+  });
+
+  it("turns a dropped file into its path on disk, and anything else into null (never Electron's exception)", async () => {
+    await import('../../../src-preload/index.ts');
+    const app = electron.contextBridge.world.studioApp as StudioAppVerbs;
+    const dropped = electron.webUtils.droppedFile('/home/ana/Downloads/ponyDiffusionV6XL.safetensors');
+    expect(app.pathForFile(dropped)).toBe('/home/ana/Downloads/ponyDiffusionV6XL.safetensors');
+    // A File made by page script has no path ('' from Electron), and a non-File makes Electron throw.
+    expect(app.pathForFile(new File(['x'], 'made-in-js.safetensors'))).toBeNull();
+    expect(app.pathForFile({ name: 'fake.safetensors', path: '/etc/passwd' })).toBeNull();
+    expect(app.pathForFile(null)).toBeNull();
   });
 
   it('rejects across the bridge with the WireError fields intact', async () => {
