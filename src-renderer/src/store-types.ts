@@ -9,6 +9,7 @@ import type { ConnectionSlice } from './features/connection/store.ts';
 import type { WorkspaceSlice } from './features/workspace/store.ts';
 import type { SettingsSlice } from './features/settings/store.ts';
 import type { LibrarySlice } from './features/library/store.ts';
+import type { ModelsSlice } from './features/models/store.ts';
 
 /** The whole bound store: every feature's slice side by side. */
 export type StudioState = JobsSlice &
@@ -20,7 +21,8 @@ export type StudioState = JobsSlice &
   ConnectionSlice &
   WorkspaceSlice &
   SettingsSlice &
-  LibrarySlice;
+  LibrarySlice &
+  ModelsSlice;
 
 /** How a feature declares its slice: it sees the whole store but only returns its own part. */
 export type SliceCreator<Slice> = StateCreator<StudioState, [], [], Slice>;

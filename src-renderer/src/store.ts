@@ -10,6 +10,7 @@ import { createConnectionSlice } from './features/connection/store.ts';
 import { createWorkspaceSlice } from './features/workspace/store.ts';
 import { createSettingsSlice } from './features/settings/store.ts';
 import { createLibrarySlice } from './features/library/store.ts';
+import { createModelsSlice } from './features/models/store.ts';
 import type { StudioState } from './store-types.ts';
 
 export type { StudioState } from './store-types.ts';
@@ -26,6 +27,7 @@ export function createStudioStore() {
     ...createWorkspaceSlice(...a),
     ...createSettingsSlice(...a),
     ...createLibrarySlice(...a),
+    ...createModelsSlice(...a),
   }));
 }
 

@@ -59,6 +59,21 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
       refreshQueue();
     }),
     api.gpu.onChanged((gpu) => s().setGpu(gpu)),
+    // Add model…: progress of each preparation, and the new model list once one is prepared.
+    api.models.onPreparation((preparation) => {
+      const before = s().preparations[preparation.id]?.state;
+      s().upsertPreparations([preparation]);
+      if (preparation.state === 'done' && before !== 'done' && s().preparations[preparation.id] === preparation) {
+        s().notify({
+          kind: 'info',
+          title: 'Model ready',
+          message: preparation.reused
+            ? `${preparation.name} was prepared before and is ready: pick it in the Workspace.`
+            : `${preparation.name} is prepared: pick it in the Workspace.`,
+        });
+      }
+    }),
+    api.models.onChanged((models) => s().setModels(models)),
     // Engine notices (a worker crashed and was restarted, a crash loop stopped a slot…) as toasts.
     api.app.onNotice((notice) =>
       s().notify({
@@ -82,6 +97,9 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
     api.queue.state().then((q) => !stopped && s().setQueue(q), report('the queue state'));
     api.gpu.status().then((g) => !stopped && s().setGpu(g), report('GPU status'));
     api.settings.get().then((settings) => !stopped && s().setSettings(settings), report('the settings'));
+    api.models.list().then((models) => !stopped && s().setModels(models), report('the model list'));
+    // Reload-safe: preparations keep running in the engine while no window watches them.
+    api.models.preparations().then((list) => !stopped && s().upsertPreparations(list), report('the model preparations'));
   }
 
   let everOpen = connection.state === 'open';
@@ -100,7 +118,6 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
 
   api.app.info().then((info) => !stopped && s().setAppInfo(info), report('app information'));
   api.catalog.list().then((presets) => !stopped && s().setPresets(presets), report('the job types'));
-  api.models.list().then((models) => !stopped && s().setModels(models), report('the model list'));
   loadLive();
 
   return () => {

@@ -3,7 +3,7 @@
  * fresh read after the event stream reconnects (events sent while it was down are lost).
  */
 import { describe, expect, it } from 'vitest';
-import type { EventName, Events, GpuStats, JobView, ModelInfo, QueueState, SettingsState, StudioApi } from '../../../src-preload/contract/index.ts';
+import type { EventName, Events, GpuStats, JobView, ModelInfo, Preparation, QueueState, SettingsState, StudioApi } from '../../../src-preload/contract/index.ts';
 import type { Connection, ConnectionState } from '../../../src-renderer/src/api/connection.ts';
 import { createStudioStore } from '../../../src-renderer/src/store.ts';
 import { connectStore } from '../../../src-renderer/src/sync.ts';
@@ -32,9 +32,32 @@ const settings: SettingsState = {
   file: '/d/settings.json',
 };
 
+function preparation(patch: Partial<Preparation> = {}): Preparation {
+  return {
+    id: 'p1',
+    source: '/mnt/sd/tinyXL.safetensors',
+    vae: null,
+    name: 'Tiny XL',
+    description: 'SDXL checkpoint, fp16, 6.9 GB, VAE included',
+    state: 'preparing',
+    phase: 'hashing',
+    fraction: 0.1,
+    bytesDone: 100,
+    bytesTotal: 1000,
+    etaSeconds: null,
+    modelId: null,
+    reused: false,
+    error: null,
+    startedAt: 1,
+    finishedAt: null,
+    ...patch,
+  };
+}
+
 function fakeEngine() {
   let jobs: JobView[] = [];
   let models: ModelInfo[] = [];
+  let preparations: Preparation[] = [];
   let queue: QueueState = { paused: false, queued: 0, running: 0 };
   const listeners = new Map<string, Set<(p: unknown) => void>>();
   const calls: string[] = [];
@@ -50,7 +73,12 @@ function fakeEngine() {
       onNotice: on('app.notice'),
     },
     catalog: { list: async () => [] },
-    models: { list: async () => models },
+    models: {
+      list: async () => models,
+      preparations: async () => preparations,
+      onPreparation: on('models.preparation'),
+      onChanged: on('models.changed'),
+    },
     settings: { get: async () => settings, onChanged: on('settings.changed') },
     jobs: {
       list: async (p?: { states?: string[] }) => {
@@ -82,6 +110,7 @@ function fakeEngine() {
     calls,
     setJobs: (next: JobView[]) => (jobs = next),
     setModels: (next: ModelInfo[]) => (models = next),
+    setPreparations: (next: Preparation[]) => (preparations = next),
     setQueue: (next: QueueState) => (queue = next),
     emit<E extends EventName>(event: E, payload: Events[E]) {
       for (const l of listeners.get(event) ?? []) l(payload);
@@ -160,6 +189,33 @@ describe('connectStore', () => {
     await expect.poll(() => store.getState().models?.map((m) => m.id)).toEqual(['juggernaut-xl']);
   });
 
+  it('loads the preparations still running (a reload while a model prepares), follows their progress and the new model list', async () => {
+    const engine = fakeEngine();
+    engine.setPreparations([preparation({ fraction: 0.4, bytesDone: 400 })]);
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().preparations.p1?.fraction).toBe(0.4);
+
+    engine.emit('models.preparation', preparation({ fraction: 0.7, bytesDone: 700, etaSeconds: 3 }));
+    expect(store.getState().preparations.p1).toMatchObject({ fraction: 0.7, etaSeconds: 3 });
+    const ready: ModelInfo = { id: 'tiny-xl', family: 'sdxl', name: 'Tiny XL', path: '/d/models/tiny-xl', sizeBytes: 1, precision: 'fp16', status: 'ready', problems: [], hash: '6d60ae1346' };
+    engine.emit('models.changed', [ready]);
+    engine.emit('models.preparation', preparation({ state: 'done', fraction: 1, phase: null, modelId: 'tiny-xl', finishedAt: 9 }));
+    expect(store.getState().models).toEqual([ready]);
+    expect(store.getState().preparations.p1?.state).toBe('done');
+    expect(store.getState().notices).toEqual([expect.objectContaining({ kind: 'info', title: 'Model ready', message: 'Tiny XL is prepared: pick it in the Workspace.' })]);
+  });
+
+  it('never lets a late list answer undo a finished preparation or move its progress back', () => {
+    const store = createStudioStore();
+    store.getState().upsertPreparations([preparation({ fraction: 0.5 })]);
+    store.getState().upsertPreparations([preparation({ fraction: 0.2 })]);
+    expect(store.getState().preparations.p1?.fraction).toBe(0.5);
+    store.getState().upsertPreparations([preparation({ state: 'cancelled', phase: null, finishedAt: 5 })]);
+    store.getState().upsertPreparations([preparation({ fraction: 0.9 })]);
+    expect(store.getState().preparations.p1?.state).toBe('cancelled');
+  });
+
   it('reloads after the event stream reconnects, catching changes it missed', async () => {
     const engine = fakeEngine();
     engine.setJobs([job('a', running(20, 1, 4))]);
@@ -174,5 +230,20 @@ describe('connectStore', () => {
     engine.setJobs([job('a', { state: 'done', at: 40, assets: ['1', '2'] })]);
     engine.setConnection('open');
     await expect.poll(() => store.getState().jobs.a?.status.state).toBe('done');
+  });
+
+  it('re-reads the model list and the preparations after a reconnect (a model prepared meanwhile)', async () => {
+    const engine = fakeEngine();
+    engine.setPreparations([preparation({ fraction: 0.3 })]);
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    engine.setConnection('open');
+    await expect.poll(() => store.getState().preparations.p1?.state).toBe('preparing');
+    engine.setConnection('reconnecting');
+    engine.setPreparations([preparation({ state: 'done', fraction: 1, phase: null, modelId: 'tiny-xl', finishedAt: 9 })]);
+    engine.setModels([{ id: 'tiny-xl', family: 'sdxl', name: 'Tiny XL', path: '/d/models/tiny-xl', sizeBytes: 1, precision: 'fp16', status: 'ready', problems: [] }]);
+    engine.setConnection('open');
+    await expect.poll(() => store.getState().preparations.p1?.state).toBe('done');
+    await expect.poll(() => store.getState().models?.map((m) => m.id)).toEqual(['tiny-xl']);
   });
 });

@@ -28,6 +28,7 @@ const draft = (patch: Partial<WorkspaceDraft> = {}): WorkspaceDraft => ({
   width: '',
   height: '',
   frames: '',
+  model: '',
   ...patch,
 });
 
@@ -53,6 +54,13 @@ describe('Workspace form → request', () => {
         scheduler: 'dpmpp_2m_karras',
       },
     });
+  });
+
+  it("sends the model picked for the family, and none for the default (the engine's first ready one)", () => {
+    expect(draftToRequest(draft({ model: 'tiny-xl-v1.0' }))).toEqual({
+      request: { type: 'sdxl_image_fast', prompt: 'a red fox in snow', model: 'tiny-xl-v1.0' },
+    });
+    expect(draftToRequest(draft({ model: '' }))).toEqual({ request: { type: 'sdxl_image_fast', prompt: 'a red fox in snow' } });
   });
 
   it('sends frames only for video types', () => {
@@ -136,6 +144,7 @@ describe('settings back into the form', () => {
       width: '1216',
       height: '832',
       frames: '',
+      model: '',
     });
     expect(enhancedPrompt).toBeNull();
   });
@@ -160,6 +169,12 @@ describe('settings back into the form', () => {
     expect(enhancedPrompt).toBe('A small paper boat drifting…');
   });
 
+  it("puts a job's model back into the picker (Use settings), and the default for a job that used it", () => {
+    const j = job('a', { state: 'done', at: 5, assets: [] });
+    expect(draftFromRecipe(draft(), recipeFromJob({ ...j, params: { ...j.params, model: 'tiny-xl-v1.0' } })).draft.model).toBe('tiny-xl-v1.0');
+    expect(draftFromRecipe(draft({ model: 'other' }), recipeFromJob(j)).draft.model).toBe('');
+  });
+
   it('keeps the current job type when the recipe has none (an imported file)', () => {
     const { draft: filled } = draftFromRecipe(draft({ type: 'sdxl_image_high' }), { prompt: 'imported', seed: 1, width: 832, height: 1216 });
     expect(filled).toMatchObject({ type: 'sdxl_image_high', prompt: 'imported', width: '832', height: '1216' });
@@ -177,5 +192,11 @@ describe('switching job type', () => {
     expect(draftForType(d, 'video_high')).toMatchObject({ frames: '33', width: '832', sampler: 'flow_euler' });
     expect(draftForType(d, 'image_fast')).toMatchObject({ frames: '', width: '832' });
     expect(draftForType(d, 'sdxl_image_fast')).toMatchObject({ frames: '', width: '', height: '', sampler: '' });
+  });
+
+  it('keeps the picked model within a family and goes back to the default across families', () => {
+    const d = draft({ model: 'tiny-xl-v1.0' });
+    expect(draftForType(d, 'sdxl_image_high').model).toBe('tiny-xl-v1.0');
+    expect(draftForType(d, 'image_fast').model).toBe('');
   });
 });

@@ -53,8 +53,17 @@ describe('model folder status', () => {
   const models = [model('/mnt/models/sdxl-base', 'ready'), model('/mnt/models/wan', 'invalid'), model('/mnt/models-old/x', 'ready'), model('/d/models', 'ready')];
 
   it('counts the models a folder holds (one level down, or the folder itself)', () => {
-    expect(folderStatus('/mnt/models', state, models)).toEqual({ kind: 'ok', models: 2, ready: 1 });
-    expect(folderStatus('/d/models', state, models)).toEqual({ kind: 'ok', models: 1, ready: 1 });
+    expect(folderStatus('/mnt/models', state, models)).toEqual({ kind: 'ok', models: 2, ready: 1, toPrepare: 0 });
+    expect(folderStatus('/d/models', state, models)).toEqual({ kind: 'ok', models: 1, ready: 1, toPrepare: 0 });
+  });
+
+  it('counts checkpoints waiting to be prepared, in the folder or in a folder of them', () => {
+    const found = [
+      model('/mnt/sd/juggernautXL_v9.safetensors', 'needs_preparation'),
+      model('/mnt/sd/Pony/ponyDiffusionV6XL.safetensors', 'needs_preparation'),
+      model('/mnt/sd/v1-5-pruned.safetensors', 'invalid'),
+    ];
+    expect(folderStatus('/mnt/sd', state, found)).toEqual({ kind: 'ok', models: 3, ready: 0, toPrepare: 2 });
   });
 
   it("says a stored folder is missing in the engine's words", () => {
@@ -63,7 +72,7 @@ describe('model folder status', () => {
 
   it('understands Windows paths', () => {
     const win = [model('D:\\models\\juggernaut', 'ready')];
-    expect(folderStatus('D:\\models', state, win)).toEqual({ kind: 'ok', models: 1, ready: 1 });
+    expect(folderStatus('D:\\models', state, win)).toEqual({ kind: 'ok', models: 1, ready: 1, toPrepare: 0 });
   });
 });
 

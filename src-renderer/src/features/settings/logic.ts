@@ -27,7 +27,7 @@ export function toggleProvider(order: readonly ProviderName[], name: ProviderNam
 
 export type FolderStatus =
   | { readonly kind: 'missing'; readonly message: string }
-  | { readonly kind: 'ok'; readonly models: number; readonly ready: number };
+  | { readonly kind: 'ok'; readonly models: number; readonly ready: number; readonly toPrepare: number };
 
 /** What a model folder holds, from the model list, or why it cannot be read. */
 export function folderStatus(dir: string, state: SettingsState, models: readonly ModelInfo[] | null): FolderStatus {
@@ -36,8 +36,14 @@ export function folderStatus(dir: string, state: SettingsState, models: readonly
   if (problem) return { kind: 'missing', message: problem.message };
   const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
   const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`;
-  const inside = (models ?? []).filter((m) => m.path === dir || (m.path.startsWith(prefix) && !m.path.slice(prefix.length).includes(sep)));
-  return { kind: 'ok', models: inside.length, ready: inside.filter((m) => m.status === 'ready').length };
+  // Model folders lie in it or one level down; checkpoint files one level further (a folder of them).
+  const inside = (models ?? []).filter((m) => m.path === dir || (m.path.startsWith(prefix) && m.path.slice(prefix.length).split(sep).length <= 2));
+  return {
+    kind: 'ok',
+    models: inside.length,
+    ready: inside.filter((m) => m.status === 'ready').length,
+    toPrepare: inside.filter((m) => m.status === 'needs_preparation').length,
+  };
 }
 
 /** The input a refusal belongs to: `modelDirs.3` → `modelDirs`. */

@@ -53,6 +53,7 @@ export function buildRequest(draft: WorkspaceDraft): GenerateRequest {
     ['height', optionalNumber(draft.height)],
     ['frames', kind === 'video' ? optionalNumber(draft.frames) : undefined],
     ['scheduler', draft.sampler === '' ? undefined : draft.sampler],
+    ['model', draft.model === '' ? undefined : draft.model],
   ];
   const request: Record<string, unknown> = { type: draft.type, prompt: draft.prompt };
   if (draft.negativePrompt.trim()) request.negativePrompt = draft.negativePrompt;
@@ -132,6 +133,8 @@ export interface Recipe {
   readonly frames?: number | null;
   /** A reviewed rewrite: offered again in the Enhance box, ready to accept. */
   readonly enhancedPrompt?: string | null;
+  /** The model id the job asked for (null: the default). */
+  readonly model?: string | null;
 }
 
 export function recipeFromJob(job: JobView): Recipe {
@@ -148,6 +151,7 @@ export function recipeFromJob(job: JobView): Recipe {
     height: p.height,
     frames: p.frames,
     enhancedPrompt: job.enhancedPrompt ?? p.enhancedPrompt,
+    model: p.model,
   };
 }
 
@@ -168,7 +172,7 @@ export function recipeFromAsset(asset: AssetView): Recipe {
   };
 }
 
-/** The draft after switching job type: steps follow the new preset; size and sampler reset across families, frames across kinds. */
+/** The draft after switching job type: steps follow the new preset; size, sampler and model reset across families, frames across kinds. */
 export function draftForType(draft: WorkspaceDraft, type: JobType): WorkspaceDraft {
   const from = PRESETS[draft.type];
   const to = PRESETS[type];
@@ -182,6 +186,7 @@ export function draftForType(draft: WorkspaceDraft, type: JobType): WorkspaceDra
     width: sameFamily ? draft.width : '',
     height: sameFamily ? draft.height : '',
     frames: from.kind === to.kind ? draft.frames : '',
+    model: sameFamily ? draft.model : '',
   };
 }
 
@@ -206,6 +211,7 @@ export function draftFromRecipe(current: WorkspaceDraft, recipe: Recipe): { draf
     width: text(recipe.width, p.width),
     height: text(recipe.height, p.height),
     frames: p.kind === 'video' ? text(recipe.frames, p.frames) : '',
+    model: recipe.model ?? '',
   };
   // Width and height go together: one side differing from the preset means both are kept.
   if (draft.width !== '' || draft.height !== '') {

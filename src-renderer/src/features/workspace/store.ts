@@ -17,6 +17,8 @@ export interface WorkspaceDraft {
   readonly width: string;
   readonly height: string;
   readonly frames: string;
+  /** A ready model's id for the job type's family; empty means the engine's default (its first ready one). */
+  readonly model: string;
 }
 
 /** The Enhance button's rewrite, on its way or waiting for the user to accept, edit or discard it. */
@@ -73,6 +75,7 @@ const INITIAL: WorkspaceDraft = {
   width: '',
   height: '',
   frames: '',
+  model: '',
 };
 
 export const createWorkspaceSlice: SliceCreator<WorkspaceSlice> = (set, get) => ({
@@ -115,6 +118,6 @@ export function fieldOf(field: string): keyof WorkspaceDraft | 'enhancement' | '
   const name = field.replace(/^request\./, '');
   if (name === 'scheduler') return 'sampler';
   if (name === 'enhancedPrompt' || name === 'enhancement') return 'enhancement';
-  const fields: readonly string[] = ['type', 'prompt', 'negativePrompt', 'seed', 'steps', 'guidance', 'width', 'height', 'frames'];
+  const fields: readonly string[] = ['type', 'prompt', 'negativePrompt', 'seed', 'steps', 'guidance', 'width', 'height', 'frames', 'model'];
   return fields.includes(name) ? (name as keyof WorkspaceDraft) : 'other';
 }

@@ -27,7 +27,7 @@ function FolderLine({ dir, state, tag, onRemove, busy }: { dir: string; state: S
               ? 'Scanning…'
               : status.models === 0
                 ? 'No models in it yet'
-                : `${status.models} model${status.models === 1 ? '' : 's'}, ${status.ready} ready`}
+                : `${status.models} model${status.models === 1 ? '' : 's'}, ${status.ready} ready${status.toPrepare > 0 ? `, ${status.toPrepare} to prepare` : ''}`}
           {tag ? <span className="folder-tag">{tag}</span> : null}
         </p>
       </div>
@@ -52,7 +52,7 @@ export function ModelsSection({ state, actions }: { state: SettingsState; action
     <SettingsSection
       id="settings-models"
       title="Models"
-      subtitle="Folders the studio looks in for ONNX model folders. A folder may be a model itself or hold several."
+      subtitle="Folders the studio looks in for models: SDXL checkpoints (.safetensors) and diffusers folders, prepared in one click in the Models view, and ONNX model folders. A folder may be a model itself or hold several."
       action={
         <button type="button" className="btn-link" onClick={() => navigate('models')}>
           Open the Models view

@@ -10,6 +10,7 @@ import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { useFieldError } from './field-error.tsx';
 import { PromptFields } from './PromptFields.tsx';
 import { FramesField, GuidanceField, SamplerField, SeedField, SizeField, StepsField } from './SettingsFields.tsx';
+import { MissingModelNote, ModelField, useModelMissing } from './ModelField.tsx';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 const SHORTCUT = isMac ? '⌘ Enter' : 'Ctrl Enter';
@@ -94,6 +95,8 @@ export function GenerateForm() {
   const [pending, setPending] = useState(0);
   const form = useRef<HTMLFormElement>(null);
   const preset = PRESETS[type];
+  const missingId = useId();
+  const modelMissing = useModelMissing();
 
   // Settings sent back from a result: bring the form into view with the prompt ready to edit.
   useEffect(() => {
@@ -132,6 +135,7 @@ export function GenerateForm() {
         <AppliedNote />
         <PromptFields />
         <JobTypeField />
+        <ModelField />
         <SeedField />
         <div className="ws-row">
           <StepsField />
@@ -143,10 +147,11 @@ export function GenerateForm() {
         {otherError.message}
       </div>
       <div className="ws-form-foot">
+        <MissingModelNote id={missingId} />
         <span className="hint">
           <kbd>{SHORTCUT}</kbd> queues {output}
         </span>
-        <button type="submit" className="btn btn-primary btn-large" aria-busy={pending > 0}>
+        <button type="submit" className="btn btn-primary btn-large" aria-busy={pending > 0} aria-describedby={modelMissing ? missingId : undefined}>
           Generate
         </button>
       </div>

@@ -149,6 +149,12 @@ export function JobCard({ id }: { id: string }) {
   const studio = useActions();
   const actions = useWorkspaceActions();
   const hideCard = useStudio((s) => s.hideCard);
+  // The model it ran on (or asked for), by the name the person gave it.
+  const modelName = useStudio((s) => {
+    const j = s.jobs[id];
+    const modelId = j?.modelId ?? j?.params.model ?? null;
+    return modelId ? (s.models?.find((m) => m.id === modelId)?.name ?? modelId) : null;
+  });
   if (!job) return null;
   const st = job.status;
   // The rewrite the engine ran (an enhanced job), or the reviewed one sent with the request.
@@ -205,7 +211,13 @@ export function JobCard({ id }: { id: string }) {
         </p>
       ) : null}
       {job.enhanceWarning ? <p className="ws-warning">{sentence(job.enhanceWarning)}</p> : null}
+      {job.providerNote ? (
+        <p className="ws-provider-note" data-testid="provider-note">
+          {sentence(job.providerNote)}
+        </p>
+      ) : null}
       <div className="job-meta">
+        {modelName ? <span title={job.modelId ?? undefined}>{modelName}</span> : null}
         {paramsLine(job).map((part) => (
           <span key={part}>{part}</span>
         ))}

@@ -1,0 +1,28 @@
+/**
+ * The verbs only the Electron app has (`window.studioApp`, see src-preload/app-verbs.ts): native
+ * choosers and the path of a dropped file. In a browser under `studio serve` each is null, and the
+ * views take typed paths instead.
+ */
+export interface AppVerbs {
+  readonly pickFolder: ((title: string) => Promise<string | null>) | null;
+  readonly pickModelFile: ((title: string) => Promise<string | null>) | null;
+  readonly pathForFile: ((file: File) => string | null) | null;
+}
+
+type Fn = (...args: never[]) => unknown;
+
+export function appVerbs(): AppVerbs {
+  const app = (globalThis as { studioApp?: Record<string, unknown> }).studioApp;
+  const verb = <F extends Fn>(name: string): F | null => {
+    const fn = app?.[name];
+    return typeof fn === 'function' ? (fn as F) : null;
+  };
+  const pickFolder = verb<(title?: string) => Promise<string | null>>('pickFolder');
+  const pickModelFile = verb<(title?: string) => Promise<string | null>>('pickModelFile');
+  const pathForFile = verb<(file: unknown) => string | null>('pathForFile');
+  return {
+    pickFolder: pickFolder ? (title) => pickFolder(title) : null,
+    pickModelFile: pickModelFile ? (title) => pickModelFile(title) : null,
+    pathForFile: pathForFile ? (file) => pathForFile(file) : null,
+  };
+}
