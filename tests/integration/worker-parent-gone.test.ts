@@ -58,7 +58,8 @@ describe('worker whose parent dies', () => {
     const killedAt = Date.now();
     engine.kill('SIGKILL');
     await eventually(() => !alive(workerPid), `worker ${workerPid} to exit after its parent was killed`);
-    expect(Date.now() - killedAt).toBeLessThan(1500);
+    // Well before the 30 s the job blocks its thread for (about 0.1–0.3 s on a quiet machine).
+    expect(Date.now() - killedAt).toBeLessThan(4000);
   });
 
   it('stops its job and exits when the engine process is killed', async () => {

@@ -160,9 +160,11 @@ export class ModelPreparer {
       switch (m.type) {
         case 'progress': {
           const p = m.progress;
+          const phaseChanged = p.phase !== run.view.phase;
           run.view = { ...run.view, phase: p.phase, fraction: p.fraction, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds) };
           const now = Date.now();
-          if (now - lastEmit >= 200 || p.fraction >= 1) {
+          // Progress is thinned to five a second; a new phase is always told.
+          if (phaseChanged || now - lastEmit >= 200 || p.fraction >= 1) {
             lastEmit = now;
             this.#options.onChange(run.view);
           }
