@@ -310,18 +310,24 @@ export class Scheduler {
 
   private async finish(job: JobView, end: RunEnd, peakMb: number | null): Promise<void> {
     const q = this.o.queue;
+    // The staging folder goes before the job's end is recorded: whoever sees the job ended (the
+    // UI, a CLI waiting, a test) never sees its staging files still there.
+    const dropStaging = (): void => rmSync(join(this.o.stagingRoot, job.id), { recursive: true, force: true });
     if (peakMb !== null) q.annotate(job.id, { peakVramMb: peakMb });
     // A cancel that raced a successful last step still counts as cancelled: the user asked.
     const cancelRequested = q.row(job.id)?.cancel_requested === 1;
     if (this.stopped && !cancelRequested && end.kind !== 'done') {
+      dropStaging();
       q.release(job.id, 'the app stopped while this job ran; it will run again from the start');
       return;
     }
     if (end.kind === 'cancelled' || (cancelRequested && end.kind !== 'failed')) {
+      dropStaging();
       q.markCancelled(job.id);
       return;
     }
     if (end.kind === 'failed') {
+      dropStaging();
       q.fail(job.id, end.code, end.message, { transient: end.transient });
       return;
     }
@@ -329,6 +335,7 @@ export class Scheduler {
     try {
       const placed = await placeOutputs(this.o.libraryRoot(), job, end.result);
       const fresh = q.get(job.id) ?? job;
+      dropStaging();
       q.complete(
         job.id,
         placed.map((p) => p.id),
@@ -338,6 +345,7 @@ export class Scheduler {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const diskFull = err.code === 'ENOSPC';
+      dropStaging();
       q.fail(
         job.id,
         diskFull ? 'disk_full' : 'library_write_failed',
