@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, realpath, stat, unlink } from 'node:fs/promises';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from '../db/database.ts';
 import { StudioError } from '../errors.ts';
@@ -20,6 +20,7 @@ import { MEDIA_EXTENSIONS, MediaRejected, readMediaFacts, FORMAT_INFO } from './
 import type { MediaFacts } from './metadata/read-media.ts';
 import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { copyFileDurable, isInside, outbox, relativeAssetPath, sha256Of } from './store.ts';
+import { ByteNameLinks, displayName, isInsideBytes, joinBytes } from './file-names.ts';
 
 export interface NewAssetRecord {
   readonly id: string;
@@ -95,10 +96,10 @@ export interface ImportOptions {
 }
 
 interface Candidate {
-  /** Path as found in the folder (for messages: relative to the folder). */
+  /** Path as found in the folder, for messages: relative to the folder, odd bytes written `\xNN`. */
   readonly shown: string;
-  /** Real path of the file to read. */
-  readonly real: string;
+  /** Path of the file to read, as bytes (a name need not be UTF-8). */
+  readonly real: Buffer;
 }
 
 type Skip = { source: string; reason: ImportSkipReason; message: string };
@@ -108,34 +109,37 @@ const MAX_FILES = 1_000_000;
 
 async function collect(dir: string, realDir: string, recursive: boolean, skipped: Skip[]): Promise<Candidate[]> {
   const out: Candidate[] = [];
-  const stack: { path: string; depth: number }[] = [{ path: dir, depth: 0 }];
+  const realDirBytes = Buffer.from(realDir);
+  const stack: { path: Buffer; shown: string; depth: number }[] = [{ path: Buffer.from(dir), shown: '', depth: 0 }];
   while (stack.length > 0) {
-    const { path, depth } = stack.pop()!;
+    const { path, shown: folder, depth } = stack.pop()!;
     let entries;
     try {
-      entries = await readdir(path, { withFileTypes: true });
+      // As bytes: a name that is not UTF-8 would otherwise come back as a different, missing name.
+      entries = await readdir(path, { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
-      skipped.push({ source: relative(dir, path) || '.', reason: 'unreadable', message: `the folder could not be read (${(error as Error).message}); skipped` });
+      skipped.push({ source: folder || '.', reason: 'unreadable', message: `the folder ${folder || '.'} could not be read (${(error as Error).message}); check its permissions; skipped` });
       continue;
     }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const full = join(path, entry.name);
-      const shown = relative(dir, full);
+    const named = entries.map((entry) => ({ entry, name: displayName(entry.name) }));
+    named.sort((a, b) => a.name.localeCompare(b.name));
+    for (const { entry, name } of named) {
+      const full = joinBytes(path, entry.name);
+      const shown = folder === '' ? name : join(folder, name);
       if (entry.isDirectory()) {
-        if (recursive && !entry.name.startsWith('.') && depth + 1 <= MAX_DEPTH) stack.push({ path: full, depth: depth + 1 });
+        if (recursive && !name.startsWith('.') && depth + 1 <= MAX_DEPTH) stack.push({ path: full, shown, depth: depth + 1 });
         continue;
       }
-      const isMediaName = MEDIA_EXTENSIONS.includes(extname(entry.name).toLowerCase());
+      const isMediaName = MEDIA_EXTENSIONS.includes(extname(name).toLowerCase());
       if (entry.isSymbolicLink()) {
-        let target: string;
+        let target: Buffer;
         try {
-          target = await realpath(full);
+          target = await realpath(full, { encoding: 'buffer' });
         } catch {
           if (isMediaName) skipped.push({ source: shown, reason: 'unreadable', message: `${shown} is a link to nothing; skipped` });
           continue;
         }
-        if (!isInside(realDir, target)) {
+        if (!isInsideBytes(realDirBytes, target)) {
           if (isMediaName) {
             skipped.push({ source: shown, reason: 'symlink-outside', message: `${shown} is a link to a file outside the folder being imported; skipped (import that folder instead)` });
           }
@@ -185,7 +189,24 @@ export async function importFolder(db: Database, root: string, dir: string, opti
   const candidates = await collect(absDir, realDir, options.recursive ?? false, skipped);
   const total = candidates.length;
   options.onProgress?.({ done: 0, total, current: null });
+  const links = new ByteNameLinks();
+  try {
+    await importCandidates(db, root, candidates, links, options, { imported, skipped, warnings });
+  } finally {
+    await links.close();
+  }
+  return { dir: absDir, scanned: total, imported, skipped, warnings, durationMs: Math.round(performance.now() - started) };
+}
 
+interface Outcome {
+  readonly imported: { id: string; source: string; format: string }[];
+  readonly skipped: Skip[];
+  readonly warnings: { source: string; message: string }[];
+}
+
+async function importCandidates(db: Database, root: string, candidates: readonly Candidate[], links: ByteNameLinks, options: ImportOptions, outcome: Outcome): Promise<void> {
+  const { imported, skipped, warnings } = outcome;
+  const total = candidates.length;
   for (let i = 0; i < candidates.length; i++) {
     if (options.signal?.aborted) {
       warnings.push({ source: '.', message: `the import was stopped after ${i} of ${total} files; import the folder again to add the rest (nothing is added twice)` });
@@ -193,7 +214,7 @@ export async function importFolder(db: Database, root: string, dir: string, opti
     }
     const c = candidates[i]!;
     try {
-      const id = await importOne(db, root, c, options, warnings);
+      const id = await importOne(db, root, c, await links.pathFor(c.real), options, warnings);
       if (id) {
         imported.push({ id: id.id, source: c.shown, format: id.format });
         options.onImported?.([id.id]);
@@ -209,7 +230,6 @@ export async function importFolder(db: Database, root: string, dir: string, opti
     }
     options.onProgress?.({ done: i + 1, total, current: c.shown });
   }
-  return { dir: absDir, scanned: total, imported, skipped, warnings, durationMs: Math.round(performance.now() - started) };
 }
 
 class DuplicateFile extends Error {}
@@ -218,17 +238,19 @@ async function importOne(
   db: Database,
   root: string,
   c: Candidate,
+  path: string,
   options: ImportOptions,
   warnings: { source: string; message: string }[],
 ): Promise<{ id: string; format: string } | null> {
   const info = await stat(c.real);
   if (!info.isFile()) throw new MediaRejected('not-a-file', `${c.shown} is not a regular file; skipped`);
-  const facts = await readMediaFacts(c.real, { name: c.shown, size: info.size, ffmpeg: options.ffmpeg });
+  const facts = await readMediaFacts(path, { name: c.shown, size: info.size, ffmpeg: options.ffmpeg });
+  for (const note of facts.notes) warnings.push({ source: c.shown, message: `${c.shown}: ${note}` });
   const named = extname(c.shown).toLowerCase();
   if (!FORMAT_INFO[facts.format].names.includes(named)) {
     warnings.push({ source: c.shown, message: `${c.shown} is really a ${facts.format.toUpperCase()} file despite its ${named} name; imported as ${facts.format.toUpperCase()}` });
   }
-  const sha256 = facts.bytes ? createHash('sha256').update(facts.bytes).digest('hex') : await sha256Of(c.real);
+  const sha256 = facts.bytes ? createHash('sha256').update(facts.bytes).digest('hex') : await sha256Of(path);
   const existing = db.get<{ id: string; trashed_at: number | null }>('SELECT id, trashed_at FROM assets WHERE sha256 = ? LIMIT 1', sha256);
   if (existing) {
     throw new DuplicateFile(
@@ -245,7 +267,7 @@ async function importOne(
     await mkdir(dirname(target), { recursive: true });
     await writeFileAtomic(target, facts.bytes);
   }
-  else await copyFileDurable(c.real, target, true);
+  else await copyFileDurable(path, target, true);
   try {
     db.transaction(() =>
       insertAssetRecord(db, {

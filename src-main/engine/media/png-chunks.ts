@@ -12,6 +12,24 @@ export const PNG_MAX_UINT31 = 0x7fffffff;
 /** Default ceiling for one decompressed zTXt/iTXt text (ComfyUI workflows are a few MB at most). */
 export const DEFAULT_MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Default ceiling for all the text of one file together. A per-chunk limit alone lets a 2 MB file
+ * carry 150 zTXt chunks that each inflate to just under it (gigabytes in all).
+ */
+export const DEFAULT_MAX_TOTAL_TEXT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Default ceiling on chunks per file. Each chunk costs a small object, so a file of empty 12-byte
+ * chunks would otherwise cost ~15× its size in memory. 2^17 chunks is a 256 MB image in 2 KB IDATs.
+ */
+export const DEFAULT_MAX_CHUNKS = 131_072;
+
+/** Default ceiling on chunks that are not image data (text, colour, private): real files have tens. */
+export const DEFAULT_MAX_METADATA_CHUNKS = 4096;
+
+/** Image-data chunks (PNG's IDAT, APNG's frame chunks): the ones a large image legitimately has many of. */
+const IMAGE_DATA_CHUNKS = new Set(['IDAT', 'fdAT', 'fcTL']);
+
 export type PngErrorCode = 'not-png' | 'truncated' | 'bad-crc' | 'corrupt' | 'too-large' | 'unsupported';
 
 export class PngFormatError extends Error {
@@ -46,6 +64,10 @@ export interface PngHeader {
 export interface ReadChunksOptions {
   /** Name used in error messages, e.g. the file name. */
   name?: string;
+  /** Refuse a file with more chunks than this (default DEFAULT_MAX_CHUNKS). */
+  maxChunks?: number;
+  /** Refuse a file with more chunks other than image data than this (default DEFAULT_MAX_METADATA_CHUNKS). */
+  maxMetadataChunks?: number;
 }
 
 const ALLOWED_BIT_DEPTHS: Record<number, readonly number[]> = {
@@ -66,7 +88,10 @@ export function readPngChunks(bytes: Uint8Array, options: ReadChunksOptions = {}
     throw new PngFormatError('not-png', `${label} is not a PNG image (the PNG signature is missing)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const maxChunks = options.maxChunks ?? DEFAULT_MAX_CHUNKS;
+  const maxMetadataChunks = options.maxMetadataChunks ?? DEFAULT_MAX_METADATA_CHUNKS;
   const chunks: PngChunk[] = [];
+  let metadataChunks = 0;
   let offset = 8;
   for (;;) {
     if (offset + 8 > bytes.byteLength) {
@@ -97,6 +122,18 @@ export function readPngChunks(bytes: Uint8Array, options: ReadChunksOptions = {}
     }
     if (chunks.length === 0 && type !== 'IHDR') {
       throw new PngFormatError('corrupt', `${label} is corrupt: the first chunk is ${type}, not IHDR`);
+    }
+    if (chunks.length >= maxChunks) {
+      throw new PngFormatError(
+        'too-large',
+        `${label} has more than ${maxChunks} chunks (a file built to exhaust memory, or damaged); it was not read`,
+      );
+    }
+    if (!IMAGE_DATA_CHUNKS.has(type) && ++metadataChunks > maxMetadataChunks) {
+      throw new PngFormatError(
+        'too-large',
+        `${label} has more than ${maxMetadataChunks} metadata chunks (no image tool writes that many; a file built to exhaust memory, or damaged); it was not read`,
+      );
     }
     chunks.push({ type, data: bytes.subarray(offset + 8, offset + 8 + length), offset });
     offset = end;
@@ -250,11 +287,27 @@ function validateKeyword(keyword: string): Uint8Array {
 }
 
 export interface DecodeTextOptions extends ReadChunksOptions {
+  /** Largest text one chunk may hold, inflated or not (default DEFAULT_MAX_TEXT_BYTES). */
   maxTextBytes?: number;
+  /** Largest text all the chunks of one file may hold together (default DEFAULT_MAX_TOTAL_TEXT_BYTES). */
+  maxTotalTextBytes?: number;
 }
 
-/** Decode a tEXt, zTXt or iTXt chunk. Returns undefined for other chunk types. */
-export function decodeTextChunk(chunk: PngChunk, options: DecodeTextOptions = {}): PngTextEntry | undefined {
+/** What one file's text chunks may still hold; shared by the chunks of a file as they are decoded. */
+interface TextBudget {
+  readonly total: number;
+  used: number;
+}
+
+/**
+ * Decode a tEXt, zTXt or iTXt chunk. Returns undefined for other chunk types. `budget` is shared by
+ * the chunks of one file, so their text together stays under `maxTotalTextBytes`.
+ */
+export function decodeTextChunk(
+  chunk: PngChunk,
+  options: DecodeTextOptions = {},
+  budget: TextBudget = { total: options.maxTotalTextBytes ?? DEFAULT_MAX_TOTAL_TEXT_BYTES, used: 0 },
+): PngTextEntry | undefined {
   if (chunk.type !== 'tEXt' && chunk.type !== 'zTXt' && chunk.type !== 'iTXt') return undefined;
   const label = options.name ?? 'PNG file';
   const bad = (why: string): PngFormatError =>
@@ -264,14 +317,15 @@ export function decodeTextChunk(chunk: PngChunk, options: DecodeTextOptions = {}
   if (keywordEnd < 1 || keywordEnd > 79) throw bad('missing or over-long keyword');
   const keyword = latin1(data.subarray(0, keywordEnd));
   const rest = data.subarray(keywordEnd + 1);
+  const text = (body: Uint8Array, compressed: boolean): Uint8Array =>
+    takeText(compressed ? inflateText(body, label, options, budget, bad) : body, label, options, budget);
 
   if (chunk.type === 'tEXt') {
-    return { keyword, text: latin1(rest), chunk: 'tEXt', compressed: false };
+    return { keyword, text: latin1(text(rest, false)), chunk: 'tEXt', compressed: false };
   }
   if (chunk.type === 'zTXt') {
     if (rest.byteLength < 1 || rest[0] !== 0) throw bad('unknown compression method');
-    const text = inflateText(rest.subarray(1), options, bad);
-    return { keyword, text: latin1(text), chunk: 'zTXt', compressed: true };
+    return { keyword, text: latin1(text(rest.subarray(1), true)), chunk: 'zTXt', compressed: true };
   }
   if (rest.byteLength < 2) throw bad('too short');
   const compressed = rest[0] === 1;
@@ -282,24 +336,56 @@ export function decodeTextChunk(chunk: PngChunk, options: DecodeTextOptions = {}
   if (translatedEnd < 0) throw bad('unterminated translated keyword');
   const languageTag = latin1(rest.subarray(2, languageEnd));
   const translatedKeyword = utf8(rest.subarray(languageEnd + 1, translatedEnd));
-  const body = rest.subarray(translatedEnd + 1);
-  const text = utf8(compressed ? inflateText(body, options, bad) : body);
-  return { keyword, text, chunk: 'iTXt', compressed, languageTag, translatedKeyword };
+  const body = utf8(text(rest.subarray(translatedEnd + 1), compressed));
+  return { keyword, text: body, chunk: 'iTXt', compressed, languageTag, translatedKeyword };
+}
+
+const MB = 1024 * 1024;
+
+function formatLimit(bytes: number): string {
+  return bytes >= MB && bytes % MB === 0 ? `${bytes / MB} MB` : `${bytes} bytes`;
+}
+
+/** What to do with a file refused for its text: the pixels may be fine. */
+const STRIP_HINT = 'if you trust the file, remove its metadata (exiftool -all= FILE) and read it again';
+
+/** Counts a chunk's text against the per-chunk and per-file limits. */
+function takeText(text: Uint8Array, label: string, options: DecodeTextOptions, budget: TextBudget): Uint8Array {
+  const perChunk = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  if (text.byteLength > perChunk) {
+    throw new PngFormatError('too-large', `${label} has a text chunk larger than ${formatLimit(perChunk)}; it was not read (${STRIP_HINT})`);
+  }
+  if (budget.used + text.byteLength > budget.total) throw totalTextError(label, budget);
+  budget.used += text.byteLength;
+  return text;
+}
+
+function totalTextError(label: string, budget: TextBudget): PngFormatError {
+  return new PngFormatError(
+    'too-large',
+    `${label} holds more than ${formatLimit(budget.total)} of text in its text chunks together (a decompression bomb, or metadata no image tool writes); it was not read (${STRIP_HINT})`,
+  );
 }
 
 function inflateText(
   data: Uint8Array,
+  label: string,
   options: DecodeTextOptions,
+  budget: TextBudget,
   bad: (why: string) => PngFormatError,
 ): Uint8Array {
-  const limit = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  const perChunk = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  const remaining = Math.max(0, budget.total - budget.used);
+  // Never inflate more than either limit allows: the output buffer is the memory at stake.
+  const limit = Math.min(perChunk, remaining);
   try {
-    return inflateSync(data, { maxOutputLength: limit });
+    return inflateSync(data, { maxOutputLength: Math.max(1, limit) });
   } catch (error) {
     if (error instanceof RangeError) {
+      if (limit < perChunk) throw totalTextError(label, budget);
       throw new PngFormatError(
         'too-large',
-        `${options.name ?? 'PNG file'} has a compressed text chunk that expands beyond ${limit} bytes; it was not read`,
+        `${label} has a compressed text chunk that expands beyond ${formatLimit(perChunk)}; it was not read (${STRIP_HINT})`,
       );
     }
     throw bad(`compressed text cannot be inflated (${(error as Error).message})`);
@@ -331,8 +417,9 @@ export function readPngMetadata(bytes: Uint8Array, options: DecodeTextOptions = 
   const chunks = readPngChunks(bytes, options);
   const header = parseIhdr(chunks[0]!, options);
   const text: PngTextEntry[] = [];
+  const budget: TextBudget = { total: options.maxTotalTextBytes ?? DEFAULT_MAX_TOTAL_TEXT_BYTES, used: 0 };
   for (const chunk of chunks) {
-    const entry = decodeTextChunk(chunk, options);
+    const entry = decodeTextChunk(chunk, options, budget);
     if (entry !== undefined) text.push(entry);
   }
   return { header, text, chunkTypes: chunks.map((c) => c.type) };

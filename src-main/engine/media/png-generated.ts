@@ -14,6 +14,8 @@ import { findText, readPngMetadata } from './png-chunks.ts';
 import type { DecodeTextOptions, PngTextEntry, TextChunkSpec } from './png-chunks.ts';
 import { encodePng, encodePngAsync } from './png-encode.ts';
 import { parseA1111Parameters } from './a1111.ts';
+import { jsonBudget, parseJsonBounded } from './bounded-json.ts';
+import type { JsonBudget } from './bounded-json.ts';
 import type { ParsedA1111Parameters } from './a1111.ts';
 
 export const PARAMETERS_KEYWORD = 'parameters';
@@ -141,8 +143,15 @@ export interface ImageRecipeMetadata {
  * that does not parse is reported in its `error` field instead, so one bad chunk does not hide
  * the others.
  */
-export function readImageRecipeMetadata(bytes: Uint8Array, options: DecodeTextOptions = {}): ImageRecipeMetadata {
+export interface ReadRecipeOptions extends DecodeTextOptions {
+  /** Values the file's JSON chunks may build together (see bounded-json.ts); default DEFAULT_MAX_JSON_VALUES. */
+  maxJsonValues?: number;
+}
+
+export function readImageRecipeMetadata(bytes: Uint8Array, options: ReadRecipeOptions = {}): ImageRecipeMetadata {
   const { header, text } = readPngMetadata(bytes, options);
+  const budget = jsonBudget(options.maxJsonValues);
+  const parseJsonText = (json: string): JsonText => parseJsonTextWithin(json, budget);
   const result: ImageRecipeMetadata = { width: header.width, height: header.height, text };
   const parameters = findText(text, PARAMETERS_KEYWORD);
   if (parameters !== undefined) result.parameters = { text: parameters, parsed: parseA1111Parameters(parameters) };
@@ -168,13 +177,10 @@ export function readImageRecipeMetadata(bytes: Uint8Array, options: DecodeTextOp
   return result;
 }
 
-function parseJsonText(text: string): JsonText {
-  try {
-    return { text, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    // Python's json.dumps writes NaN/Infinity, which are not JSON; say so rather than fail.
-    return { text, error: (error as Error).message };
-  }
+function parseJsonTextWithin(text: string, budget: JsonBudget): JsonText {
+  // Python's json.dumps writes NaN/Infinity, which are not JSON; say so rather than fail.
+  const parsed = parseJsonBounded(text, budget);
+  return parsed.error === undefined ? { text, value: parsed.value } : { text, error: parsed.error };
 }
 
 /** DigitalSourceType from an XMP packet, written as an attribute or as an element, any prefix. */

@@ -38,4 +38,4 @@ export {
   readImageRecipeMetadata,
   readXmpDigitalSourceType,
 } from './png-generated.ts';
-export type { GeneratedPngInput, ImageRecipeMetadata, JsonText } from './png-generated.ts';
+export type { GeneratedPngInput, ImageRecipeMetadata, JsonText, ReadRecipeOptions } from './png-generated.ts';

@@ -39,7 +39,10 @@ export async function resolveFfmpegPaths(source?: FfmpegSource): Promise<FfmpegP
 export interface VideoFacts {
   width: number | null;
   height: number | null;
+  /** The container's duration (the movie header's), else the video stream's. */
   durationMs: number | null;
+  /** The longest stream's own duration (from its sample table), to check the container's against. */
+  streamsDurationMs: number | null;
   fps: number | null;
   frameCount: number | null;
   codec: string | null;
@@ -92,6 +95,11 @@ export function parseProbeJson(json: string): VideoFacts {
   const seconds = Number(format.duration ?? video.duration);
   const fps = ratio(video.avg_frame_rate) ?? ratio(video.r_frame_rate);
   const durationMs = Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : null;
+  let streamsDurationMs: number | null = null;
+  for (const stream of data.streams ?? []) {
+    const s = Number(stream.duration);
+    if (Number.isFinite(s) && s >= 0) streamsDurationMs = Math.max(streamsDurationMs ?? 0, Math.round(s * 1000));
+  }
   let frameCount = int(video.nb_frames);
   if (frameCount === null && durationMs !== null && fps !== null) frameCount = Math.round((durationMs / 1000) * fps);
   const tags: Record<string, string> = {};
@@ -103,6 +111,7 @@ export function parseProbeJson(json: string): VideoFacts {
     width: int(video.width),
     height: int(video.height),
     durationMs,
+    streamsDurationMs,
     fps,
     frameCount,
     codec: typeof video.codec_name === 'string' ? video.codec_name : null,
@@ -120,6 +129,34 @@ export async function probeVideo(path: string, source?: FfmpegSource): Promise<V
     8 * 1024 * 1024,
   );
   return parseProbeJson(stdout.toString('utf8'));
+}
+
+/** Clips up to this long are decoded whole before they are accepted; longer ones at both ends. */
+const WHOLE_DECODE_MS = 60_000;
+const END_DECODE_SECONDS = 3;
+
+/**
+ * Decodes the video stream (all of it for a short clip, the first and last seconds of a long one)
+ * and throws with ffmpeg's own words when anything in it fails to decode: a cut-off download, a
+ * damaged stream, sample offsets that point outside the file. ffmpeg prints nothing at `-v error`
+ * for a clean decode, so any line it prints is a failure.
+ */
+export async function decodeCheck(path: string, durationMs: number | null, source?: FfmpegSource): Promise<void> {
+  const paths = await resolveFfmpegPaths(source);
+  const input = ['-i', `file:${path}`, '-map', '0:v:0', '-f', 'null', '-'];
+  const base = ['-v', 'error', '-nostdin', '-threads', '2', '-xerror'];
+  const runs =
+    durationMs !== null && durationMs <= WHOLE_DECODE_MS
+      ? [[...base, ...input]]
+      : [
+          [...base, ...input.slice(0, 2), '-t', String(END_DECODE_SECONDS), ...input.slice(2)],
+          [...base, '-sseof', `-${END_DECODE_SECONDS}`, ...input],
+        ];
+  for (const args of runs) {
+    const { stderr } = await run(paths.ffmpeg, args, 120_000, 1024 * 1024);
+    const said = stderr.trim().split('\n').filter((l) => l.trim() !== '');
+    if (said.length > 0) throw new Error(said.slice(-2).join(' ').slice(0, 300));
+  }
 }
 
 /** One frame (a tenth into the clip, at most 1 s) as a PNG no larger than `maxSide` (never enlarged). */

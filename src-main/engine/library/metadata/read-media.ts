@@ -13,12 +13,19 @@ import sharp from 'sharp';
 import type { Metadata as SharpMetadata } from 'sharp';
 import { PngFormatError, readImageRecipeMetadata } from '../../media/png.ts';
 import { DEFAULT_MAX_PIXELS } from '../../media/png-decode.ts';
+import { jsonBudget, parseJsonBounded } from '../../media/bounded-json.ts';
+import type { JsonBudget } from '../../media/bounded-json.ts';
 import { parseA1111Parameters } from '../../media/a1111.ts';
 import type { ImportSkipReason } from '../../../../src-preload/contract/library.ts';
 import { fromComfyPrompt, fromComfyWorkflow, fromInvokeAi } from './generators.ts';
 import type { GenerationFields } from './generators.ts';
 import { readExifText, readXmpParameters } from './exif.ts';
 import { probeVideo } from './ffmpeg.ts';
+import { MediaRejected } from './rejected.ts';
+import { checkJpegSegments, checkMp4Boxes, checkWebpChunks } from './containers.ts';
+import type { ContainerLimits } from './containers.ts';
+import { keepInRange } from './setting-ranges.ts';
+import { verifyDecodes } from './decode-check.ts';
 import type { FfmpegSource } from './ffmpeg.ts';
 
 export type MediaFormat = 'png' | 'jpeg' | 'webp' | 'mp4';
@@ -43,16 +50,28 @@ export const MEDIA_LIMITS = {
   maxPixels: DEFAULT_MAX_PIXELS,
   /** Largest decompressed text chunk (ComfyUI workflows are a few MB). */
   maxTextBytes: 16 * 1024 * 1024,
+  /** All the text chunks of one PNG together (a per-chunk limit alone lets 150 chunks cost gigabytes). */
+  maxTotalTextBytes: 32 * 1024 * 1024,
+  /** Values the JSON texts of one file may build (JSON.parse is a ~30× memory amplifier). */
+  maxJsonValues: 1_000_000,
+  /** PNG chunks, WebP chunks and MP4 boxes per file: each costs an object or a read. */
+  maxBlocks: 131_072,
+  /** Chunks/segments that are not image data (text, EXIF, XMP, ICC, private): real files have tens. */
+  maxMetadataBlocks: 4096,
+  /** JPEG APPn/COM segments and WebP EXIF/XMP/ICC chunks together. */
+  maxMetadataBytes: 16 * 1024 * 1024,
+  /** Nesting of MP4 container boxes (real files: 6). */
+  maxBoxDepth: 16,
 } as const;
 
-export class MediaRejected extends Error {
-  readonly reason: ImportSkipReason;
-  constructor(reason: ImportSkipReason, message: string) {
-    super(message);
-    this.name = 'MediaRejected';
-    this.reason = reason;
-  }
-}
+const CONTAINER_LIMITS: ContainerLimits = {
+  maxMetadataBlocks: MEDIA_LIMITS.maxMetadataBlocks,
+  maxMetadataBytes: MEDIA_LIMITS.maxMetadataBytes,
+  maxBlocks: MEDIA_LIMITS.maxBlocks,
+  maxDepth: MEDIA_LIMITS.maxBoxDepth,
+};
+
+export { MediaRejected };
 
 export function sniffFormat(head: Uint8Array): MediaFormat | null {
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
@@ -92,7 +111,11 @@ export interface MediaFacts {
   readonly raw: Record<string, unknown>;
   /** The whole file, when it was read whole anyway (PNGs), so callers need not read it again. */
   readonly bytes?: Buffer;
+  /** Things worth telling the user about an accepted file (a setting out of range, a decoder warning). */
+  readonly notes: readonly string[];
 }
+
+type ReadPart = Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size' | 'notes'>;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -143,12 +166,9 @@ function fromOurRecipe(recipe: Record<string, unknown>): MediaFields {
   return out;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+/** JSON within the file's budget; undefined when it is not JSON or would cost too much to build. */
+function parseJson(text: string, budget: JsonBudget): unknown {
+  return parseJsonBounded(text, budget).value;
 }
 
 function checkPixels(width: number | null, height: number | null, name: string): void {
@@ -161,14 +181,21 @@ function checkPixels(width: number | null, height: number | null, name: string):
   }
 }
 
-async function readPng(path: string, name: string, size: number): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+async function readPng(path: string, name: string, size: number): Promise<ReadPart> {
   if (size > MEDIA_LIMITS.maxPngBytes) {
     throw new MediaRejected('too-large', `${name} is ${Math.round(size / 2 ** 20)} MB, larger than the ${MEDIA_LIMITS.maxPngBytes / 2 ** 20} MB a PNG may be; skipped`);
   }
   const bytes = await readFile(path);
   let meta;
   try {
-    meta = readImageRecipeMetadata(bytes, { name, maxTextBytes: MEDIA_LIMITS.maxTextBytes });
+    meta = readImageRecipeMetadata(bytes, {
+      name,
+      maxTextBytes: MEDIA_LIMITS.maxTextBytes,
+      maxTotalTextBytes: MEDIA_LIMITS.maxTotalTextBytes,
+      maxJsonValues: MEDIA_LIMITS.maxJsonValues,
+      maxChunks: MEDIA_LIMITS.maxBlocks,
+      maxMetadataChunks: MEDIA_LIMITS.maxMetadataBlocks,
+    });
   } catch (error) {
     if (error instanceof PngFormatError) {
       const reason: ImportSkipReason = error.code === 'truncated' ? 'truncated' : error.code === 'too-large' ? 'too-large' : 'unreadable';
@@ -236,7 +263,7 @@ async function tail(path: string, size: number, length: number): Promise<Buffer>
   }
 }
 
-async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp', size: number, head: Buffer): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp', size: number, head: Buffer): Promise<ReadPart> {
   if (size > MEDIA_LIMITS.maxImageBytes) {
     throw new MediaRejected('too-large', `${name} is ${Math.round(size / 2 ** 20)} MB, larger than the ${MEDIA_LIMITS.maxImageBytes / 2 ** 20} MB an image may be; skipped`);
   }
@@ -251,6 +278,14 @@ async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp
     if (riffSize > size) {
       throw new MediaRejected('truncated', `${name} is truncated: the WebP says ${riffSize} bytes but the file has ${size}; copy or download it again; skipped`);
     }
+  }
+  // Before the decoder sees it: metadata the decoder would copy whole, counted and bounded.
+  const handle = await open(path, 'r');
+  try {
+    if (format === 'jpeg') await checkJpegSegments(handle, size, name, CONTAINER_LIMITS);
+    else await checkWebpChunks(handle, size, name, CONTAINER_LIMITS);
+  } finally {
+    await handle.close();
   }
   let meta: SharpMetadata;
   try {
@@ -277,7 +312,7 @@ async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp
   }
   let source: GeneratorSource | null = null;
   let fields: MediaFields = {};
-  const json = text !== undefined && text.trimStart().startsWith('{') ? parseJson(text) : undefined;
+  const json = text !== undefined && text.trimStart().startsWith('{') ? parseJson(text, jsonBudget(MEDIA_LIMITS.maxJsonValues)) : undefined;
   if (isRecord(json)) {
     // Some tools put a ComfyUI graph or InvokeAI metadata in the comment instead.
     const comfy = fromComfyPrompt(json);
@@ -296,9 +331,25 @@ async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp
   return { width, height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe: null, raw };
 }
 
-async function readMp4(path: string, name: string, size: number, ffmpeg?: FfmpegSource): Promise<Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size'>> {
+/** `1.0 s`, `3 h`, `97 years`: a duration as a person would say it. */
+function spoken(ms: number): string {
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
+  if (s < 3 * 86_400) return `${Math.round(s / 3600)} h`;
+  if (s < 2 * 365.25 * 86_400) return `${Math.round(s / 86_400)} days`;
+  return `${Math.round(s / (365.25 * 86_400))} years`;
+}
+
+async function readMp4(path: string, name: string, size: number, ffmpeg?: FfmpegSource): Promise<ReadPart> {
   if (size > MEDIA_LIMITS.maxVideoBytes) {
     throw new MediaRejected('too-large', `${name} is larger than the ${MEDIA_LIMITS.maxVideoBytes / 2 ** 30} GB a video may be; skipped`);
+  }
+  const handle = await open(path, 'r');
+  try {
+    await checkMp4Boxes(handle, size, name, CONTAINER_LIMITS);
+  } finally {
+    await handle.close();
   }
   let facts;
   try {
@@ -307,16 +358,26 @@ async function readMp4(path: string, name: string, size: number, ffmpeg?: Ffmpeg
     throw new MediaRejected('unreadable', `${name} could not be read as a video (${(error as Error).message}); skipped`);
   }
   checkPixels(facts.width, facts.height, name);
+  // The movie header's duration is only a claim; the streams' sample tables say what is there.
+  // Edit lists and a late audio start shift it a little, never by half again.
+  if (facts.durationMs !== null && facts.streamsDurationMs !== null && facts.durationMs > facts.streamsDurationMs * 1.5 + 2000) {
+    throw new MediaRejected(
+      'unreadable',
+      `${name} is damaged: its movie header says it lasts ${spoken(facts.durationMs)} but its streams last ${spoken(facts.streamsDurationMs)}; ` +
+        'rewrite the header by remuxing it (ffmpeg -i FILE -c copy FIXED.mp4) and import the copy; skipped',
+    );
+  }
+  const budget = jsonBudget(MEDIA_LIMITS.maxJsonValues);
   const raw: Record<string, unknown> = { tags: facts.tags, codec: facts.codec };
   let source: GeneratorSource | null = null;
   let fields: MediaFields = {};
   for (const key of ['comment', 'description', 'parameters', 'prompt']) {
     const text = facts.tags[key];
     if (text === undefined) continue;
-    const json = parseJson(text);
+    const json = parseJson(text, budget);
     if (isRecord(json)) {
       // ComfyUI's video nodes store {"prompt": graph, "workflow": graph}, graphs sometimes as JSON text.
-      const unwrap = (v: unknown): unknown => (typeof v === 'string' ? parseJson(v) : v);
+      const unwrap = (v: unknown): unknown => (typeof v === 'string' ? parseJson(v, budget) : v);
       const comfy = fromComfyPrompt(unwrap(json.prompt)) ?? fromComfyWorkflow(unwrap(json.workflow)) ?? fromComfyPrompt(json);
       const invoke = comfy ? null : fromInvokeAi(json);
       if (comfy || invoke) {
@@ -333,7 +394,9 @@ async function readMp4(path: string, name: string, size: number, ffmpeg?: Ffmpeg
       }
     }
   }
-  return { width: facts.width, height: facts.height, durationMs: facts.durationMs, fps: facts.fps, frameCount: facts.frameCount, source, fields, ourRecipe: null, raw };
+  const fps = facts.fps !== null && facts.fps > 0 && facts.fps <= 1000 ? facts.fps : null;
+  const frameCount = facts.frameCount !== null && facts.frameCount >= 0 && facts.frameCount <= 1e9 ? facts.frameCount : null;
+  return { width: facts.width, height: facts.height, durationMs: facts.durationMs, fps, frameCount, source, fields, ourRecipe: null, raw };
 }
 
 export interface ReadMediaOptions {
@@ -341,9 +404,14 @@ export interface ReadMediaOptions {
   readonly name: string;
   readonly size: number;
   readonly ffmpeg?: FfmpegSource;
+  /** Decode the pixels or frames before accepting the file (default true). */
+  readonly decode?: boolean;
 }
 
-/** Reads a regular file's format and generation metadata; throws MediaRejected when it should be skipped. */
+/**
+ * Reads a regular file's format and generation metadata, and decodes it; throws MediaRejected when
+ * it should be skipped. Settings outside any tool's range are left out, with a note.
+ */
 export async function readMediaFacts(path: string, options: ReadMediaOptions): Promise<MediaFacts> {
   const { name, size } = options;
   if (size === 0) throw new MediaRejected('unreadable', `${name} is empty; skipped`);
@@ -365,5 +433,9 @@ export async function readMediaFacts(path: string, options: ReadMediaOptions): P
       : format === 'mp4'
         ? await readMp4(path, name, size, options.ffmpeg)
         : await readJpegOrWebp(path, name, format, size, head);
-  return { format, kind: info.kind, mime: info.mime, ext: info.ext, size, ...rest };
+  const { fields, notes } = keepInRange(rest.fields);
+  if (options.decode !== false) {
+    notes.push(...(await verifyDecodes(path, name, { format, durationMs: rest.durationMs, bytes: rest.bytes }, MEDIA_LIMITS.maxPixels, options.ffmpeg)));
+  }
+  return { format, kind: info.kind, mime: info.mime, ext: info.ext, size, ...rest, fields, notes };
 }
