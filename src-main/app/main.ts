@@ -16,6 +16,7 @@ import { PRIVILEGED_SCHEMES, registerProtocols } from './protocols.ts';
 import { APP_SETTINGS_NAME, AppSettingsStore, rememberWindowSize } from './settings.ts';
 import { registerFolderPicker } from './folder-picker.ts';
 import { registerModelFilePicker } from './model-file-picker.ts';
+import { registerFfmpegPicker } from './ffmpeg-picker.ts';
 import { createUtilitySpawner } from './utility-spawner.ts';
 import { contentSecurityPolicy, createMainWindow, hardenSession } from './window.ts';
 
@@ -91,6 +92,8 @@ async function start(): Promise<void> {
   };
   registerFolderPicker(pickers);
   registerModelFilePicker(pickers);
+  // The one way the window names a program to run: main stores what the person chose in the dialog.
+  registerFfmpegPicker({ ...pickers, setFfmpegPath: (file) => engine.settings.update({ ffmpegPath: file }) });
   forwardEvents(
     (event, listener) => engine.on(event, listener),
     () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : null),

@@ -19,7 +19,7 @@ export interface Io {
 }
 
 /** The engine as the CLI uses it. */
-export type CliEngine = Pick<Engine, 'role' | 'dataDir' | 'handlers' | 'on' | 'waitFor' | 'close'> & Partial<Pick<Engine, 'db' | 'layout' | 'library'>>;
+export type CliEngine = Pick<Engine, 'role' | 'dataDir' | 'handlers' | 'on' | 'waitFor' | 'close'> & Partial<Pick<Engine, 'db' | 'layout' | 'library' | 'settings'>>;
 
 export function processIo(): Io {
   return {

@@ -2,11 +2,16 @@
  * `studio settings list | get KEY | set KEY VALUE`: the same settings the app's Settings view shows
  * (the engine's `<data>/settings.json`). A change made here reaches an open app or `studio serve`
  * within a second, and applies there at once.
+ *
+ * `set` writes through the engine's settings store, not the `settings.update` channel: a person at
+ * their own shell may name the ffmpeg program, which the window and a browser may not.
  */
 import { delimiter, resolve } from 'node:path';
-import { PROVIDER_NAMES, SETTING_KEYS } from '../../src-preload/contract/settings.ts';
-import type { SettingKey, SettingsPatch, SettingsState } from '../../src-preload/contract/settings.ts';
+import { describeIssues } from '../../src-preload/contract/index.ts';
+import { EditableSettingsSchema, PROVIDER_NAMES, SETTING_KEYS } from '../../src-preload/contract/settings.ts';
+import type { SettingKey, SettingsState } from '../../src-preload/contract/settings.ts';
 import { StudioError } from '../engine/errors.ts';
+import type { StoreSettingsPatch } from '../engine/settings/store.ts';
 import type { CommandContext } from './commands.ts';
 import { invoke } from './dispatch.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
@@ -40,7 +45,7 @@ function wholeNumber(key: SettingKey, raw: string): number {
 const CLEAR = new Set(['auto', 'null', 'none', '']);
 
 /** The patch `studio settings set KEY VALUE` sends. Relative paths are taken from the current folder. */
-export function settingPatch(key: SettingKey, raw: string, cwd: string): SettingsPatch {
+export function settingPatch(key: SettingKey, raw: string, cwd: string): StoreSettingsPatch {
   switch (key) {
     case 'modelDirs': {
       let list: unknown;
@@ -153,7 +158,11 @@ export async function settingsCommand(ctx: CommandContext, withEngine: WithEngin
       return withEngine(async (engine) => {
         let state: SettingsState;
         try {
-          state = await invoke(engine.handlers, 'settings.update', patch);
+          if (!engine.settings) throw new Error('this engine has no settings store to write to');
+          // The contract's field rules and sentences, as the channel would give them.
+          const parsed = EditableSettingsSchema.partial().safeParse(patch);
+          if (!parsed.success) throw describeIssues(parsed.error);
+          state = (await engine.settings.update(patch)).state;
         } catch (e) {
           // A value the engine refuses is a usage mistake: nothing was changed.
           if (e instanceof StudioError && e.code === 'invalid_setting') throw new UsageError(e.message, e.field ?? key);

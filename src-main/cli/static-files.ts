@@ -2,6 +2,11 @@
  * Serves the built renderer (`out/renderer`) to the browser: correct MIME types, no way out of the
  * folder (decoded, normalised and real-path checked), `index.html` for app routes, and a page that
  * says how to build when there is nothing to serve yet.
+ *
+ * Source maps are never served (404), though the build writes them: they stay on disk for the
+ * Electron window (`npm start` loads the same build through studio://, where DevTools maps stack
+ * traces to the TypeScript) and for reading a stack trace by hand, while the packaged app leaves
+ * them out (electron-builder.yml) and `electron-vite dev` serves its own from memory.
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -15,7 +20,6 @@ export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
   '.txt': 'text/plain; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
@@ -33,6 +37,11 @@ export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.mp4': 'video/mp4',
   '.webm': 'video/webm',
 };
+
+/** A source map (`x.js.map`, any case): never served. */
+export function isSourceMap(file: string): boolean {
+  return path.extname(file).toLowerCase() === '.map';
+}
 
 export function mimeType(file: string): string {
   return MIME_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
@@ -121,7 +130,8 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, roo
     }
   }
   const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)]);
-  if (realFile !== realRoot && !realFile.startsWith(realRoot + path.sep)) {
+  // Checked on the file about to be sent, however the URL spelt it (%2Emap, .MAP, a link to one).
+  if (isSourceMap(file) || isSourceMap(realFile) || (realFile !== realRoot && !realFile.startsWith(realRoot + path.sep))) {
     send(res, 404, 'text/plain; charset=utf-8', 'Not found\n', head);
     return;
   }

@@ -102,8 +102,20 @@ export const DEFAULT_SETTINGS: Readonly<EditableSettings> = Object.freeze({
   workerIdleMinutes: 10,
 });
 
+/**
+ * Why `settings.update` takes no ffmpeg program: the engine runs the file the setting names, so a
+ * string here would let whatever drives the window (or a browser holding serve's token) run any
+ * program on the machine. The program is chosen where a person is certainly at the keyboard: the
+ * app's native file dialog (main sets it) or the `studio` CLI. Clearing it is harmless and allowed.
+ */
+export const FFMPEG_PATH_NOT_FROM_WINDOW =
+  'ffmpegPath cannot be set by the studio window or a browser, because the program it names is run. ' +
+  'Choose it with Settings → Video → Choose ffmpeg… in the app, or run `studio settings set ffmpegPath /path/to/ffmpeg` ' +
+  '(clearing it, to use ffmpeg from PATH, works from here).';
+
 export const SettingsPatchSchema = z.strictObject({
   ...EditableSettingsSchema.partial().shape,
+  ffmpegPath: z.null({ error: FFMPEG_PATH_NOT_FROM_WINDOW }).optional(),
   libraryRoot: z
     .never({ error: 'is changed by moving the library (Settings → Library → Move…, or library.moveRoot), not set here' })
     .optional(),
@@ -175,7 +187,10 @@ export interface SettingsChange {
 
 export const settingsChannels = {
   'settings.get': channel<SettingsState>()(z.strictObject({}).optional()),
-  /** Changes the given settings (others stay); applied at once. Errors name the field. */
+  /**
+   * Changes the given settings (others stay); applied at once. Errors name the field. `ffmpegPath`
+   * may only be cleared here (FFMPEG_PATH_NOT_FROM_WINDOW says where it is set).
+   */
   'settings.update': channel<SettingsState>()(SettingsPatchSchema),
   /** Runs the checks again: model folders, ffmpeg, nvidia-smi, the providers this onnxruntime build has. */
   'settings.check': channel<readonly SettingsCheckItem[]>()(SettingsCheckSchema),

@@ -148,6 +148,34 @@ describe('Settings, live in the browser against studio serve', () => {
     }
   });
 
+  it('says where the ffmpeg program is set instead of offering a field, and the page may still clear it', async () => {
+    const video = page.getByRole('region', { name: 'Video' });
+    expect(await video.getByTestId('ffmpeg-where').textContent()).toContain('studio settings set ffmpegPath /path/to/ffmpeg');
+    expect(await video.getByRole('textbox').count()).toBe(0);
+    expect(await video.getByRole('button', { name: 'Choose ffmpeg…' }).count()).toBe(0);
+    // What the page's own API would send is refused with the sentence; clearing is allowed.
+    const refused = await page.evaluate(async ([url, token]) => {
+      const res = await fetch(`${url}/api/settings.update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ffmpegPath: '/bin/sh' }),
+      });
+      return { status: res.status, body: (await res.json()) as { error: { message: string } } };
+    }, [host!.url, host!.token] as const);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain('Choose ffmpeg…');
+    expect((await host!.api<{ values: { ffmpegPath: unknown } }>('settings.update', { ffmpegPath: null })).values.ffmpegPath).toBeNull();
+  });
+
+  it('is served without source maps: the bundle loads, its .map is a 404', async () => {
+    const script = await page.locator('script[src]').first().getAttribute('src');
+    expect(script).toMatch(/\.js$/);
+    const bundle = new URL(script!, host!.url).href;
+    expect((await fetch(bundle)).status).toBe(200);
+    const map = await fetch(`${bundle}.map`);
+    expect(map.status).toBe(404);
+  });
+
   it('runs every check and shows each result in its section', async () => {
     await page.getByRole('button', { name: 'Check everything' }).click();
     await page.getByRole('list', { name: 'Provider check' }).getByText('Usable on this machine:').waitFor();

@@ -84,7 +84,8 @@ describe.skipIf(!real.ok)('videos in the library with ffmpeg set in Settings →
     expect(without.skipped).toEqual([expect.objectContaining({ source: 'clip.mp4', reason: 'unreadable' })]);
     expect(without.skipped[0]!.message).toMatch(/ffprobe was not found/);
 
-    await invoke(h, 'settings.update', { ffmpegPath: build });
+    // As `studio settings set ffmpegPath` and the app's Choose ffmpeg… do (the window cannot name a program).
+    await e.settings.update({ ffmpegPath: build });
     const report = await invoke(h, 'library.import', { dir: first });
     expect(report.skipped).toEqual([]);
     expect(report.imported).toHaveLength(1);
@@ -131,7 +132,7 @@ describe.skipIf(!real.ok)('videos in the library with ffmpeg set in Settings →
     expect(unread.findings).toEqual([expect.objectContaining({ kind: 'file-without-row', action: 'left-in-place' })]);
     expect(unread.findings[0]!.message).toMatch(/cannot be read as media .*ffprobe was not found/);
 
-    await invoke(e.handlers, 'settings.update', { ffmpegPath: join(build, 'bin', 'ffmpeg') });
+    await e.settings.update({ ffmpegPath: join(build, 'bin', 'ffmpeg') });
     const adopted = await invoke(e.handlers, 'library.check', { repair: true });
     expect(adopted.findings).toEqual([expect.objectContaining({ kind: 'file-without-row', action: 'adopted' })]);
     const id = adopted.findings[0]!.assetId!;

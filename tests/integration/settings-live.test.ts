@@ -109,9 +109,12 @@ describe('settings applied live', () => {
 
   it('settings.check finds ffmpeg again after the path changes', { skip: !hasFfmpeg }, async () => {
     const e = await openRunner();
-    const notFfmpeg = path.join(root, 'not-ffmpeg');
+    // Named ffmpeg (anything else is never run), but not one. Set as the CLI and the app's chooser
+    // do: the window's settings.update cannot name a program.
+    const notFfmpeg = path.join(root, 'not-ffmpeg', 'ffmpeg');
+    mkdirSync(path.dirname(notFfmpeg), { recursive: true });
     writeFileSync(notFfmpeg, '#!/bin/sh\necho hello\n', { mode: 0o755 });
-    await e.handlers['settings.update']({ ffmpegPath: notFfmpeg });
+    await e.settings.update({ ffmpegPath: notFfmpeg });
     const [bad] = await e.handlers['settings.check']({ only: ['ffmpeg'] });
     expect(bad).toMatchObject({ check: 'ffmpeg', ok: false, field: 'ffmpegPath' });
     expect(bad!.detail).toContain('does not answer -version as ffmpeg does');

@@ -7,6 +7,11 @@
  * the libx264 encoder (`-encoders`), so the engine can check at start-up and fail a video job at
  * once instead of after the denoising.
  *
+ * Running the setting is running a program someone named, so nothing from it is run unless it
+ * looks like the tool first (`toolFileProblem`): a regular, executable file called `ffmpeg`
+ * (`ffmpeg.exe` on Windows), and likewise `ffprobe`. `/bin/sh` or `calc.exe` in the setting is
+ * refused with the reason before it could run.
+ *
  * Results are cached per (setting, PATH, platform); `recheck: true` runs the checks again (after
  * the user installs ffmpeg or changes the setting).
  */
@@ -152,17 +157,58 @@ async function searchPath(
   return null;
 }
 
-/** The setting may name the binary, the folder holding it, or a build's top folder with bin/. */
-async function resolveSetting(setting: string, platform: NodeJS.Platform): Promise<string | null> {
+/**
+ * Why `file` must not be run as `tool`, in a sentence; null when it may. The file must be called
+ * `ffmpeg`/`ffprobe` (`.exe` on Windows, any case there) and be a regular file (links followed, as
+ * running it would) that is executable: a setting naming any other program is never run.
+ */
+export async function toolFileProblem(
+  file: string,
+  tool: 'ffmpeg' | 'ffprobe',
+  platform: NodeJS.Platform = process.platform,
+): Promise<string | null> {
+  const pathApi = platform === 'win32' ? path.win32 : path.posix;
+  const expected = binaryName(tool, platform);
+  const base = pathApi.basename(file);
+  const named = platform === 'win32' ? base.toLowerCase() === expected : base === expected;
+  if (!named) {
+    return `${file} is not an ${tool} program: only a file named ${expected} is run as ${tool} (this one is named ${base}).`;
+  }
+  let info: import('node:fs').Stats;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    return `${file} cannot be used (${describe(error)}).`;
+  }
+  if (!info.isFile()) return `${file} is not a regular file, so it is not run as ${tool}.`;
+  if (platform !== 'win32') {
+    try {
+      await access(file, constants.X_OK);
+    } catch {
+      return `${file} is not executable (allow it with \`chmod +x\`, or choose the ${tool} from your ffmpeg installation).`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The setting may name the binary, the folder holding it, or a build's top folder with bin/. Answers
+ * the binary, or why the setting names none that may run.
+ */
+async function resolveSetting(setting: string, platform: NodeJS.Platform): Promise<{ ffmpeg: string } | { problem: string }> {
   const pathApi = platform === 'win32' ? path.win32 : path.posix;
   const name = binaryName('ffmpeg', platform);
   const info = await stat(setting).catch(() => undefined);
-  if (info === undefined) return null;
-  if (info.isFile()) return (await isExecutableFile(setting, platform)) ? setting : null;
-  for (const candidate of [pathApi.join(setting, name), pathApi.join(setting, 'bin', name)]) {
-    if (await isExecutableFile(candidate, platform)) return candidate;
+  if (info === undefined) return { problem: `nothing is at ${setting}.` };
+  if (!info.isDirectory()) {
+    const problem = await toolFileProblem(setting, 'ffmpeg', platform);
+    return problem === null ? { ffmpeg: setting } : { problem };
   }
-  return null;
+  const candidates = [pathApi.join(setting, name), pathApi.join(setting, 'bin', name)];
+  for (const candidate of candidates) {
+    if ((await toolFileProblem(candidate, 'ffmpeg', platform)) === null) return { ffmpeg: candidate };
+  }
+  return { problem: `no runnable ${name} is in that folder or its bin${pathApi.sep} folder.` };
 }
 
 interface RunOutput {
@@ -214,14 +260,15 @@ async function locateUncached(
   let ffmpeg: string | null;
   const source: FfmpegFound['source'] = setting === null ? 'path' : 'setting';
   if (setting !== null) {
-    ffmpeg = await resolveSetting(setting, platform);
-    if (ffmpeg === null) {
+    const resolved = await resolveSetting(setting, platform);
+    if ('problem' in resolved) {
       return missing(
         'setting_invalid',
-        `The ffmpeg path set in Settings → Video (${setting}) is not an ffmpeg program: no runnable ` +
-          `${binaryName('ffmpeg', platform)} there. Correct the path, or clear it to use ffmpeg from PATH. ${advice}`,
+        `The ffmpeg path set in Settings → Video (${setting}) was not run: ${resolved.problem} Choose the ffmpeg ` +
+          `program (or its folder) again, or clear the setting to use ffmpeg from PATH. ${advice}`,
       );
     }
+    ffmpeg = resolved.ffmpeg;
   } else {
     ffmpeg = await searchPath(binaryName('ffmpeg', platform), env, platform);
     if (ffmpeg === null) {
@@ -259,7 +306,9 @@ async function locateUncached(
 
   const probeName = binaryName('ffprobe', platform);
   const besideFfmpeg = pathApi.join(pathApi.dirname(ffmpeg), probeName);
-  const ffprobe = (await isExecutableFile(besideFfmpeg, platform)) ? besideFfmpeg : await searchPath(probeName, env, platform);
+  // Beside a configured ffmpeg, ffprobe is held to the same rule before it is run.
+  const besideOk = source === 'setting' ? (await toolFileProblem(besideFfmpeg, 'ffprobe', platform)) === null : await isExecutableFile(besideFfmpeg, platform);
+  const ffprobe = besideOk ? besideFfmpeg : await searchPath(probeName, env, platform);
   if (ffprobe === null) {
     return missing(
       'no_ffprobe',

@@ -18,6 +18,7 @@ import type { Stats } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { toolFileProblem } from '../media/ffmpeg-locate.ts';
 import { StudioError } from '../errors.ts';
 import {
   DEFAULT_SETTINGS,
@@ -31,7 +32,6 @@ import type {
   SettingProblem,
   Settings,
   SettingsChange,
-  SettingsPatch,
   SettingsState,
 } from '../../../src-preload/contract/settings.ts';
 
@@ -57,6 +57,13 @@ export interface SettingsStoreOptions {
   /** Told about unreadable files and fields (also kept in `state().warnings`). */
   readonly warn?: (message: string) => void;
 }
+
+/**
+ * What the engine's own callers may change: every editable setting. Wider than the contract's
+ * SettingsPatch, which cannot name an ffmpeg program (only the app's native chooser and the CLI,
+ * which call this directly, can); `libraryRoot` is refused with its sentence.
+ */
+export type StoreSettingsPatch = Partial<EditableSettings> & { readonly libraryRoot?: unknown };
 
 type Listener = (change: SettingsChange) => void;
 
@@ -231,13 +238,13 @@ export class SettingsStore {
    * Changes the given settings and keeps the others. Throws StudioError('invalid_setting') naming
    * the field (`modelDirs.1`, `ffmpegPath`…) when a value is refused; nothing is written then.
    */
-  update(patch: SettingsPatch): Promise<SettingsChange> {
+  update(patch: StoreSettingsPatch): Promise<SettingsChange> {
     const run = this.#chain.then(() => this.#update(patch));
     this.#chain = run.catch(() => undefined);
     return run;
   }
 
-  async #update(patch: SettingsPatch): Promise<SettingsChange> {
+  async #update(patch: StoreSettingsPatch): Promise<SettingsChange> {
     if (patch.libraryRoot !== undefined) {
       throw new StudioError('invalid_setting', 'libraryRoot is changed by moving the library (Settings → Library → Move…), not set here.', { field: 'libraryRoot' });
     }
@@ -294,6 +301,11 @@ export class SettingsStore {
           `Nothing is at ${next.ffmpegPath}. Give the path of the ffmpeg program (or the folder holding it), or clear the field to use ffmpeg from PATH.`,
           { field: 'ffmpegPath' },
         );
+      }
+      // A folder is searched for ffmpeg when it is checked; a file must look like ffmpeg now.
+      const problem = info.isDirectory() ? null : await toolFileProblem(next.ffmpegPath, 'ffmpeg');
+      if (problem) {
+        throw new StudioError('invalid_setting', `${problem} Choose the ffmpeg program itself (or the folder holding it).`, { field: 'ffmpegPath' });
       }
     }
   }

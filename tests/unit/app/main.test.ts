@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineOptions } from '../../../src-main/engine/engine.ts';
 import { CHANNELS } from '../../../src-preload/contract/index.ts';
-import { PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
+import { PICK_FFMPEG_CHANNEL, PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
 import type { EventName } from '../../../src-preload/contract/index.ts';
 import type { MockApp, MockBrowserWindow, MockIpcMain } from '../../helpers/electron-mock.ts';
 
@@ -31,6 +31,14 @@ const h = await vi.hoisted(async () => {
       emit: (event: string, payload: unknown) => {
         for (const l of listeners.get(event) ?? []) l(payload);
       },
+      /** What main stored in the engine's settings (Choose ffmpeg… writes here, not through a channel). */
+      settingsUpdates: [] as unknown[],
+      settings: {
+        update: async (patch: unknown) => {
+          h.world.engine.settingsUpdates.push(patch);
+          return {};
+        },
+      },
       close: async () => {},
     };
     return {
@@ -40,7 +48,10 @@ const h = await vi.hoisted(async () => {
       shell: new m.MockShell(),
       utilityProcess: new m.MockUtilityProcessModule(),
       protocol: { registerSchemesAsPrivileged: (_schemes: unknown) => {}, handle: (_scheme: string, _handler: unknown) => {} },
-      dialog: { showErrorBox: (_title: string, _content: string) => {} },
+      dialog: {
+        showErrorBox: (_title: string, _content: string) => {},
+        showOpenDialog: async (..._args: unknown[]) => ({ canceled: false, filePaths: ['/opt/ffmpeg/bin/ffmpeg'] }),
+      },
       engine,
       openEngine: async (_options: unknown) => engine as unknown,
       storeOptions: [] as unknown[],
@@ -169,10 +180,18 @@ describe('main.ts', () => {
     const { app, handle, ipcMain } = await startMain();
     const window = await ready(app);
     expect(handle.mock.calls.map((c) => c[0])).toEqual(['studio', 'studio-media']);
-    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS, PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL].sort());
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([...CHANNELS, PICK_FOLDER_CHANNEL, PICK_MODEL_FILE_CHANNEL, PICK_FFMPEG_CHANNEL].sort());
     expect(window.loaded).toEqual(['studio://app/index.html']);
     expect(window.options.webPreferences?.preload).toBe(path.join(mainDir, '../preload/index.cjs'));
     expect(h.world.session.headersListener).not.toBeNull();
+  });
+
+  it("stores the ffmpeg chosen in the window's native dialog in the engine's settings, from main", async () => {
+    const { app, ipcMain } = await startMain();
+    const window = await ready(app);
+    const answer = await ipcMain.invoke(PICK_FFMPEG_CHANNEL, { url: window.loaded[0]!, parent: null });
+    expect(answer).toEqual({ outcome: 'set', path: '/opt/ffmpeg/bin/ffmpeg' });
+    expect(h.world.engine.settingsUpdates).toEqual([{ ffmpegPath: '/opt/ffmpeg/bin/ffmpeg' }]);
   });
 
   it('loads the dev server in development', async () => {

@@ -3,7 +3,7 @@ import { StudioCallError, buildStudioApi, toCrossWorldError } from '../../../src
 import { CHANNELS, EVENT_NAMES } from '../../../src-preload/contract/index.ts';
 import type { JobView, StudioApi } from '../../../src-preload/contract/index.ts';
 import { MockIpcRenderer, MockIpcRendererEvent } from '../../helpers/electron-mock.ts';
-import { PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
+import { PICK_FFMPEG_CHANNEL, PICK_MODEL_FILE_CHANNEL } from '../../../src-preload/app-verbs.ts';
 import type { StudioAppVerbs } from '../../../src-preload/app-verbs.ts';
 import type { MockContextBridge } from '../../helpers/electron-mock.ts';
 
@@ -168,7 +168,7 @@ describe('src-preload/index.ts', () => {
     const bridge: MockContextBridge = electron.contextBridge;
     expect(Object.keys(bridge.world)).toEqual(['studio', 'studioApp']);
     expect(exposedVerbs(bridge.world.studio)).toEqual(expectedVerbs());
-    expect(Object.keys(bridge.world.studioApp as object)).toEqual(['pickFolder', 'pickModelFile', 'pathForFile']);
+    expect(Object.keys(bridge.world.studioApp as object)).toEqual(['pickFolder', 'pickModelFile', 'pickFfmpeg', 'pathForFile']);
     expect(reachable(bridge.world.studio)).not.toContain(electron.ipcRenderer);
     for (const leak of [electron.ipcRenderer, electron.webUtils]) expect(reachable(bridge.world.studioApp)).not.toContain(leak);
   });
@@ -197,6 +197,21 @@ describe('src-preload/index.ts', () => {
     expect(await app.pickModelFile()).toBeNull();
     electron.ipcRenderer.answer = () => ['/a', '/b'];
     expect(await app.pickModelFile()).toBeNull();
+  });
+
+  it('asks main to choose ffmpeg with nothing from the page, and passes on only the outcome', async () => {
+    await import('../../../src-preload/index.ts');
+    const app = electron.contextBridge.world.studioApp as StudioAppVerbs;
+    electron.ipcRenderer.invoked.length = 0;
+    electron.ipcRenderer.answer = () => ({ outcome: 'set', path: '/opt/ffmpeg/bin/ffmpeg', extra: 'dropped' });
+    expect(await (app.pickFfmpeg as (...args: unknown[]) => Promise<unknown>)('/bin/sh')).toEqual({ outcome: 'set', path: '/opt/ffmpeg/bin/ffmpeg' });
+    expect(electron.ipcRenderer.invoked).toEqual([{ channel: PICK_FFMPEG_CHANNEL, args: [] }]);
+    electron.ipcRenderer.answer = () => ({ outcome: 'refused', message: '/bin/sh is not an ffmpeg program.' });
+    expect(await app.pickFfmpeg()).toEqual({ outcome: 'refused', message: '/bin/sh is not an ffmpeg program.' });
+    for (const odd of [null, '/usr/bin/ffmpeg', { outcome: 'set' }, { outcome: 'refused', message: 3 }]) {
+      electron.ipcRenderer.answer = () => odd;
+      expect(await app.pickFfmpeg()).toEqual({ outcome: 'cancelled' });
+    }
   });
 
   it("turns a dropped file into its path on disk, and anything else into null (never Electron's exception)", async () => {

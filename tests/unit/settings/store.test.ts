@@ -187,6 +187,25 @@ describe('settings.update', () => {
     expect(store.get('ffmpegPath')).toBeNull();
   });
 
+  it.skipIf(process.platform === 'win32')('refuses a file that is not an ffmpeg program (by name and kind), and keeps one that is', async () => {
+    const store = open();
+    const sh = path.join(folder('bin'), 'sh');
+    writeFileSync(sh, '#!/bin/sh\n', { mode: 0o755 });
+    const error = await refused(store, { ffmpegPath: sh });
+    expect(error).toMatchObject({ code: 'invalid_setting', field: 'ffmpegPath' });
+    expect(error.message).toBe(`${sh} is not an ffmpeg program: only a file named ffmpeg is run as ffmpeg (this one is named sh). Choose the ffmpeg program itself (or the folder holding it).`);
+    const notExecutable = path.join(folder('plain'), 'ffmpeg');
+    writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+    expect((await refused(store, { ffmpegPath: notExecutable })).message).toContain('is not executable');
+    expect(store.get('ffmpegPath')).toBeNull();
+    expect(existsSync(file)).toBe(false);
+
+    const ffmpeg = path.join(folder('build'), 'ffmpeg');
+    writeFileSync(ffmpeg, '#!/bin/sh\n', { mode: 0o755 });
+    await store.update({ ffmpegPath: ffmpeg });
+    expect(store.get('ffmpegPath')).toBe(ffmpeg);
+  });
+
   it('tells listeners which settings changed, and nothing when a value is set to what it was', async () => {
     const store = open();
     const changes: SettingsChange[] = [];

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,7 @@ import {
   locateFfmpeg,
   parseFfmpegVersion,
   requireFfmpeg,
+  toolFileProblem,
 } from '../../../src-main/engine/media/ffmpeg-locate.ts';
 import { HAS_FFMPEG, tempDir } from './helpers.ts';
 
@@ -175,5 +176,65 @@ describe('requireFfmpeg', () => {
     fakeTool(join(dir, 'bin', 'ffmpeg'), realVersion, realEncoders);
     fakeTool(join(dir, 'bin', 'ffprobe'), probeVersion, '');
     await expect(requireFfmpeg({ env, platform: 'linux' })).resolves.toMatchObject({ ok: true, version: '5.1.9-0+deb12u1' });
+  });
+});
+
+/**
+ * The setting names a program the engine runs, so a program that does not look like ffmpeg is
+ * never run: each of these would leave a mark if it ran.
+ */
+describe('a configured program is run only when it looks like ffmpeg', () => {
+  /** An executable that leaves `ran` behind when run, and otherwise behaves like ffmpeg. */
+  function markingTool(path: string): { path: string; ran: string } {
+    mkdirSync(dirname(path), { recursive: true });
+    const ran = `${path}.ran`;
+    writeFileSync(path, `#!/bin/sh\ntouch '${ran}'\ncat '${join(fixtures, 'ffmpeg-version.txt')}'\n`);
+    chmodSync(path, 0o755);
+    return { path, ran };
+  }
+
+  it.skipIf(!posix)('refuses a program of another name without running it, and says why', async () => {
+    const tool = markingTool(join(dir, 'downloads', 'payload'));
+    const found = await locateFfmpeg({ ffmpegPath: tool.path, env: { PATH: '' }, platform: 'linux' });
+    expect(found).toMatchObject({ ok: false, problem: 'setting_invalid' });
+    if (found.ok) return;
+    expect(found.message).toContain(`${tool.path} is not an ffmpeg program: only a file named ffmpeg is run as ffmpeg (this one is named payload).`);
+    expect(found.message).toContain('clear the setting to use ffmpeg from PATH');
+    expect(existsSync(tool.ran)).toBe(false);
+  });
+
+  it.skipIf(!posix)('judges a link by its own name, and runs what it points to only when that name is ffmpeg', async () => {
+    const tool = markingTool(join(dir, 'real', 'payload'));
+    symlinkSync(tool.path, join(dir, 'sh-link'));
+    expect(await locateFfmpeg({ ffmpegPath: join(dir, 'sh-link'), env: { PATH: '' }, platform: 'linux' })).toMatchObject({ ok: false, problem: 'setting_invalid' });
+    expect(existsSync(tool.ran)).toBe(false);
+  });
+
+  it.skipIf(!posix)('refuses a file named ffmpeg that is not executable or not a regular file', async () => {
+    const plain = join(dir, 'plain', 'ffmpeg');
+    mkdirSync(dirname(plain), { recursive: true });
+    writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
+    expect(await toolFileProblem(plain, 'ffmpeg', 'linux')).toMatch(/is not executable \(allow it with `chmod \+x`/);
+    const folder = join(dir, 'folder', 'ffmpeg');
+    mkdirSync(folder, { recursive: true });
+    expect(await toolFileProblem(folder, 'ffmpeg', 'linux')).toBe(`${folder} is not a regular file, so it is not run as ffmpeg.`);
+    // A folder set as the setting is searched, and a folder named ffmpeg inside it is not a program.
+    const found = await locateFfmpeg({ ffmpegPath: join(dir, 'folder'), env: { PATH: '' }, platform: 'linux' });
+    expect(found).toMatchObject({ ok: false, problem: 'setting_invalid' });
+    if (!found.ok) expect(found.message).toContain('no runnable ffmpeg is in that folder or its bin/ folder.');
+  });
+
+  it.skipIf(!posix)('holds ffprobe to its own name', async () => {
+    const probe = markingTool(join(dir, 'build', 'ffprobe'));
+    expect(await toolFileProblem(probe.path, 'ffprobe', 'linux')).toBeNull();
+    expect(await toolFileProblem(probe.path, 'ffmpeg', 'linux')).toContain('only a file named ffmpeg is run as ffmpeg (this one is named ffprobe)');
+  });
+
+  it('wants ffmpeg.exe on Windows, in any case, and nothing else', async () => {
+    const problem = await toolFileProblem('C:\\Windows\\System32\\calc.exe', 'ffmpeg', 'win32');
+    expect(problem).toBe('C:\\Windows\\System32\\calc.exe is not an ffmpeg program: only a file named ffmpeg.exe is run as ffmpeg (this one is named calc.exe).');
+    expect(await toolFileProblem('C:\\tools\\ffmpeg', 'ffmpeg', 'win32')).toContain('only a file named ffmpeg.exe');
+    // The name is right: what is left is that nothing is there on this machine.
+    expect(await toolFileProblem('C:\\tools\\bin\\FFmpeg.EXE', 'ffmpeg', 'win32')).toMatch(/cannot be used \(the file is gone\)/);
   });
 });
