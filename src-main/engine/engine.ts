@@ -222,6 +222,10 @@ export class Engine {
         previewEvery: () => this.settings.get('previewEvery'),
         onProgress: (p) => this.emit('jobs.progress', thinPreview(p, this.settings.get('previewEvery'))),
         onResidencyChange: () => this.emitGpu(),
+        onProblem: (message) => {
+          this.log.write('error', 'scheduler', message);
+          this.notify('error', message);
+        },
       });
     } else {
       this.supervisor = null;
@@ -262,9 +266,18 @@ export class Engine {
         );
       }
     }
-    const engine = new Engine(options, layout, lock);
-    if (lock) await engine.startRunner();
-    return engine;
+    let engine: Engine | null = null;
+    try {
+      engine = new Engine(options, layout, lock);
+      if (lock) await engine.startRunner();
+      return engine;
+    } catch (e) {
+      // A data folder that cannot be opened (a full disk refusing the start-up writes) leaves no
+      // lock behind for the next try, in this process or another.
+      if (engine) await engine.close().catch(() => undefined);
+      else lock?.release();
+      throw e;
+    }
   }
 
   on<E extends EventName>(event: E, listener: Listener<E>): () => void {
@@ -340,7 +353,7 @@ export class Engine {
     this.gpuTimer.unref();
     void this.locatedFfmpeg();
     this.settings.watch();
-    void this.library.start();
+    void this.library.start().catch((e: unknown) => this.log.write('error', 'library', `start-up work failed: ${(e as Error).message}`));
     this.scheduler!.kick();
   }
 
@@ -356,13 +369,18 @@ export class Engine {
   /** Commits by other processes (a CLI client) wake the scheduler and reach running jobs' cancel. */
   private pollForeignChanges(): void {
     if (this.closed) return;
-    const v = this.dataVersion();
-    if (v === this.lastDataVersion) return;
-    this.lastDataVersion = v;
-    for (const id of this.queue.cancelRequested()) this.scheduler?.cancel(id);
-    this.queue.emitQueue();
-    // Another process (the CLI beside the open app) may have tagged, trashed or imported assets.
-    this.library.notify('updated', null);
+    try {
+      const v = this.dataVersion();
+      if (v === this.lastDataVersion) return;
+      this.lastDataVersion = v;
+      for (const id of this.queue.cancelRequested()) this.scheduler?.cancel(id);
+      this.queue.emitQueue();
+      // Another process (the CLI beside the open app) may have tagged, trashed or imported assets.
+      this.library.notify('updated', null);
+    } catch (e) {
+      // A failing disk under the database must not end the runner from a timer; the next poll retries.
+      this.log.write('error', 'engine', `reading the queue for other processes' changes failed: ${(e as Error).message}`);
+    }
     this.scheduler?.kick();
   }
 

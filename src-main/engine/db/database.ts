@@ -8,8 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
 import type { Migration } from './migrations.ts';
+import { diskError, diskProblemOf } from '../errors.ts';
 
 export type Row = Record<string, SQLInputValue>;
+
+const SQLITE_IOERR_READ = 266;
+const SQLITE_IOERR_SHORT_READ = 522;
 
 export class Database {
   readonly path: string;
@@ -23,12 +27,19 @@ export class Database {
     try {
       this.raw = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
     } catch (e) {
+      const disk = this.translate(e);
+      if (disk !== e) throw disk;
       throw new Error(`cannot open the studio database at ${path}: ${(e as Error).message}. Check the folder is writable, or choose another with --data.`);
     }
-    this.raw.exec('PRAGMA journal_mode = WAL');
-    this.raw.exec('PRAGMA synchronous = NORMAL');
-    this.raw.exec('PRAGMA busy_timeout = 5000');
-    this.migrate(migrations);
+    try {
+      this.raw.exec('PRAGMA journal_mode = WAL');
+      this.raw.exec('PRAGMA synchronous = NORMAL');
+      this.raw.exec('PRAGMA busy_timeout = 5000');
+      this.migrate(migrations);
+    } catch (e) {
+      this.raw.close();
+      throw this.translate(e);
+    }
   }
 
   /** Cached prepared statement. */
@@ -42,30 +53,57 @@ export class Database {
   }
 
   get<T>(sql: string, ...args: SQLInputValue[]): T | undefined {
-    return this.prepare(sql).get(...args) as T | undefined;
+    try {
+      return this.prepare(sql).get(...args) as T | undefined;
+    } catch (e) {
+      throw this.translate(e);
+    }
   }
 
   all<T>(sql: string, ...args: SQLInputValue[]): T[] {
-    return this.prepare(sql).all(...args) as T[];
+    try {
+      return this.prepare(sql).all(...args) as T[];
+    } catch (e) {
+      throw this.translate(e);
+    }
   }
 
   run(sql: string, ...args: SQLInputValue[]): { changes: number; lastInsertRowid: number } {
-    const r = this.prepare(sql).run(...args);
-    return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+    try {
+      const r = this.prepare(sql).run(...args);
+      return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+    } catch (e) {
+      throw this.translate(e);
+    }
   }
 
-  /** Runs fn in one IMMEDIATE transaction (nested calls join the outer one). */
+  /**
+   * Runs fn in one IMMEDIATE transaction (nested calls join the outer one). On any failure the
+   * transaction is rolled back and the failure itself is thrown: SQLite rolls back on its own on
+   * SQLITE_FULL and some I/O errors, so ROLLBACK is issued only while a transaction is still open,
+   * and a ROLLBACK that fails never hides the error that caused it.
+   */
   transaction<T>(fn: () => T): T {
     if (this.depth > 0) return fn();
-    this.raw.exec('BEGIN IMMEDIATE');
+    try {
+      this.raw.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw this.translate(e);
+    }
     this.depth++;
     try {
       const result = fn();
       this.raw.exec('COMMIT');
       return result;
     } catch (e) {
-      this.raw.exec('ROLLBACK');
-      throw e;
+      if (this.raw.isTransaction) {
+        try {
+          this.raw.exec('ROLLBACK');
+        } catch {
+          // Already rolled back by SQLite, or the disk refused even that: the cause below matters.
+        }
+      }
+      throw this.translate(e);
     } finally {
       this.depth--;
     }
@@ -82,6 +120,25 @@ export class Database {
   close(): void {
     this.statements.clear();
     if (this.raw.isOpen) this.raw.close();
+  }
+
+  /**
+   * A full disk (SQLITE_FULL) or a failing one (SQLITE_IOERR, "disk I/O error") becomes a sentence
+   * naming the database's disk and what to do; every other error passes unchanged.
+   */
+  private translate(e: unknown): unknown {
+    // Only SQLite's own errors: a StudioError (or a file error) thrown inside a transaction passes.
+    if ((e as { code?: unknown } | null)?.code !== 'ERR_SQLITE_ERROR') return e;
+    const problem = diskProblemOf(e);
+    if (problem === null) return e;
+    const errcode = (e as { errcode?: unknown }).errcode;
+    const what =
+      problem === 'full'
+        ? 'could not save to the studio database'
+        : errcode === SQLITE_IOERR_READ || errcode === SQLITE_IOERR_SHORT_READ
+          ? 'could not read the studio database'
+          : 'could not read or write the studio database';
+    return diskError(e, { what, where: this.path === ':memory:' ? undefined : this.path }) ?? e;
   }
 
   private migrate(migrations: readonly Migration[]): void {

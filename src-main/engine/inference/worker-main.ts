@@ -16,6 +16,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PipelineError } from '../pipelines/types.ts';
+import { diskError, diskProblemOf } from '../errors.ts';
 import type { Pipeline, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 import {
@@ -117,6 +118,17 @@ function pipelineErrorFields(error: unknown): { code: string; transient: boolean
   const e = error as Error & { code?: unknown; transient?: unknown };
   if (typeof e.code !== 'string') return null;
   return { code: e.code, transient: e.transient === true };
+}
+
+function diskJobError(error: unknown, stagingDir: string) {
+  switch (diskProblemOf(error)) {
+    case 'full':
+      return diskError(error, { what: "the job's output could not be written", where: stagingDir, next: 'retry the job' });
+    case 'io':
+      return diskError(error, { what: 'the job could not read or write a file', next: 'retry the job' });
+    default:
+      return null;
+  }
 }
 
 class Worker {
@@ -274,8 +286,11 @@ class Worker {
         await this.#post({ v: PROTOCOL_VERSION, type: 'cancelled', jobId });
         return;
       }
-      const fields = pipelineErrorFields(error);
-      const message = error instanceof Error ? error.message : String(error);
+      // A full or failing disk, whichever write met it (a PNG, the MP4 ffmpeg writes), is said as
+      // such, with the disk and what to free: the user's next step is the same for every pipeline.
+      const disk = diskJobError(error, request.stagingDir);
+      const fields = disk ? { code: disk.code, transient: false } : pipelineErrorFields(error);
+      const message = disk ? disk.message : error instanceof Error ? error.message : String(error);
       await this.#post({
         v: PROTOCOL_VERSION,
         type: 'failed',

@@ -4,11 +4,15 @@
  * Order matters for crash safety: files are hashed, then renamed into place (same file system, so
  * each rename is atomic) and the directory fsynced; only then are rows inserted, in the same
  * transaction that marks the job done. A crash in between leaves files without rows — never rows
- * without files — which `studio library check` adopts or removes.
+ * without files — which `studio library check` adopts or removes. A library moved to another disk
+ * than the data folder's staging gets a durable copy instead of the rename (temp → fsync → rename).
+ * A failure (a full library disk) removes what was placed, so the library is left as it was.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync, openSync, fsyncSync, closeSync, renameSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
+import { copyFileDurable } from './store.ts';
 import type { Database } from '../db/database.ts';
 import type { JobView } from '../../../src-preload/contract/status.ts';
 import type { OutputFile, PipelineResult } from '../pipelines/types.ts';
@@ -44,27 +48,55 @@ export function assetPath(libraryRoot: string, bucket: string, id: string, ext: 
   return join(libraryRoot, bucket, yyyy, mm, `${id}${ext}`);
 }
 
-/** Step 1 (outside the transaction): hash and move every output into the library. */
+/** Renames `from` to `to`; across disks (a library moved to another drive), copies durably and removes `from`. */
+async function moveInto(from: string, to: string): Promise<void> {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await copyFileDurable(from, to, true);
+    await rm(from, { force: true });
+  }
+}
+
+/**
+ * Step 1 (outside the transaction): hash and move every output into the library. On any failure
+ * the outputs already moved are removed again before the error is thrown: they have no rows.
+ */
 export async function placeOutputs(libraryRoot: string, job: JobView, result: PipelineResult, at = new Date()): Promise<PlacedAsset[]> {
   const placed: PlacedAsset[] = [];
-  for (const output of result.outputs) {
-    const id = randomUUID();
-    const sha256 = await sha256File(output.file);
-    const size = statSync(output.file).size;
-    const target = assetPath(libraryRoot, job.type, id, extname(output.file) || '.bin', at);
-    mkdirSync(join(target, '..'), { recursive: true });
-    renameSync(output.file, target);
-    fsyncDir(join(target, '..'));
-    let relThumb: string | null = null;
-    if (output.thumbFile) {
-      const thumbTarget = join(libraryRoot, '.thumbs', job.type, `${id}.png`);
-      mkdirSync(join(thumbTarget, '..'), { recursive: true });
-      renameSync(output.thumbFile, thumbTarget);
-      relThumb = relative(libraryRoot, thumbTarget);
+  const moved: string[] = [];
+  try {
+    for (const output of result.outputs) {
+      const id = randomUUID();
+      const sha256 = await sha256File(output.file);
+      const size = statSync(output.file).size;
+      const target = assetPath(libraryRoot, job.type, id, extname(output.file) || '.bin', at);
+      mkdirSync(join(target, '..'), { recursive: true });
+      await moveInto(output.file, target);
+      moved.push(target);
+      fsyncDir(join(target, '..'));
+      let relThumb: string | null = null;
+      if (output.thumbFile) {
+        const thumbTarget = join(libraryRoot, '.thumbs', job.type, `${id}.png`);
+        mkdirSync(join(thumbTarget, '..'), { recursive: true });
+        await moveInto(output.thumbFile, thumbTarget);
+        moved.push(thumbTarget);
+        relThumb = relative(libraryRoot, thumbTarget);
+      }
+      placed.push({ id, output, relPath: relative(libraryRoot, target), relThumb, sha256, size });
     }
-    placed.push({ id, output, relPath: relative(libraryRoot, target), relThumb, sha256, size });
+  } catch (e) {
+    await Promise.all(moved.map((file) => rm(file, { force: true }).catch(() => undefined)));
+    throw e;
   }
   return placed;
+}
+
+/** Removes placed outputs whose rows were never written (the job failed after placing them). */
+export async function removePlaced(libraryRoot: string, placed: readonly PlacedAsset[]): Promise<void> {
+  const files = placed.flatMap((a) => [a.relPath, ...(a.relThumb ? [a.relThumb] : [])]);
+  await Promise.all(files.map((rel) => rm(join(libraryRoot, rel), { force: true }).catch(() => undefined)));
 }
 
 /** Step 2 (inside the job's completion transaction): the asset rows and their outbox entries. */

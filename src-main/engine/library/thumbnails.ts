@@ -12,6 +12,7 @@ import type { Database } from '../db/database.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { MEDIA_LIMITS } from './metadata/read-media.ts';
 import { posterFrame } from './metadata/ffmpeg.ts';
+import { decoderInput } from './metadata/decode-check.ts';
 import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { absoluteInRoot, relativeThumbPath } from './store.ts';
 
@@ -24,7 +25,8 @@ export async function renderThumbnail(
   maxSide = THUMB_MAX_SIDE,
   ffmpeg?: FfmpegSource,
 ): Promise<Buffer> {
-  const input = kind === 'video' ? await posterFrame(file, durationMs, maxSide, ffmpeg) : file;
+  // A PNG's text (up to MEDIA_LIMITS.maxTotalTextBytes) would cost libvips ~4.5× in metadata copies: left out.
+  const input = kind === 'video' ? await posterFrame(file, durationMs, maxSide, ffmpeg) : await decoderInput(file);
   return sharp(input, { limitInputPixels: MEDIA_LIMITS.maxPixels, failOn: 'error', sequentialRead: true })
     .rotate()
     .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
@@ -58,6 +60,8 @@ export class ThumbnailQueue {
   private readonly o: ThumbnailQueueOptions;
   private readonly waiting: string[] = [];
   private readonly known = new Set<string>();
+  /** Assets whose thumbnail or its error the database refused to record (a full disk): skipped until the next start. */
+  private readonly refused = new Set<string>();
   private running = 0;
   private closed = false;
   private scanning = false;
@@ -112,7 +116,7 @@ export class ThumbnailQueue {
       'SELECT id FROM assets WHERE thumb_path IS NULL AND thumb_error IS NULL AND trashed_at IS NULL ORDER BY seq DESC LIMIT ?',
       SCAN_BATCH,
     );
-    const fresh = rows.map((r) => r.id).filter((id) => !this.known.has(id));
+    const fresh = rows.map((r) => r.id).filter((id) => !this.known.has(id) && !this.refused.has(id));
     if (fresh.length === 0) {
       this.scanning = false;
       this.settle();
@@ -126,13 +130,23 @@ export class ThumbnailQueue {
     while (!this.closed && this.running < limit && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       this.running++;
-      void this.make(id).finally(() => {
-        this.running--;
-        this.known.delete(id);
-        if (this.waiting.length === 0 && this.scanning && this.running === 0) this.refill();
-        this.pump();
-        this.settle();
-      });
+      void this.make(id)
+        .catch(() => {
+          // The database refused (a full or failing disk): not tried again this session, so a scan
+          // cannot loop on it; and never an unhandled rejection that would end the runner.
+          this.refused.add(id);
+        })
+        .then(() => {
+          this.running--;
+          this.known.delete(id);
+          try {
+            if (this.waiting.length === 0 && this.scanning && this.running === 0) this.refill();
+          } catch {
+            this.scanning = false; // the database could not be read; the next scan tries again
+          }
+          this.pump();
+          this.settle();
+        });
     }
   }
 

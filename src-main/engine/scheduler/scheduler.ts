@@ -16,11 +16,13 @@ import type { Database } from '../db/database.ts';
 import { PRESETS } from '../../../src-preload/contract/catalog.ts';
 import type { JobParams, JobType, ModelFamily } from '../../../src-preload/contract/catalog.ts';
 import type { EnhanceResult, JobView, ProgressEvent } from '../../../src-preload/contract/status.ts';
-import { StudioError } from '../errors.ts';
+import { DiskError, StudioError, diskError } from '../errors.ts';
+import { UnsavedEnds, bestEffort } from './unsaved-ends.ts';
 import type { FfmpegLocation } from '../media/ffmpeg-locate.ts';
 import type { ModelRef, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
 import { chooseBatch, estimateNeed, totalFor } from './vram.ts';
-import { insertAssets, placeOutputs } from '../library/ingest.ts';
+import { insertAssets, placeOutputs, removePlaced } from '../library/ingest.ts';
+import type { PlacedAsset } from '../library/ingest.ts';
 
 export type RunEnd =
   | { kind: 'done'; result: PipelineResult }
@@ -63,7 +65,17 @@ export interface SchedulerOptions {
   readonly ffmpeg: () => Promise<FfmpegLocation>;
   readonly onProgress: (p: ProgressEvent) => void;
   readonly onResidencyChange: () => void;
+  /**
+   * A problem the runner works around and the user should hear about (a job's end that a full disk
+   * keeps from being saved, a scheduling pass that failed): for the log and a notice. Said once
+   * until it changes.
+   */
+  readonly onProblem?: (message: string) => void;
 }
+
+/** How soon a pass is tried again after the disk refused a write: doubling up to the cap. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
 
 /** Worker slots: one per generation family, and one for the prompt enhancer. */
 export type Slot = ModelFamily | 'qwen';
@@ -92,6 +104,11 @@ export class Scheduler {
   private again = false;
   private stopped = false;
   private wakeTimer: NodeJS.Timeout | null = null;
+  /** Job ends a full disk kept from being recorded: written again before anything new starts. */
+  private readonly unsaved = new UnsavedEnds((message) => this.problem(message));
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs = RETRY_MIN_MS;
+  private lastProblem: string | null = null;
 
   constructor(options: SchedulerOptions) {
     this.o = options;
@@ -133,8 +150,11 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const id of this.running.keys()) this.o.supervisor.cancel(id);
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // A last try; what is still unsaved is recovered at the next start (requeued as interrupted).
+    this.unsaved.flush();
   }
 
   private async tick(): Promise<void> {
@@ -143,6 +163,15 @@ export class Scheduler {
         this.again = false;
         await this.pass();
       } while (this.again && !this.stopped);
+      if (this.unsaved.size === 0) {
+        this.retryMs = RETRY_MIN_MS;
+        this.lastProblem = null;
+      }
+    } catch (e) {
+      // A pass reads and writes the database; a full or failing disk must not end the runner. The
+      // pass is tried again shortly, and at once when anything kicks the scheduler.
+      this.problem(diskError(e, { what: 'the queue could not be read or updated', next: 'the queue goes on by itself' })?.message ?? `the queue could not be run: ${(e as Error).message}`);
+      this.retryLater();
     } finally {
       this.ticking = false;
     }
@@ -150,6 +179,10 @@ export class Scheduler {
 
   private async pass(): Promise<void> {
     if (this.stopped) return;
+    if (!this.unsaved.flush()) {
+      this.retryLater();
+      return;
+    }
     if (this.o.queue.isPaused()) {
       await this.releaseIdleModels(new Set(), true);
       return;
@@ -195,11 +228,13 @@ export class Scheduler {
     if (enhancer && 'missing' in enhancer) {
       if (this.o.queue.claim(row.id)) {
         const plain = type.replace('7b', '').replace('_enhanced', '');
-        this.o.queue.fail(
-          row.id,
-          'enhancer_not_installed',
-          `enhancer not installed: ${enhancer.missing}. Put ${ENHANCER_HELP} in ${this.o.modelsHint}, or choose ${plain} to run without prompt enhancement.`,
-          { transient: false },
+        this.record(row.id, () =>
+          this.o.queue.fail(
+            row.id,
+            'enhancer_not_installed',
+            `enhancer not installed: ${enhancer.missing}. Put ${ENHANCER_HELP} in ${this.o.modelsHint}, or choose ${plain} to run without prompt enhancement.`,
+            { transient: false },
+          ),
         );
       }
       return 'skipped';
@@ -208,7 +243,7 @@ export class Scheduler {
     if (PRESETS[type].kind === 'video') {
       const ffmpeg = await this.o.ffmpeg();
       if (!ffmpeg.ok) {
-        if (this.o.queue.claim(row.id)) this.o.queue.fail(row.id, 'ffmpeg_missing', ffmpeg.message, { transient: false });
+        if (this.o.queue.claim(row.id)) this.record(row.id, () => this.o.queue.fail(row.id, 'ffmpeg_missing', ffmpeg.message, { transient: false }));
         return 'skipped';
       }
       ffmpegPath = ffmpeg.ffmpeg;
@@ -217,11 +252,13 @@ export class Scheduler {
     if ('missing' in model) {
       const claimed = this.o.queue.claim(row.id);
       if (claimed) {
-        this.o.queue.fail(
-          row.id,
-          'model_not_installed',
-          `model not installed: ${model.missing}. Put ${FAMILY_HELP[family]} in ${this.o.modelsHint}, or add its folder under Settings → Models (CLI: --models DIR).`,
-          { transient: false },
+        this.record(row.id, () =>
+          this.o.queue.fail(
+            row.id,
+            'model_not_installed',
+            `model not installed: ${model.missing}. Put ${FAMILY_HELP[family]} in ${this.o.modelsHint}, or add its folder under Settings → Models (CLI: --models DIR).`,
+            { transient: false },
+          ),
         );
       }
       return 'skipped';
@@ -242,7 +279,7 @@ export class Scheduler {
     const maxBatch = chooseBatch(need, free, view.params.count);
     const claimed = this.o.queue.claim(row.id);
     if (!claimed) return 'skipped';
-    this.o.queue.annotate(row.id, { modelId: model.id });
+    // From here on the job is running: whatever fails is the job's end, recorded by execute.
     this.resident.set(family, { modelId: model.id, weightsMb: need.weightsMb });
     this.o.onResidencyChange();
     const reservedMb = totalFor(need, maxBatch);
@@ -260,13 +297,14 @@ export class Scheduler {
     ffmpegPath: string | null,
   ): Promise<void> {
     const stagingDir = join(this.o.stagingRoot, job.id);
-    rmSync(stagingDir, { recursive: true, force: true });
-    mkdirSync(stagingDir, { recursive: true });
     this.o.gpu.startJob(job.id);
     const started = Date.now();
     let end: RunEnd;
     let params = job.params;
     try {
+      rmSync(stagingDir, { recursive: true, force: true });
+      mkdirSync(stagingDir, { recursive: true });
+      this.o.queue.annotate(job.id, { modelId: model.id });
       if (enhancer) {
         const enhanced = await this.runEnhancer(job.id, job.type, job.params, enhancer, (p) => this.reportProgress(job, p, started));
         if (enhanced.kind !== 'done') throw enhanced;
@@ -292,11 +330,21 @@ export class Scheduler {
       );
     } catch (e) {
       const stop = e as RunEnd;
-      end = stop && typeof stop === 'object' && 'kind' in stop ? stop : { kind: 'failed', code: 'internal', message: (e as Error).message, transient: true };
+      const disk = diskError(e, { what: 'the job could not run', where: e instanceof DiskError ? undefined : stagingDir, next: 'retry the job' });
+      end =
+        stop && typeof stop === 'object' && 'kind' in stop
+          ? stop
+          : disk
+            ? { kind: 'failed', code: disk.code, message: disk.message, transient: false }
+            : { kind: 'failed', code: 'internal', message: (e as Error).message, transient: true };
     }
     const peak = this.o.gpu.endJob(job.id);
     try {
       await this.finish(job, end, peak);
+    } catch (e) {
+      // finish records through record(), which keeps what the disk refused; anything else is a bug
+      // worth a notice, never a reason for the runner to end.
+      this.problem(`job ${job.id} could not be finished: ${(e as Error).message}`);
     } finally {
       rmSync(stagingDir, { recursive: true, force: true });
       this.running.delete(job.id);
@@ -313,27 +361,30 @@ export class Scheduler {
     // The staging folder goes before the job's end is recorded: whoever sees the job ended (the
     // UI, a CLI waiting, a test) never sees its staging files still there.
     const dropStaging = (): void => rmSync(join(this.o.stagingRoot, job.id), { recursive: true, force: true });
-    if (peakMb !== null) q.annotate(job.id, { peakVramMb: peakMb });
+    // Notes on the job, not its end: a disk too full to take them costs nothing else.
+    if (peakMb !== null) bestEffort(() => q.annotate(job.id, { peakVramMb: peakMb }));
     // A cancel that raced a successful last step still counts as cancelled: the user asked.
-    const cancelRequested = q.row(job.id)?.cancel_requested === 1;
+    const cancelRequested = bestEffort(() => q.row(job.id)?.cancel_requested === 1) ?? false;
     if (this.stopped && !cancelRequested && end.kind !== 'done') {
       dropStaging();
-      q.release(job.id, 'the app stopped while this job ran; it will run again from the start');
+      this.record(job.id, () => q.release(job.id, 'the app stopped while this job ran; it will run again from the start'));
       return;
     }
     if (end.kind === 'cancelled' || (cancelRequested && end.kind !== 'failed')) {
       dropStaging();
-      q.markCancelled(job.id);
+      this.record(job.id, () => q.markCancelled(job.id));
       return;
     }
     if (end.kind === 'failed') {
       dropStaging();
-      q.fail(job.id, end.code, end.message, { transient: end.transient });
+      this.record(job.id, () => q.fail(job.id, end.code, end.message, { transient: end.transient }));
       return;
     }
-    q.annotate(job.id, { provider: end.result.provider, providerNote: end.result.providerNote ?? undefined });
+    bestEffort(() => q.annotate(job.id, { provider: end.result.provider, providerNote: end.result.providerNote ?? undefined }));
+    const root = this.o.libraryRoot();
+    let placed: PlacedAsset[] = [];
     try {
-      const placed = await placeOutputs(this.o.libraryRoot(), job, end.result);
+      placed = await placeOutputs(root, job, end.result);
       const fresh = q.get(job.id) ?? job;
       dropStaging();
       q.complete(
@@ -341,26 +392,57 @@ export class Scheduler {
         placed.map((p) => p.id),
         () => insertAssets(this.o.db, fresh, placed, end.result),
       );
-      this.o.onAssetsAdded?.(placed.map((p) => p.id));
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const diskFull = err.code === 'ENOSPC';
+      if (bestEffort(() => q.row(job.id)?.status) === 'done') {
+        // Committed; what threw came after (a listener). The files are the job's: they stay.
+        this.o.onAssetsAdded?.(placed.map((p) => p.id));
+        return;
+      }
+      // The files have no rows (the transaction that would add them rolled back, or never ran):
+      // they go, so the library holds no file the database does not know — and on a full disk
+      // their space comes back, for the failure to be recorded.
+      await removePlaced(root, placed);
       dropStaging();
-      q.fail(
-        job.id,
-        diskFull ? 'disk_full' : 'library_write_failed',
-        diskFull
-          ? `the disk holding the library is full (${this.o.libraryRoot()}); free some space and retry the job`
-          : `could not save the results into the library: ${err.message}`,
-        { transient: !diskFull },
-      );
+      const disk = diskError(e, { what: "the job's results could not be saved", where: e instanceof DiskError ? undefined : root, next: 'retry the job' });
+      const code = disk?.code ?? 'library_write_failed';
+      const message = disk?.message ?? `could not save the results into the library: ${(e as Error).message}`;
+      this.record(job.id, () => q.fail(job.id, code, message, { transient: disk === null }));
+      return;
     }
+    this.o.onAssetsAdded?.(placed.map((p) => p.id));
+  }
+
+  /** Writes a job's end; what the database refuses is kept and tried again (see UnsavedEnds). */
+  private record(jobId: string, write: () => unknown): void {
+    if (!this.unsaved.save(jobId, write)) this.retryLater();
+  }
+
+  private problem(message: string): void {
+    if (message === this.lastProblem) return;
+    this.lastProblem = message;
+    try {
+      this.o.onProblem?.(message);
+    } catch {
+      // Telling must not become the next problem.
+    }
+  }
+
+  /** Another pass after a refused write: soon at first, less often while the disk stays full. */
+  private retryLater(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.kick();
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 
   private reportProgress(job: JobView, p: ProgressUpdate, started: number): void {
     const elapsed = Date.now() - started;
     const etaMs = p.step > 0 && p.of > 0 ? Math.round((elapsed / p.step) * (p.of - p.step)) : null;
-    this.o.queue.progress(job.id, p.step, p.of, p.stage);
+    // The stored step is for other processes' views; on a full disk the event below still goes out.
+    bestEffort(() => this.o.queue.progress(job.id, p.step, p.of, p.stage));
     this.o.onProgress({
       jobId: job.id,
       step: p.step,
