@@ -18,7 +18,7 @@ import { LIBRARY_SORTS, LibraryQuerySchema } from '../../src-preload/contract/li
 import type { AssetView, CheckReport, LibraryProgress, LibraryQuery } from '../../src-preload/contract/library.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import type { Io } from './io.ts';
-import { renderTable, truncate } from './render.ts';
+import { renderTable, terminalSafe, terminalSafeJson, truncate } from './render.ts';
 
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -121,12 +121,19 @@ export function queryFromFlags(values: Readonly<Record<string, unknown>>): NonNu
   return parsed.data ?? {};
 }
 
+/** Every human line goes through here: file names and prompts come from files, so their controls are escaped. */
 function print(io: Io, text: string): void {
-  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = terminalSafe(text);
+  io.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
+}
+
+/** A line on stderr (a skipped file, a note, a problem), escaped as `print` does. */
+function warn(io: Io, text: string): void {
+  io.stderr.write(`${terminalSafe(text)}\n`);
 }
 
 function printJson(io: Io, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout.write(`${terminalSafeJson(JSON.stringify(value, null, 2))}\n`);
 }
 
 export function formatBytes(n: number): string {
@@ -314,8 +321,8 @@ export const LIBRARY_COMMANDS = {
       }
       if (input.json) printJson(input.io, report);
       else {
-        for (const s of report.skipped) if (s.reason !== 'duplicate') input.io.stderr.write(`skipped ${s.message}\n`);
-        for (const w of report.warnings) input.io.stderr.write(`note: ${w.message}\n`);
+        for (const s of report.skipped) if (s.reason !== 'duplicate') warn(input.io, `skipped ${s.message}`);
+        for (const w of report.warnings) warn(input.io, `note: ${w.message}`);
         const dups = report.skipped.filter((s) => s.reason === 'duplicate').length;
         print(
           input.io,
@@ -342,7 +349,7 @@ export const LIBRARY_COMMANDS = {
       if (input.json) printJson(input.io, result);
       else {
         for (const f of result.files) print(input.io, f.file);
-        for (const p of result.problems) input.io.stderr.write(`${p.message}\n`);
+        for (const p of result.problems) warn(input.io, p.message);
       }
       return result.problems.length > 0 ? EXIT.engine : EXIT.ok;
     },
@@ -412,7 +419,7 @@ export const LIBRARY_COMMANDS = {
       if (input.json) printJson(input.io, result);
       else {
         print(input.io, `${result.deleted} deleted, ${formatBytes(result.freedBytes)} freed`);
-        for (const p of result.problems) input.io.stderr.write(`${p.message}\n`);
+        for (const p of result.problems) warn(input.io, p.message);
       }
       return result.problems.length > 0 ? EXIT.engine : EXIT.ok;
     },

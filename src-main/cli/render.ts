@@ -6,8 +6,35 @@ export function displayWidth(s: string): number {
   return [...s].length;
 }
 
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts the sequences that
+ * clear the screen, move the cursor or set the window title; CR rewrites the line), DEL, the C1
+ * controls (some terminals take U+009B as CSI), and the bidirectional marks and overrides that make
+ * text display in a different order than it reads (Trojan Source).
+ */
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from files and other programs (file names, prompts, metadata) as it may be printed: every
+ * character a terminal would act on written as a visible escape (`\x1b`, `\u202e`), except those in
+ * `keep` (newline and tab by default).
+ */
+export function terminalSafe(text: string, keep = '\n\t'): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => {
+    if (keep.includes(c)) return c;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** JSON text with the characters JSON.stringify leaves raw but a terminal acts on (DEL, C1, bidi) as \u escapes: the same JSON value. */
+export function terminalSafeJson(json: string): string {
+  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line of at most `max` characters: whitespace runs become one space, controls are escaped. */
 export function truncate(s: string, max: number): string {
-  const chars = [...s.replace(/\s+/g, ' ')];
+  const chars = [...terminalSafe(s.replace(/\s+/g, ' '), '')];
   return chars.length <= max ? chars.join('') : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
@@ -16,7 +43,7 @@ export function truncate(s: string, max: number): string {
  * lines carry no trailing blanks. `right` lists the columns to right-align (numbers).
  */
 export function renderTable(headers: readonly string[] | null, rows: readonly (readonly string[])[], right: readonly number[] = []): string {
-  const all = headers ? [headers, ...rows] : rows;
+  const all = (headers ? [headers, ...rows] : rows).map((r) => r.map((cell) => terminalSafe(cell)));
   const cols = Math.max(0, ...all.map((r) => r.length));
   const widths = Array.from({ length: cols }, (_, c) => Math.max(0, ...all.map((r) => displayWidth(r[c] ?? ''))));
   return all

@@ -85,7 +85,7 @@ describe.skipIf(!real.ok)('a Library given an ffmpeg lookup', () => {
     await w.library.thumbnails.idle();
     const video = w.library.get(report.imported[0]!.id)!;
     expect(video).toMatchObject({ kind: 'video', durationMs: 1000, thumbError: null });
-    expect(asked).toBe(2); // ffprobe on import, ffmpeg for the poster frame
+    expect(asked).toBe(3); // ffprobe and the decode check on import, ffmpeg for the poster frame
   });
 
   it('is asked again for each video, so a changed answer applies to the next thumbnail', async () => {

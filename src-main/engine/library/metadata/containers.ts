@@ -28,7 +28,7 @@ export interface ContainerLimits {
 const WINDOW = 64 * 1024;
 
 /** Small reads at increasing offsets, served from one 64 KB window. */
-class Reader {
+export class Reader {
   private window = Buffer.alloc(0);
   private windowAt = 0;
   private readonly handle: FileHandle;

@@ -9,7 +9,10 @@
  * the missing part painted grey); a warning that is not about missing data is accepted with a
  * note. Videos are decoded by ffmpeg (decodeCheck).
  */
+import { open, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { PNG_SIGNATURE, readPngChunks } from '../../media/png-chunks.ts';
+import { Reader } from './containers.ts';
 import { decodeCheck } from './ffmpeg.ts';
 import type { FfmpegSource } from './ffmpeg.ts';
 import { MediaRejected } from './rejected.ts';
@@ -24,6 +27,60 @@ export interface DecodeTarget {
   readonly durationMs: number | null;
   /** The file's bytes when already read whole (PNG), so it is not read again. */
   readonly bytes?: Buffer;
+}
+
+/**
+ * Text a PNG may carry and still go to the decoder as it is. libpng inflates every text chunk and
+ * libvips copies each into the image's metadata (~4.5× the text in memory), though the pixels
+ * need none of it, so a PNG with more, or with compressed text, is decoded without its text.
+ */
+const DECODER_TEXT_BYTES = 256 * 1024;
+
+const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt']);
+
+/** The PNG with its text chunks left out (the file's bytes are not changed; this is a copy). */
+export function withoutTextChunks(png: Uint8Array): Buffer {
+  const kept = readPngChunks(png, { maxChunks: Number.MAX_SAFE_INTEGER, maxMetadataChunks: Number.MAX_SAFE_INTEGER })
+    .filter((c) => !TEXT_CHUNKS.has(c.type))
+    .map((c) => png.subarray(c.offset, c.offset + 12 + c.data.byteLength));
+  return Buffer.concat([PNG_SIGNATURE, ...kept]);
+}
+
+/** Whether the PNG's text is too much, or compressed, to hand to the decoder (headers read only). */
+async function pngTextIsHeavy(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const r = new Reader(handle, size);
+    if (!(await r.bytes(0, 8)).equals(PNG_SIGNATURE)) return false;
+    let text = 0;
+    for (let at = 8; at + 12 <= size; ) {
+      const head = await r.bytes(at, 8);
+      if (head.length < 8) break;
+      const length = head.readUInt32BE(0);
+      const type = head.toString('latin1', 4, 8);
+      if (type === 'zTXt') return true;
+      if (type === 'iTXt') {
+        const body = await r.bytes(at + 8, Math.min(length, 81));
+        const keywordEnd = body.indexOf(0);
+        if (keywordEnd >= 0 && body[keywordEnd + 1] === 1) return true;
+      }
+      if (TEXT_CHUNKS.has(type) && (text += length) > DECODER_TEXT_BYTES) return true;
+      if (type === 'IEND') break;
+      at += 12 + length;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * What to hand sharp for a library image: its path, or for a PNG whose text would cost the decoder
+ * memory, its bytes without the text (PNGs are at most MEDIA_LIMITS.maxPngBytes).
+ */
+export async function decoderInput(path: string): Promise<string | Buffer> {
+  return (await pngTextIsHeavy(path)) ? withoutTextChunks(await readFile(path)) : path;
 }
 
 /** libvips' bookkeeping lines, which say nothing about the file. */
@@ -47,6 +104,17 @@ function decoderWords(error: unknown): string {
   return (error as Error).message.replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
+/** The PNG as read, or without its text when that would cost the decoder more than the pixels. */
+function pngBytesForDecoder(png: Buffer): Buffer {
+  let text = 0;
+  for (const c of readPngChunks(png, { maxChunks: Number.MAX_SAFE_INTEGER, maxMetadataChunks: Number.MAX_SAFE_INTEGER })) {
+    if (!TEXT_CHUNKS.has(c.type)) continue;
+    const compressed = c.type === 'zTXt' || (c.type === 'iTXt' && c.data[c.data.indexOf(0) + 1] === 1);
+    if (compressed || (text += c.data.byteLength) > DECODER_TEXT_BYTES) return withoutTextChunks(png);
+  }
+  return png;
+}
+
 /**
  * Decodes the file; throws MediaRejected when it does not decode cleanly. Returns notes for what
  * decoded with a warning that does not mean data is missing.
@@ -66,7 +134,7 @@ export async function verifyDecodes(path: string, name: string, target: DecodeTa
     }
     return [];
   }
-  const input = target.bytes ?? path;
+  const input = target.bytes !== undefined ? pngBytesForDecoder(target.bytes) : path;
   try {
     await decodeImage(input, target.format === 'jpeg' ? 'warning' : 'error', maxPixels);
     return [];
