@@ -16,7 +16,8 @@ import { StudioError } from '../errors.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import type { Bucket } from '../../../src-preload/contract/catalog.ts';
 import type { ImportReport, ImportSkipReason } from '../../../src-preload/contract/library.ts';
-import { MEDIA_EXTENSIONS, MediaRejected, readMediaFacts, FORMAT_INFO } from './metadata/read-media.ts';
+import { MEDIA_EXTENSIONS, MEDIA_LIMITS, MediaRejected, readMediaFacts, FORMAT_INFO } from './metadata/read-media.ts';
+import { verifyDecodes } from './metadata/decode-check.ts';
 import type { MediaFacts } from './metadata/read-media.ts';
 import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { copyFileDurable, isInside, outbox, relativeAssetPath, sha256Of } from './store.ts';
@@ -244,8 +245,7 @@ async function importOne(
 ): Promise<{ id: string; format: string } | null> {
   const info = await stat(c.real);
   if (!info.isFile()) throw new MediaRejected('not-a-file', `${c.shown} is not a regular file; skipped`);
-  const facts = await readMediaFacts(path, { name: c.shown, size: info.size, ffmpeg: options.ffmpeg });
-  for (const note of facts.notes) warnings.push({ source: c.shown, message: `${c.shown}: ${note}` });
+  const facts = await readMediaFacts(path, { name: c.shown, size: info.size, ffmpeg: options.ffmpeg, decode: false });
   const named = extname(c.shown).toLowerCase();
   if (!FORMAT_INFO[facts.format].names.includes(named)) {
     warnings.push({ source: c.shown, message: `${c.shown} is really a ${facts.format.toUpperCase()} file despite its ${named} name; imported as ${facts.format.toUpperCase()}` });
@@ -257,6 +257,9 @@ async function importOne(
       `${c.shown} is already in the library${existing.trashed_at !== null ? ' (in the trash — restore it from there)' : ''} as ${existing.id}; skipped`,
     );
   }
+  // Decoded once it is known to be new, so importing a folder again costs a read and a hash per file.
+  const decoded = await verifyDecodes(path, c.shown, facts, MEDIA_LIMITS.maxPixels, options.ffmpeg);
+  for (const note of [...facts.notes, ...decoded]) warnings.push({ source: c.shown, message: `${c.shown}: ${note}` });
   const id = randomUUID();
   // The date an asset joined the library, as for generated ones (so the date order is also the
   // order rows were added); the file's own time is kept in the recipe.
