@@ -301,7 +301,7 @@ export const LIBRARY_COMMANDS = {
     },
   },
   'library import': {
-    summary: 'import a folder of PNG/JPEG/WebP/MP4 from other tools (A1111, ComfyUI, InvokeAI metadata is read)',
+    summary: 'import a folder of PNG/JPEG/WebP/MP4 from other tools (A1111, ComfyUI, InvokeAI, SwarmUI, Fooocus, NovelAI metadata is read)',
     args: ['DIR'],
     options: {
       recursive: { type: 'boolean', short: 'r', help: 'also import sub-folders (hidden ones are skipped)' },

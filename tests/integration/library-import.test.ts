@@ -70,7 +70,7 @@ describe('importing a folder from other tools', () => {
       seed: 156680208700286,
       steps: 20,
       guidance: 8,
-      scheduler: 'euler',
+      scheduler: 'euler normal',
       model: 'v1-5-pruned-emaonly.safetensors',
     });
     const raw = c.recipe.metadata as { prompt: string; workflow: string };

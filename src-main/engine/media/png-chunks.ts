@@ -251,7 +251,8 @@ export function isLatin1(text: string): boolean {
 
 /**
  * Encode a text chunk the way Pillow's `PngInfo.add_text` does (and so A1111 does): tEXt when the
- * text is Latin-1, otherwise iTXt with empty language and translated keyword.
+ * text is Latin-1, otherwise iTXt with empty language and translated keyword. Latin-1 text whose
+ * bytes happen to be valid UTF-8 (`Ã©`) goes in iTXt too, as the reader would take them for UTF-8.
  */
 export function encodeTextChunk(spec: TextChunkSpec): Uint8Array {
   const keyword = validateKeyword(spec.keyword);
@@ -259,7 +260,7 @@ export function encodeTextChunk(spec: TextChunkSpec): Uint8Array {
     throw new Error(`PNG text for keyword ${JSON.stringify(spec.keyword)} contains a NUL character, which PNG text cannot hold`);
   }
   const compress = spec.compress ?? false;
-  if (!spec.international && isLatin1(spec.text)) {
+  if (!spec.international && isLatin1(spec.text) && !readsAsUtf8(Buffer.from(spec.text, 'latin1'))) {
     const text = Buffer.from(spec.text, 'latin1');
     if (compress) return encodeChunk('zTXt', concatBytes([keyword, Uint8Array.of(0, 0), deflateSync(text)]));
     return encodeChunk('tEXt', concatBytes([keyword, Uint8Array.of(0), text]));
@@ -321,11 +322,11 @@ export function decodeTextChunk(
     takeText(compressed ? inflateText(body, label, options, budget, bad) : body, label, options, budget);
 
   if (chunk.type === 'tEXt') {
-    return { keyword, text: latin1(text(rest, false)), chunk: 'tEXt', compressed: false };
+    return { keyword, text: latin1OrUtf8(text(rest, false)), chunk: 'tEXt', compressed: false };
   }
   if (chunk.type === 'zTXt') {
     if (rest.byteLength < 1 || rest[0] !== 0) throw bad('unknown compression method');
-    return { keyword, text: latin1(text(rest.subarray(1), true)), chunk: 'zTXt', compressed: true };
+    return { keyword, text: latin1OrUtf8(text(rest.subarray(1), true)), chunk: 'zTXt', compressed: true };
   }
   if (rest.byteLength < 2) throw bad('too short');
   const compressed = rest[0] === 1;
@@ -400,6 +401,30 @@ const utf8Decoder = new TextDecoder('utf-8');
 
 function utf8(bytes: Uint8Array): string {
   return utf8Decoder.decode(bytes);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes with one above 0x7f that form valid UTF-8. */
+function readsAsUtf8(bytes: Uint8Array): boolean {
+  if (!bytes.some((b) => b > 0x7f)) return false;
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * tEXt and zTXt text. The PNG spec says Latin-1, but tools write UTF-8 there too (Stability
+ * Matrix's `parameters`, writers that never heard of iTXt), which Latin-1 turns into mojibake
+ * (`cafÃ©`); bytes that are valid UTF-8 with a character beyond ASCII are read as UTF-8. Latin-1
+ * text hardly ever is valid UTF-8 (an accented letter alone is not), and this studio's writer puts
+ * text that would be in iTXt.
+ */
+function latin1OrUtf8(bytes: Uint8Array): string {
+  return readsAsUtf8(bytes) ? strictUtf8.decode(bytes) : latin1(bytes);
 }
 
 export interface PngMetadata {

@@ -125,6 +125,8 @@ describe('ComfyUI graphs', () => {
       prompt: 'a red barn',
       negativePrompt: 'people',
       model: 'v1-5-pruned-emaonly.safetensors',
+      width: 512,
+      height: 512,
     });
   });
 });
@@ -138,6 +140,7 @@ describe('readMediaFacts', () => {
       negativePrompt: 'blurry, lowres, watermark',
       steps: 28,
       sampler: 'DPM++ 2M Karras',
+      scheduler: 'Karras',
       cfg: 6.5,
       seed: 3141592653,
       model: 'sd_xl_base_1.0',

@@ -1,7 +1,12 @@
 /**
- * Where A1111 puts its `parameters` in JPEG and WebP: the EXIF UserComment (tag 0x9286 in the Exif
- * IFD), written by piexif as `UNICODE\0` + UTF-16 (big-endian, piexif always writes a big-endian
- * TIFF). Other tools write the TIFF's own byte order, ASCII, or ImageDescription; some write XMP.
+ * Where tools put their settings in JPEG and WebP EXIF:
+ *  - A1111: UserComment (0x9286) in the Exif IFD, written by piexif as `UNICODE\0` + UTF-16
+ *    (big-endian, piexif always writes a big-endian TIFF). SwarmUI's ImageSharp writes the same tag.
+ *  - Fooocus (modules/meta_parser.py `get_exif` through Pillow's Image.Exif): UserComment,
+ *    Software and MakerNote (0x927C, the scheme) in IFD0 itself, as ASCII.
+ *  - ComfyUI's SaveAnimatedWEBP (Pillow): Model (0x0110) = `prompt:<json>`, Make (0x010F) =
+ *    `workflow:<json>`, further entries in the tags below Make (ImageDescription 0x010E, …).
+ * Other tools write the TIFF's own byte order, ASCII, or ImageDescription; some write XMP.
  *
  * A bounds-checked reader of just those tags: a hostile EXIF block yields undefined, never a throw
  * or a runaway loop.
@@ -9,8 +14,13 @@
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 const TAG_IMAGE_DESCRIPTION = 0x010e;
+const TAG_MAKE = 0x010f;
+const TAG_MODEL = 0x0110;
+const TAG_SOFTWARE = 0x0131;
 const TAG_EXIF_IFD = 0x8769;
 const TAG_USER_COMMENT = 0x9286;
+const TAG_MAKER_NOTE = 0x927c;
+const TYPE_ASCII = 2;
 const MAX_ENTRIES = 512;
 
 interface Entry {
@@ -45,11 +55,19 @@ function readIfd(tiff: Buffer, offset: number, le: boolean): Entry[] | undefined
 }
 
 export interface ExifText {
+  /** The Exif IFD's UserComment, else IFD0's (where Fooocus's Pillow writes it). */
   userComment?: string;
   imageDescription?: string;
+  make?: string;
+  model?: string;
+  software?: string;
+  makerNote?: string;
 }
 
-/** Reads UserComment and ImageDescription from an EXIF block (with or without the `Exif\0\0` prefix). */
+/**
+ * Reads the text tags tools keep their settings in from an EXIF block (with or without the
+ * `Exif\0\0` prefix).
+ */
 export function readExifText(exif: Uint8Array): ExifText | undefined {
   let tiff = Buffer.from(exif.buffer, exif.byteOffset, exif.byteLength);
   if (tiff.subarray(0, 6).equals(EXIF_HEADER)) tiff = tiff.subarray(6);
@@ -60,24 +78,31 @@ export function readExifText(exif: Uint8Array): ExifText | undefined {
   if ((le ? tiff.readUInt16LE(2) : tiff.readUInt16BE(2)) !== 42) return undefined;
   const ifd0 = readIfd(tiff, le ? tiff.readUInt32LE(4) : tiff.readUInt32BE(4), le);
   if (!ifd0) return undefined;
-  const out: ExifText = {};
-  const description = ifd0.find((e) => e.tag === TAG_IMAGE_DESCRIPTION && e.type === 2);
-  if (description) {
-    out.imageDescription = tiff
-      .subarray(description.valueOffset, description.valueOffset + description.count)
-      .toString('utf8')
-      .replace(/\0+$/u, '');
-  }
+  const bytesOf = (e: Entry): Buffer => tiff.subarray(e.valueOffset, e.valueOffset + e.count * (TYPE_SIZES[e.type] ?? 0));
+  /** An ASCII tag's text (UTF-8 in practice), or an UNDEFINED one's bytes as text. */
+  const text = (entries: readonly Entry[], tag: number): string | undefined => {
+    const e = entries.find((x) => x.tag === tag && (x.type === TYPE_ASCII || x.type === 7));
+    return e ? bytesOf(e).toString('utf8').replace(/\0+$/u, '') : undefined;
+  };
+  const comment = (entries: readonly Entry[]): string | undefined => {
+    const e = entries.find((x) => x.tag === TAG_USER_COMMENT);
+    if (!e) return undefined;
+    // Pillow writes a str it is given as ASCII, without the character-code prefix.
+    return e.type === TYPE_ASCII ? bytesOf(e).toString('utf8').replace(/\0+$/u, '') : decodeUserComment(bytesOf(e), le);
+  };
   const pointer = ifd0.find((e) => e.tag === TAG_EXIF_IFD && (e.type === 4 || e.type === 13));
-  if (pointer) {
-    const exifIfd = readIfd(tiff, le ? tiff.readUInt32LE(pointer.valueOffset) : tiff.readUInt32BE(pointer.valueOffset), le);
-    const comment = exifIfd?.find((e) => e.tag === TAG_USER_COMMENT);
-    if (comment) {
-      const text = decodeUserComment(tiff.subarray(comment.valueOffset, comment.valueOffset + comment.count), le);
-      if (text !== undefined) out.userComment = text;
-    }
-  }
-  return out.userComment !== undefined || out.imageDescription !== undefined ? out : undefined;
+  const exifIfd = pointer ? readIfd(tiff, le ? tiff.readUInt32LE(pointer.valueOffset) : tiff.readUInt32BE(pointer.valueOffset), le) : undefined;
+  const out: ExifText = {};
+  const found: Array<[keyof ExifText, string | undefined]> = [
+    ['userComment', (exifIfd && comment(exifIfd)) ?? comment(ifd0)],
+    ['imageDescription', text(ifd0, TAG_IMAGE_DESCRIPTION)],
+    ['make', text(ifd0, TAG_MAKE)],
+    ['model', text(ifd0, TAG_MODEL)],
+    ['software', text(ifd0, TAG_SOFTWARE)],
+    ['makerNote', (exifIfd && text(exifIfd, TAG_MAKER_NOTE)) ?? text(ifd0, TAG_MAKER_NOTE)],
+  ];
+  for (const [key, value] of found) if (value !== undefined) out[key] = value;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** EXIF UserComment: an 8-byte character-code prefix, then the text. */

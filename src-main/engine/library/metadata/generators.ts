@@ -1,266 +1,316 @@
 /**
- * Generation settings written by other tools: ComfyUI graphs and InvokeAI metadata.
+ * Readers of the records other tools write, one per format, each from the writing tool's source:
  *
- * ComfyUI's SaveImage writes two PNG text chunks:
- * `prompt` — the API-format graph `{ "<node id>": { "class_type": …, "inputs": { name: value or
- * [source node id, output index] } } }` — and `workflow`, the editor's graph (nodes with
- * `widgets_values`, links as `[id, from, fromSlot, to, toSlot, type]`). The API graph is walked from
- * the sampler: seed/steps/cfg/sampler_name, the texts feeding `positive` and `negative`, and the
- * checkpoint feeding `model`. The editor graph is the fallback when only it is present.
+ *  - A1111 `parameters` infotext (modules/infotext_utils.py; also Forge, SD.Next, Fooocus's
+ *    `a1111` scheme, Stability Matrix).
+ *  - InvokeAI 3+ `invokeai_metadata`: the pydantic CoreMetadata (`positive_prompt`,
+ *    `generation_mode`, `scheduler`, `model: {name}` …).
+ *  - InvokeAI 2.x: `sd-metadata`, json.dumps of ldm/invoke/args.py `metadata_dumps` (`image:
+ *    {prompt: [{prompt, weight}], seed, steps, cfg_scale, sampler, width, height}`, `model_id`),
+ *    and `Dream`, the invoke> command line (`"prompt" -s 50 -S 42 -W 512 -H 768 -C 7.5 -A k_lms`,
+ *    args.py `dream_prompt_str` / the web UI's `parameters_to_command`); negative prompts are the
+ *    `[bracketed]` parts of the prompt.
+ *  - NovelAI: tEXt `Software` = `NovelAI`, `Description` (the prompt), `Source` (the model) and
+ *    `Comment`, JSON of the request (`prompt`, `uc`, `seed`, `steps`, `scale`, `sampler`,
+ *    `noise_schedule`, `width`, `height`).
+ *  - SwarmUI: `{"sui_image_params": {prompt, negativeprompt, seed, steps, cfgscale, sampler,
+ *    scheduler, model, width, height, fluxguidancescale…}}` (docs/Image Metadata Format.md; values
+ *    may be numbers written as text).
+ *  - Fooocus `fooocus` scheme: json.dumps of sorted keys (modules/meta_parser.py
+ *    FooocusMetadataParser; `prompt`, `negative_prompt`, `seed` as text, `steps`,
+ *    `guidance_scale`, `sampler`, `scheduler`, `base_model`, `resolution` "(w, h)").
+ *  - RuinedFooocus: `{"Prompt", "Negative", "steps", "cfg", "width", "height", "seed",
+ *    "sampler_name", "scheduler", "base_model_name", …, "software": "RuinedFooocus"}`.
+ *  - JSON with diffusers' pipeline argument names (`prompt`, `negative_prompt`,
+ *    `num_inference_steps`, `guidance_scale`, `width`, `height`, plus `seed`), as Hugging Face
+ *    Spaces dump them.
  *
- * Hostile input is expected: every lookup is type-checked, links are followed at most a few steps,
- * and cycles end the walk.
+ * Each reader answers null for a record that is not its tool's (it checks the keys only that tool
+ * writes), so a reader can be asked about any record; which reading wins is precedence.ts's call.
  */
+import { APP_NAME } from '../../version.ts';
+import { parseA1111Parameters } from '../../media/a1111.ts';
+import { assignDefined, isRecord, jsonObject, num, seedOf, str } from './fields.ts';
+import type { GenerationFields, MediaFields } from './fields.ts';
 
-export interface GenerationFields {
-  prompt?: string;
-  negativePrompt?: string;
-  seed?: number;
-  steps?: number;
-  cfg?: number;
-  sampler?: string;
-  scheduler?: string;
-  model?: string;
-  width?: number;
-  height?: number;
+export type { GenerationFields, MediaFields } from './fields.ts';
+export { fromComfyPrompt, fromComfyWorkflow } from './comfyui.ts';
+
+type Reading = GenerationFields | null;
+
+function nonEmpty(out: GenerationFields): Reading {
+  return Object.keys(out).length > 0 ? out : null;
 }
 
-type ApiNode = { class_type?: unknown; inputs?: Record<string, unknown> };
-type ApiGraph = Record<string, ApiNode>;
-
-const SAMPLER_TYPES = ['KSampler', 'KSamplerAdvanced', 'SamplerCustom', 'SamplerCustomAdvanced'];
-const MAX_HOPS = 16;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+function size(out: GenerationFields, width: unknown, height: unknown): void {
+  const w = num(width);
+  const h = num(height);
+  if (w !== undefined && h !== undefined) Object.assign(out, { width: w, height: h });
 }
 
-function isLink(v: unknown): v is [string | number, number] {
-  return Array.isArray(v) && v.length === 2 && (typeof v[0] === 'string' || typeof v[0] === 'number') && typeof v[1] === 'number';
+/** `strict`: the text came from a general-purpose field, so it must have A1111's parameter line. */
+export function fromA1111(text: string, strict = false): Reading {
+  const p = parseA1111Parameters(text);
+  if (strict && Object.keys(p.params).length < 3) return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: p.prompt !== '' ? p.prompt : undefined,
+      negativePrompt: p.negativePrompt !== '' ? p.negativePrompt : undefined,
+      steps: p.steps,
+      sampler: p.sampler,
+      // A1111 1.9+ names the schedule apart; `Automatic` is the sampler's own default.
+      scheduler: p.scheduleType !== undefined && p.scheduleType !== 'Automatic' ? p.scheduleType : undefined,
+      cfg: p.cfgScale,
+      // Forge's Flux guidance.
+      guidance: num(p.params['Distilled CFG Scale']),
+      seed: seedOf(p.seed),
+      model: p.model ?? p.modelHash,
+    },
+  );
+  if (p.width !== undefined && p.height !== undefined) Object.assign(out, { width: p.width, height: p.height });
+  return nonEmpty(out);
 }
 
-function asGraph(value: unknown): ApiGraph | null {
-  if (!isRecord(value)) return null;
-  const graph: ApiGraph = {};
-  for (const [id, node] of Object.entries(value)) {
-    if (isRecord(node) && typeof node.class_type === 'string') {
-      graph[id] = { class_type: node.class_type, inputs: isRecord(node.inputs) ? node.inputs : {} };
-    }
-  }
-  return Object.keys(graph).length > 0 ? graph : null;
+/** A recipe this studio wrote (PNG `ourvidz_recipe`, or an MP4 `comment` signed with the app's name). */
+export function isOurRecipe(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && value.app === APP_NAME;
 }
 
-function classOf(node: ApiNode | undefined): string {
-  return typeof node?.class_type === 'string' ? node.class_type : '';
+export function fromOurRecipe(recipe: Record<string, unknown>): MediaFields {
+  const params = isRecord(recipe.params) ? recipe.params : {};
+  const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  return assignDefined<MediaFields>(
+    {},
+    {
+      prompt: str(recipe.prompt),
+      negativePrompt: str(recipe.negativePrompt),
+      enhancedPrompt: str(recipe.enhancedPrompt) ?? str(params.enhancedPrompt),
+      seed: seedOf(n(recipe.seed)),
+      steps: n(recipe.steps),
+      cfg: n(recipe.guidance),
+      sampler: str(recipe.scheduler),
+      model: isRecord(recipe.model) ? str(recipe.model.id) : str(recipe.model),
+      jobType: str(recipe.jobType),
+      jobId: str(recipe.jobId),
+      batchIndex: n(recipe.batchIndex),
+      width: n(recipe.width),
+      height: n(recipe.height),
+    },
+  );
 }
 
-/** A scalar input, following links through primitive/seed/string nodes. */
-function scalar(graph: ApiGraph, value: unknown, names: readonly string[], hops = 0): unknown {
-  if (!isLink(value)) return value;
-  if (hops >= MAX_HOPS) return undefined;
-  const node = graph[String(value[0])];
-  if (!node?.inputs) return undefined;
-  for (const name of names) {
-    if (name in node.inputs) return scalar(graph, node.inputs[name], names, hops + 1);
-  }
-  return undefined;
+/** InvokeAI 3/4/5 `invokeai_metadata` (core metadata). */
+export function fromInvokeAi(value: unknown): Reading {
+  // Only InvokeAI's core metadata has these; seed/steps/scheduler alone are in many records (ours too).
+  if (!isRecord(value) || (typeof value.positive_prompt !== 'string' && typeof value.generation_mode !== 'string')) return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: str(value.positive_prompt),
+      negativePrompt: str(value.negative_prompt),
+      seed: seedOf(value.seed),
+      steps: num(value.steps),
+      cfg: num(value.cfg_scale),
+      guidance: num(value.guidance),
+      // InvokeAI's "scheduler" is the sampler (dpmpp_2m_k is DPM++ 2M with Karras sigmas).
+      sampler: str(value.scheduler),
+      model: isRecord(value.model) ? (str(value.model.name) ?? str(value.model.model_name)) : str(value.model),
+    },
+  );
+  size(out, value.width, value.height);
+  return nonEmpty(out);
 }
 
-const NUMBER_NAMES = ['seed', 'noise_seed', 'value', 'int', 'float', 'number', 'steps', 'cfg'];
-const TEXT_NAMES = ['text', 'string', 'value', 'text_g', 'prompt', 'STRING'];
-
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** The prompt text that feeds a conditioning input, through combine/concat/set-area nodes. */
-function conditioningText(graph: ApiGraph, link: unknown, seen = new Set<string>()): string | undefined {
-  if (!isLink(link)) return undefined;
-  const id = String(link[0]);
-  if (seen.has(id) || seen.size >= MAX_HOPS) return undefined;
-  seen.add(id);
-  const node = graph[id];
-  if (!node?.inputs) return undefined;
-  const inputs = node.inputs;
-  const cls = classOf(node);
-  if (cls.startsWith('CLIPTextEncode') || 'text' in inputs || 'text_g' in inputs) {
-    const text = str(scalar(graph, inputs.text ?? inputs.text_g, TEXT_NAMES));
-    if (text !== undefined) return text;
-  }
-  for (const name of ['conditioning', 'conditioning_1', 'conditioning_to', 'conditioning_from', 'positive', 'base_positive']) {
-    if (name in inputs) {
-      const text = conditioningText(graph, inputs[name], seen);
-      if (text !== undefined) return text;
-    }
-  }
-  return undefined;
-}
-
-/** The checkpoint/UNet name that feeds a model input, through LoRA and patch nodes. */
-function modelName(graph: ApiGraph, link: unknown, seen = new Set<string>()): string | undefined {
-  if (!isLink(link)) return undefined;
-  const id = String(link[0]);
-  if (seen.has(id) || seen.size >= MAX_HOPS) return undefined;
-  seen.add(id);
-  const inputs = graph[id]?.inputs;
-  if (!inputs) return undefined;
-  for (const name of ['ckpt_name', 'unet_name', 'model_name']) {
-    const v = str(scalar(graph, inputs[name], TEXT_NAMES));
-    if (v !== undefined) return v;
-  }
-  return 'model' in inputs ? modelName(graph, inputs.model, seen) : undefined;
-}
-
-function pickSampler(graph: ApiGraph): [string, ApiNode] | undefined {
-  const samplers = Object.entries(graph).filter(([, n]) => SAMPLER_TYPES.includes(classOf(n)));
-  if (samplers.length === 0) return undefined;
-  // The base pass of a hires-fix graph has the full denoise; ties go to the lowest node id.
-  samplers.sort(([a, na], [b, nb]) => {
-    const da = num(na.inputs?.denoise) ?? 1;
-    const dbv = num(nb.inputs?.denoise) ?? 1;
-    if (da !== dbv) return dbv - da;
-    return Number(a) - Number(b) || a.localeCompare(b);
+/** InvokeAI 2.x: the prompt's `[bracketed]` parts are its negative prompt. */
+function splitInvokePrompt(text: string): { prompt?: string; negativePrompt?: string } {
+  const negatives: string[] = [];
+  const positive = text.replace(/\[([^[\]]*)\]/gu, (_, inner: string) => {
+    if (inner.trim() !== '') negatives.push(inner.trim());
+    return ' ';
   });
-  return samplers[0];
+  const tidy = positive.replace(/[ \t]+/gu, ' ').replace(/ ,/gu, ',').replace(/^[\s,]+|[\s,]+$/gu, '');
+  return assignDefined({}, { prompt: tidy !== '' ? tidy : undefined, negativePrompt: negatives.length > 0 ? negatives.join(', ') : undefined });
 }
 
-/** Reads the API-format `prompt` graph. */
-export function fromComfyPrompt(value: unknown): GenerationFields | null {
-  const graph = asGraph(value);
-  if (!graph) return null;
-  const out: GenerationFields = {};
-  const picked = pickSampler(graph);
-  if (picked) {
-    const inputs = picked[1].inputs ?? {};
-    const seed = num(scalar(graph, inputs.seed ?? inputs.noise_seed, NUMBER_NAMES));
-    if (seed !== undefined && Number.isSafeInteger(seed)) out.seed = seed;
-    const steps = num(scalar(graph, inputs.steps, NUMBER_NAMES));
-    if (steps !== undefined) out.steps = steps;
-    const cfg = num(scalar(graph, inputs.cfg, NUMBER_NAMES));
-    if (cfg !== undefined) out.cfg = cfg;
-    const sampler = str(scalar(graph, inputs.sampler_name, TEXT_NAMES));
-    if (sampler !== undefined) out.sampler = sampler;
-    const scheduler = str(scalar(graph, inputs.scheduler, TEXT_NAMES));
-    if (scheduler !== undefined) out.scheduler = scheduler;
-    const positive = conditioningText(graph, inputs.positive);
-    if (positive !== undefined) out.prompt = positive;
-    const negative = conditioningText(graph, inputs.negative);
-    if (negative !== undefined) out.negativePrompt = negative;
-    const model = modelName(graph, inputs.model);
-    if (model !== undefined) out.model = model;
-    const latent = isLink(inputs.latent_image) ? graph[String(inputs.latent_image[0])]?.inputs : undefined;
-    const w = num(scalar(graph, latent?.width, NUMBER_NAMES));
-    const h = num(scalar(graph, latent?.height, NUMBER_NAMES));
-    if (w !== undefined && h !== undefined) {
-      out.width = w;
-      out.height = h;
-    }
-  }
-  if (out.model === undefined) {
-    const loader = Object.values(graph).find((n) => classOf(n) === 'CheckpointLoaderSimple');
-    const name = str(loader?.inputs?.ckpt_name);
-    if (name !== undefined) out.model = name;
-  }
-  if (out.prompt === undefined) {
-    // No sampler to start from: the first text encoder is the best guess at the prompt.
-    const encoder = Object.values(graph).find((n) => classOf(n).startsWith('CLIPTextEncode'));
-    const text = str(encoder?.inputs?.text);
-    if (text !== undefined) out.prompt = text;
-  }
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-interface UiNode {
-  id: number;
-  type: string;
-  widgets: unknown[];
-  inputs: { name: string; link: number | null }[];
-}
-
-/** Reads the editor `workflow` graph, for files saved without the API graph. */
-export function fromComfyWorkflow(value: unknown): GenerationFields | null {
-  if (!isRecord(value) || !Array.isArray(value.nodes)) return null;
-  const nodes = new Map<number, UiNode>();
-  for (const raw of value.nodes.slice(0, 10_000)) {
-    if (!isRecord(raw) || typeof raw.id !== 'number' || typeof raw.type !== 'string') continue;
-    const inputs = Array.isArray(raw.inputs)
-      ? raw.inputs.filter(isRecord).map((i) => ({ name: String(i.name), link: typeof i.link === 'number' ? i.link : null }))
-      : [];
-    nodes.set(raw.id, { id: raw.id, type: raw.type, widgets: Array.isArray(raw.widgets_values) ? raw.widgets_values : [], inputs });
-  }
-  const linkSource = new Map<number, number>();
-  if (Array.isArray(value.links)) {
-    for (const l of value.links.slice(0, 100_000)) {
-      if (Array.isArray(l) && typeof l[0] === 'number' && typeof l[1] === 'number') linkSource.set(l[0], l[1]);
-    }
-  }
-  const source = (node: UiNode, name: string): UiNode | undefined => {
-    const link = node.inputs.find((i) => i.name === name)?.link;
-    const from = link === null || link === undefined ? undefined : linkSource.get(link);
-    return from === undefined ? undefined : nodes.get(from);
-  };
-  const textOf = (node: UiNode | undefined, hops = 0): string | undefined => {
-    if (!node || hops > MAX_HOPS) return undefined;
-    if (node.type.startsWith('CLIPTextEncode') && typeof node.widgets[0] === 'string') return node.widgets[0];
-    for (const name of ['conditioning', 'conditioning_1', 'conditioning_to']) {
-      const t = textOf(source(node, name), hops + 1);
-      if (t !== undefined) return t;
-    }
-    return undefined;
-  };
-  const out: GenerationFields = {};
-  const sampler = [...nodes.values()].find((n) => n.type === 'KSampler' || n.type === 'KSamplerAdvanced');
-  if (sampler) {
-    // KSampler widgets: seed, control_after_generate, steps, cfg, sampler_name, scheduler, denoise.
-    // KSamplerAdvanced: add_noise, noise_seed, control_after_generate, steps, cfg, sampler_name, scheduler, …
-    const w = sampler.type === 'KSampler' ? sampler.widgets : sampler.widgets.slice(1);
-    const seed = num(w[0]);
-    if (seed !== undefined && Number.isSafeInteger(seed)) out.seed = seed;
-    const steps = num(w[2]);
-    if (steps !== undefined) out.steps = steps;
-    const cfg = num(w[3]);
-    if (cfg !== undefined) out.cfg = cfg;
-    if (typeof w[4] === 'string') out.sampler = w[4];
-    if (typeof w[5] === 'string') out.scheduler = w[5];
-    const positive = textOf(source(sampler, 'positive'));
-    if (positive !== undefined) out.prompt = positive;
-    const negative = textOf(source(sampler, 'negative'));
-    if (negative !== undefined) out.negativePrompt = negative;
-  }
-  const loader = [...nodes.values()].find((n) => n.type === 'CheckpointLoaderSimple');
-  if (loader && typeof loader.widgets[0] === 'string') out.model = loader.widgets[0];
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-/** InvokeAI 3/4/5 `invokeai_metadata` (core metadata) into the same fields. */
-export function fromInvokeAi(value: unknown): GenerationFields | null {
+/** `sd-metadata` (InvokeAI 2.x's RFC 266 metadata). */
+export function fromInvokeAiSdMetadata(value: unknown): Reading {
   if (!isRecord(value)) return null;
-  const out: GenerationFields = {};
-  const positive = str(value.positive_prompt);
-  if (positive !== undefined) out.prompt = positive;
-  const negative = str(value.negative_prompt);
-  if (negative !== undefined) out.negativePrompt = negative;
-  const seed = num(value.seed);
-  if (seed !== undefined && Number.isSafeInteger(seed)) out.seed = seed;
-  const steps = num(value.steps);
-  if (steps !== undefined) out.steps = steps;
-  const cfg = num(value.cfg_scale);
-  if (cfg !== undefined) out.cfg = cfg;
-  const scheduler = str(value.scheduler);
-  if (scheduler !== undefined) out.sampler = scheduler;
-  const model = isRecord(value.model) ? (str(value.model.name) ?? str(value.model.model_name)) : str(value.model);
-  if (model !== undefined) out.model = model;
-  const w = num(value.width);
-  const h = num(value.height);
-  if (w !== undefined && h !== undefined) {
-    out.width = w;
-    out.height = h;
+  const image = isRecord(value.image) ? value.image : Array.isArray(value.images) && isRecord(value.images[0]) ? value.images[0] : undefined;
+  if (!image || !('prompt' in image)) return null;
+  // A list of weighted sub-prompts ({prompt, weight}); one at weight 1 is the whole prompt.
+  const parts = Array.isArray(image.prompt) ? image.prompt.filter(isRecord) : [];
+  const text =
+    typeof image.prompt === 'string'
+      ? image.prompt
+      : parts.length === 1
+        ? str(parts[0]!.prompt)
+        : parts.map((p) => `${str(p.prompt) ?? ''}:${num(p.weight) ?? 1}`).join(' ');
+  const out = assignDefined<GenerationFields>(
+    text === undefined ? {} : splitInvokePrompt(text),
+    {
+      seed: seedOf(image.seed),
+      steps: num(image.steps),
+      cfg: num(image.cfg_scale),
+      sampler: str(image.sampler),
+      model: str(value.model_id) ?? str(value.model_weights),
+    },
+  );
+  size(out, image.width, image.height);
+  return nonEmpty(out);
+}
+
+/** `Dream`: the invoke> command that made the image. */
+export function fromInvokeAiDream(value: string | undefined): Reading {
+  if (value === undefined) return null;
+  let prompt: string;
+  let switches: string;
+  if (value.startsWith('"')) {
+    // parse_cmd: a quoted prompt is read as the shell would (backslash escapes the quote).
+    let i = 1;
+    prompt = '';
+    for (; i < value.length && value[i] !== '"'; i++) {
+      if (value[i] === '\\' && i + 1 < value.length) i++;
+      prompt += value[i];
+    }
+    switches = value.slice(i + 1);
+  } else {
+    // parse_cmd: everything up to the first thing that looks like a switch.
+    const m = /^(.+?)\s(--?[a-zA-Z][\s\S]*)$/u.exec(value);
+    prompt = m ? m[1]! : value;
+    switches = m ? m[2]! : '';
   }
-  return Object.keys(out).length > 0 ? out : null;
+  const tokens = switches.trim().split(/\s+/u);
+  const opt = new Map<string, string>();
+  for (let i = 0; i < tokens.length; i++) {
+    const m = /^-([A-Za-z])(\S*)$/u.exec(tokens[i]!);
+    if (!m) continue;
+    const attached = m[2]!;
+    opt.set(m[1]!, attached !== '' ? attached : (tokens[i + 1] ?? ''));
+  }
+  const out = assignDefined<GenerationFields>(splitInvokePrompt(prompt), {
+    steps: num(opt.get('s')),
+    seed: seedOf(opt.get('S')),
+    cfg: num(opt.get('C')),
+    sampler: opt.get('A') || undefined,
+  });
+  size(out, opt.get('W'), opt.get('H'));
+  return out.steps !== undefined || out.seed !== undefined ? out : null;
+}
+
+export interface NovelAiChunks {
+  readonly software?: string;
+  readonly comment?: string;
+  readonly description?: string;
+  readonly source?: string;
+}
+
+/** NovelAI's PNG text chunks. */
+export function fromNovelAi(chunks: NovelAiChunks | undefined, parse: (text: string) => unknown = JSON.parse): Reading {
+  if (chunks?.software !== 'NovelAI') return null;
+  const c = jsonObject(chunks.comment, parse) ?? {};
+  const v4 = isRecord(c.v4_prompt) && isRecord(c.v4_prompt.caption) ? str(c.v4_prompt.caption.base_caption) : undefined;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: str(c.prompt) ?? v4 ?? chunks.description,
+      negativePrompt: str(c.uc),
+      seed: seedOf(c.seed),
+      steps: num(c.steps),
+      cfg: num(c.scale),
+      sampler: str(c.sampler),
+      scheduler: str(c.noise_schedule),
+      // e.g. `Stable Diffusion XL C1E1DE52`: the model and its hash, as NovelAI names it.
+      model: chunks.source,
+    },
+  );
+  size(out, c.width, c.height);
+  return nonEmpty(out);
+}
+
+/** SwarmUI's `parameters` JSON. */
+export function fromSwarmUi(record: Record<string, unknown>): Reading {
+  const p = record.sui_image_params;
+  if (!isRecord(p)) return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: str(p.prompt),
+      negativePrompt: str(p.negativeprompt),
+      seed: seedOf(p.seed),
+      steps: num(p.steps),
+      cfg: num(p.cfgscale),
+      guidance: num(p.fluxguidancescale),
+      sampler: str(p.sampler),
+      scheduler: str(p.scheduler),
+      model: str(p.model),
+    },
+  );
+  size(out, p.width, p.height);
+  return nonEmpty(out);
+}
+
+/**
+ * Fooocus's `fooocus` scheme. `scheme` is what the file says beside it (PNG `fooocus_scheme`, EXIF
+ * MakerNote); older files say it only in the JSON's `metadata_scheme` or `version`.
+ */
+export function fromFooocus(record: Record<string, unknown>, scheme: string | undefined): Reading {
+  const fooocus = scheme === 'fooocus' || record.metadata_scheme === 'fooocus' || /^Fooocus\b/u.test(str(record.version) ?? '');
+  if (!fooocus) return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: str(record.prompt),
+      negativePrompt: str(record.negative_prompt),
+      seed: seedOf(record.seed),
+      steps: num(record.steps),
+      cfg: num(record.guidance_scale),
+      sampler: str(record.sampler),
+      scheduler: str(record.scheduler),
+      model: str(record.base_model),
+    },
+  );
+  // resolution is str((width, height)): "(1152, 896)".
+  const m = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)$/u.exec(str(record.resolution) ?? '');
+  if (m) size(out, m[1], m[2]);
+  return nonEmpty(out);
+}
+
+/** RuinedFooocus's `parameters` JSON. */
+export function fromRuinedFooocus(record: Record<string, unknown>): Reading {
+  if (record.software !== 'RuinedFooocus') return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: str(record.Prompt) ?? str(record.prompt),
+      negativePrompt: str(record.Negative),
+      seed: seedOf(record.seed),
+      steps: num(record.steps),
+      cfg: num(record.cfg),
+      sampler: str(record.sampler_name),
+      scheduler: str(record.scheduler),
+      model: str(record.base_model_name),
+    },
+  );
+  size(out, record.width, record.height);
+  return nonEmpty(out);
+}
+
+/** A JSON record with diffusers' argument names that no tool signed (Hugging Face Spaces). */
+export function fromDiffusersJson(record: Record<string, unknown>): Reading {
+  if (typeof record.prompt !== 'string') return null;
+  const out = assignDefined<GenerationFields>(
+    {},
+    {
+      prompt: record.prompt,
+      negativePrompt: str(record.negative_prompt),
+      seed: seedOf(record.seed),
+      steps: num(record.num_inference_steps),
+      cfg: num(record.guidance_scale),
+      sampler: str(record.scheduler) ?? str(record.sampler),
+      model: str(record.model) ?? str(record.model_id),
+    },
+  );
+  size(out, record.width, record.height);
+  return nonEmpty(out);
 }

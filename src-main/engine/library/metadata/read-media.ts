@@ -1,8 +1,8 @@
 /**
  * What a media file is and how it was made, read without decoding pixels: the format from its
- * first bytes (never its name), its size, and the generation settings other tools leave in it —
- * this studio's `ourvidz_recipe`, A1111 `parameters` (PNG text, or EXIF UserComment / XMP in JPEG
- * and WebP), ComfyUI `prompt`/`workflow`, InvokeAI `invokeai_metadata`, and MP4 tags via ffprobe.
+ * first bytes (never its name), its size, and the generation settings other tools leave in it (PNG
+ * text chunks, JPEG/WebP EXIF and XMP, MP4 tags via ffprobe; which tools and where: sources.ts,
+ * and which record wins when a file has several: precedence.ts).
  *
  * Anything wrong with a file ends in a MediaRejected with a reason and a sentence; nothing here
  * lets a hostile file crash the caller, take unbounded memory, or block (FIFOs are refused before
@@ -15,11 +15,10 @@ import { PngFormatError, readImageRecipeMetadata } from '../../media/png.ts';
 import { DEFAULT_MAX_PIXELS } from '../../media/png-decode.ts';
 import { jsonBudget, parseJsonBounded } from '../../media/bounded-json.ts';
 import type { JsonBudget } from '../../media/bounded-json.ts';
-import { parseA1111Parameters } from '../../media/a1111.ts';
 import type { ImportSkipReason } from '../../../../src-preload/contract/library.ts';
-import { fromComfyPrompt, fromComfyWorkflow, fromInvokeAi } from './generators.ts';
-import type { GenerationFields } from './generators.ts';
-import { readExifText, readXmpParameters } from './exif.ts';
+import { exifGeneration, pngGeneration, videoGeneration } from './sources.ts';
+import type { GeneratorSource } from './precedence.ts';
+import type { MediaFields } from './fields.ts';
 import { probeVideo } from './ffmpeg.ts';
 import { MediaRejected } from './rejected.ts';
 import { checkJpegSegments, checkMp4Boxes, checkWebpChunks } from './containers.ts';
@@ -82,14 +81,7 @@ export function sniffFormat(head: Uint8Array): MediaFormat | null {
   return null;
 }
 
-export type GeneratorSource = 'ourvidz' | 'a1111' | 'comfyui' | 'invokeai';
-
-export interface MediaFields extends GenerationFields {
-  enhancedPrompt?: string;
-  jobType?: string;
-  jobId?: string;
-  batchIndex?: number;
-}
+export type { GeneratorSource, MediaFields };
 
 export interface MediaFacts {
   readonly format: MediaFormat;
@@ -116,55 +108,6 @@ export interface MediaFacts {
 }
 
 type ReadPart = Omit<MediaFacts, 'format' | 'kind' | 'mime' | 'ext' | 'size' | 'notes'>;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `strict`: the text came from a general-purpose field, so it must have A1111's parameter line. */
-function fromA1111(text: string, strict = false): MediaFields | null {
-  const p = parseA1111Parameters(text);
-  if (strict && Object.keys(p.params).length < 3) return null;
-  const out: MediaFields = {};
-  if (p.prompt !== '') out.prompt = p.prompt;
-  if (p.negativePrompt !== '') out.negativePrompt = p.negativePrompt;
-  if (p.steps !== undefined) out.steps = p.steps;
-  if (p.sampler !== undefined) out.sampler = p.scheduleType && p.scheduleType !== 'Automatic' ? `${p.sampler} ${p.scheduleType}` : p.sampler;
-  if (p.cfgScale !== undefined) out.cfg = p.cfgScale;
-  if (p.seed !== undefined && Number.isSafeInteger(Number(p.seed))) out.seed = Number(p.seed);
-  if (p.model !== undefined) out.model = p.model;
-  else if (p.modelHash !== undefined) out.model = p.modelHash;
-  if (p.width !== undefined && p.height !== undefined) {
-    out.width = p.width;
-    out.height = p.height;
-  }
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-function fromOurRecipe(recipe: Record<string, unknown>): MediaFields {
-  const out: MediaFields = {};
-  const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const params = isRecord(recipe.params) ? recipe.params : {};
-  const set = <K extends keyof MediaFields>(k: K, v: MediaFields[K] | undefined): void => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('prompt', s(recipe.prompt));
-  set('negativePrompt', s(recipe.negativePrompt));
-  set('enhancedPrompt', s(recipe.enhancedPrompt) ?? s(params.enhancedPrompt));
-  const seed = n(recipe.seed);
-  if (seed !== undefined && Number.isSafeInteger(seed)) out.seed = seed;
-  set('steps', n(recipe.steps));
-  set('cfg', n(recipe.guidance));
-  set('sampler', s(recipe.scheduler));
-  set('model', isRecord(recipe.model) ? s(recipe.model.id) : s(recipe.model));
-  set('jobType', s(recipe.jobType));
-  set('jobId', s(recipe.jobId));
-  set('batchIndex', n(recipe.batchIndex));
-  set('width', n(recipe.width));
-  set('height', n(recipe.height));
-  return out;
-}
 
 /** JSON within the file's budget; undefined when it is not JSON or would cost too much to build. */
 function parseJson(text: string, budget: JsonBudget): unknown {
@@ -204,50 +147,8 @@ async function readPng(path: string, name: string, size: number): Promise<ReadPa
     throw error;
   }
   checkPixels(meta.width, meta.height, name);
-  const raw: Record<string, unknown> = {};
-  let source: GeneratorSource | null = null;
-  let fields: MediaFields = {};
-  let ourRecipe: Record<string, unknown> | null = null;
-  if (meta.recipe?.value !== undefined && isRecord(meta.recipe.value)) {
-    ourRecipe = meta.recipe.value;
-    fields = fromOurRecipe(ourRecipe);
-    source = 'ourvidz';
-  }
-  if (meta.parameters) {
-    raw.parameters = meta.parameters.text;
-    if (!source) {
-      const f = fromA1111(meta.parameters.text);
-      if (f) {
-        fields = f;
-        source = 'a1111';
-      }
-    }
-  }
-  if (meta.comfyui) {
-    if (meta.comfyui.prompt) raw.prompt = meta.comfyui.prompt.text;
-    if (meta.comfyui.workflow) raw.workflow = meta.comfyui.workflow.text;
-    if (!source) {
-      const f = fromComfyPrompt(meta.comfyui.prompt?.value) ?? fromComfyWorkflow(meta.comfyui.workflow?.value);
-      if (f) {
-        fields = f;
-        source = 'comfyui';
-      }
-    }
-  }
-  if (meta.invokeai) {
-    raw.invokeai_metadata = meta.invokeai.text;
-    if (!source) {
-      const f = fromInvokeAi(meta.invokeai.value);
-      if (f) {
-        fields = f;
-        source = 'invokeai';
-      }
-    }
-  }
-  for (const key of ['invokeai_graph', 'invokeai_workflow', 'Software', 'Comment', 'Description']) {
-    const entry = meta.text.find((t) => t.keyword === key);
-    if (entry) raw[key] = entry.text;
-  }
+  const budget = jsonBudget(MEDIA_LIMITS.maxJsonValues);
+  const { source, fields, ourRecipe, raw } = pngGeneration(meta, (text) => parseJson(text, budget));
   return { width: meta.width, height: meta.height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe, raw, bytes };
 }
 
@@ -296,38 +197,8 @@ async function readJpegOrWebp(path: string, name: string, format: 'jpeg' | 'webp
   const width = meta.width ?? null;
   const height = meta.height ?? null;
   checkPixels(width, height, name);
-  const raw: Record<string, unknown> = {};
-  let text: string | undefined;
-  if (meta.exif) {
-    const exif = readExifText(meta.exif);
-    if (exif?.userComment !== undefined) raw.exifUserComment = exif.userComment;
-    if (exif?.imageDescription !== undefined) raw.exifImageDescription = exif.imageDescription;
-    text = exif?.userComment ?? exif?.imageDescription;
-  }
-  if (meta.xmp) {
-    const xmp = meta.xmp.toString('utf8');
-    const fromXmp = readXmpParameters(xmp);
-    if (fromXmp !== undefined) raw.xmpParameters = fromXmp;
-    text ??= fromXmp;
-  }
-  let source: GeneratorSource | null = null;
-  let fields: MediaFields = {};
-  const json = text !== undefined && text.trimStart().startsWith('{') ? parseJson(text, jsonBudget(MEDIA_LIMITS.maxJsonValues)) : undefined;
-  if (isRecord(json)) {
-    // Some tools put a ComfyUI graph or InvokeAI metadata in the comment instead.
-    const comfy = fromComfyPrompt(json);
-    const invoke = comfy ? null : fromInvokeAi(json);
-    if (comfy || invoke) {
-      fields = (comfy ?? invoke)!;
-      source = comfy ? 'comfyui' : 'invokeai';
-    }
-  } else if (text !== undefined) {
-    const f = fromA1111(text, text !== raw.exifUserComment);
-    if (f) {
-      fields = f;
-      source = 'a1111';
-    }
-  }
+  const budget = jsonBudget(MEDIA_LIMITS.maxJsonValues);
+  const { source, fields, raw } = exifGeneration(meta.exif, meta.xmp, (text) => parseJson(text, budget));
   return { width, height, durationMs: null, fps: null, frameCount: null, source, fields, ourRecipe: null, raw };
 }
 
@@ -369,34 +240,10 @@ async function readMp4(path: string, name: string, size: number, ffmpeg?: Ffmpeg
   }
   const budget = jsonBudget(MEDIA_LIMITS.maxJsonValues);
   const raw: Record<string, unknown> = { tags: facts.tags, codec: facts.codec };
-  let source: GeneratorSource | null = null;
-  let fields: MediaFields = {};
-  for (const key of ['comment', 'description', 'parameters', 'prompt']) {
-    const text = facts.tags[key];
-    if (text === undefined) continue;
-    const json = parseJson(text, budget);
-    if (isRecord(json)) {
-      // ComfyUI's video nodes store {"prompt": graph, "workflow": graph}, graphs sometimes as JSON text.
-      const unwrap = (v: unknown): unknown => (typeof v === 'string' ? parseJson(v, budget) : v);
-      const comfy = fromComfyPrompt(unwrap(json.prompt)) ?? fromComfyWorkflow(unwrap(json.workflow)) ?? fromComfyPrompt(json);
-      const invoke = comfy ? null : fromInvokeAi(json);
-      if (comfy || invoke) {
-        fields = (comfy ?? invoke)!;
-        source = comfy ? 'comfyui' : 'invokeai';
-        break;
-      }
-    } else {
-      const f = fromA1111(text, true);
-      if (f) {
-        fields = f;
-        source = 'a1111';
-        break;
-      }
-    }
-  }
+  const { source, fields, ourRecipe } = videoGeneration(facts.tags, (text) => parseJson(text, budget));
   const fps = facts.fps !== null && facts.fps > 0 && facts.fps <= 1000 ? facts.fps : null;
   const frameCount = facts.frameCount !== null && facts.frameCount >= 0 && facts.frameCount <= 1e9 ? facts.frameCount : null;
-  return { width: facts.width, height: facts.height, durationMs: facts.durationMs, fps, frameCount, source, fields, ourRecipe: null, raw };
+  return { width: facts.width, height: facts.height, durationMs: facts.durationMs, fps, frameCount, source, fields, ourRecipe, raw };
 }
 
 export interface ReadMediaOptions {

@@ -44,7 +44,7 @@ function EmptyLibrary({ onImport }: { onImport(): void }) {
       <h2 className="empty-title">No images or videos yet</h2>
       <p>
         Everything you generate in the Workspace lands here, with its prompt and settings. You can also bring in a folder of PNG, JPEG, WebP or MP4 files made with other tools —
-        the settings A1111, ComfyUI and InvokeAI write into their files are read too.
+        the settings A1111, ComfyUI, InvokeAI, SwarmUI, Fooocus and NovelAI write into their files are read too.
       </p>
       <div className="library-empty-actions">
         <button type="button" className="btn btn-primary" onClick={() => navigate('workspace')}>
