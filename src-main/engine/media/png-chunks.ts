@@ -126,13 +126,13 @@ export function readPngChunks(bytes: Uint8Array, options: ReadChunksOptions = {}
     if (chunks.length >= maxChunks) {
       throw new PngFormatError(
         'too-large',
-        `${label} has more than ${maxChunks} chunks (a file built to exhaust memory, or damaged); it was not read`,
+        `${label} has more than ${maxChunks} chunks (a file built to exhaust memory, or damaged); it was not read (if you trust the file, open and re-save it in an image editor)`,
       );
     }
     if (!IMAGE_DATA_CHUNKS.has(type) && ++metadataChunks > maxMetadataChunks) {
       throw new PngFormatError(
         'too-large',
-        `${label} has more than ${maxMetadataChunks} metadata chunks (no image tool writes that many; a file built to exhaust memory, or damaged); it was not read`,
+        `${label} has more than ${maxMetadataChunks} metadata chunks (no image tool writes that many; a file built to exhaust memory, or damaged); it was not read (${STRIP_HINT})`,
       );
     }
     chunks.push({ type, data: bytes.subarray(offset + 8, offset + 8 + length), offset });
