@@ -45,6 +45,16 @@ export function gelu(g: GraphBuilder, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, scalar(g, 0.5)]), g.op('Add', [erf, scalar(g, 1)])]);
 }
 
+/**
+ * GELU, tanh approximation: ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — torch `gelu(approximate="tanh")`,
+ * transformers' `gelu_new` (T5/UMT5's gated-GELU) and diffusers' "gelu-approximate" (WAN).
+ */
+export function geluTanh(g: GraphBuilder, x: string): string {
+  const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
+  const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, scalar(g, 0.044715)])]), scalar(g, Math.sqrt(2 / Math.PI))]);
+  return g.op('Mul', [g.op('Mul', [x, scalar(g, 0.5)]), g.op('Add', [g.op('Tanh', [inner]), scalar(g, 1)])]);
+}
+
 /** CLIP's quick_gelu: x · sigmoid(1.702 · x). */
 export function quickGelu(g: GraphBuilder, x: string): string {
   return g.op('Mul', [x, g.op('Sigmoid', [g.op('Mul', [x, scalar(g, 1.702)])])]);

@@ -31,7 +31,7 @@ import { float, GraphBuilder } from '../../onnx/graph-builder.ts';
 import type { ModelProto } from '../../onnx/onnx-proto.ts';
 import { WeightBinder, type ComputeType } from '../../onnx/weights.ts';
 import { reshapedRef, WeightSet, type TensorRef } from '../../weights/tensor-ref.ts';
-import { attention, castTo, reshape, scalar, silu, sinusoidalEmbedding, transpose, unsqueeze, type AttentionMode } from '../ops.ts';
+import { attention, castTo, geluTanh, reshape, silu, sinusoidalEmbedding, transpose, unsqueeze, type AttentionMode } from '../ops.ts';
 import type { WanTransformerConfig } from './transformer-config.ts';
 
 export * from './transformer-config.ts';
@@ -69,13 +69,6 @@ function to32(ctx: Pick<WanContext, 'g' | 'b'>, x: string): string {
 
 function toCompute(ctx: Pick<WanContext, 'g' | 'b'>, x: string): string {
   return ctx.b.computeType === 'float32' ? x : castTo(ctx.g, x, ctx.b.computeType);
-}
-
-/** GELU, tanh approximation: ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (torch `gelu(approximate="tanh")`). */
-function geluTanh(g: GraphBuilder, x: string): string {
-  const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
-  const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, scalar(g, 0.044715)])]), scalar(g, Math.sqrt(2 / Math.PI))]);
-  return g.op('Mul', [g.op('Mul', [x, scalar(g, 0.5)]), g.op('Add', [g.op('Tanh', [inner]), scalar(g, 1)])]);
 }
 
 /**
