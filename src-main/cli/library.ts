@@ -340,12 +340,18 @@ export const LIBRARY_COMMANDS = {
     options: {
       to: { type: 'string', value: 'DIR', help: 'the folder to export into (created if needed)' },
       sidecar: { type: 'boolean', help: 'also write NAME.json with the prompt, settings and recipe' },
+      'strip-metadata': { type: 'boolean', help: 'copies with no generation data (prompt, recipe, XMP, MP4 tags); not with --sidecar' },
     },
     role: 'client',
     async run(input) {
       const to = str(input.values, 'to');
       if (!to) throw new UsageError('give the folder to export into with --to DIR', '--to');
-      const result = await input.library.export(ids(input), to, input.values.sidecar === true);
+      const sidecar = input.values.sidecar === true;
+      const stripMetadata = input.values['strip-metadata'] === true;
+      if (sidecar && stripMetadata) {
+        throw new UsageError('--strip-metadata leaves the prompt and recipe out of the files and --sidecar writes them beside the files: use one of them', '--strip-metadata');
+      }
+      const result = await input.library.export(ids(input), to, { sidecar, stripMetadata });
       if (input.json) printJson(input.io, result);
       else {
         for (const f of result.files) print(input.io, f.file);

@@ -342,8 +342,9 @@ export const libraryChannels = {
   'library.restore': channel<{ readonly restored: number }>()(z.strictObject({ ids: Ids })),
   /** Deletes trashed assets for good: every one, or only `ids`. */
   'library.emptyTrash': channel<EmptyTrashResult>()(z.strictObject({ ids: Ids.optional() }).optional()),
+  /** `stripMetadata`: files without generation data (PNG text, EXIF, XMP, MP4 tags); not with `sidecar`. */
   'library.export': channel<ExportResult>()(
-    z.strictObject({ ids: Ids, dir: z.string().min(1).max(4096), sidecar: z.boolean().optional() }),
+    z.strictObject({ ids: Ids, dir: z.string().min(1).max(4096), sidecar: z.boolean().optional(), stripMetadata: z.boolean().optional() }),
   ),
   'library.import': channel<ImportReport>()(
     z.strictObject({ dir: z.string().min(1).max(4096), recursive: z.boolean().optional() }),

@@ -329,6 +329,23 @@ describe('Library, in the browser against studio serve', () => {
     expect(exported.filter((f) => f.endsWith('.json'))).toHaveLength(3);
     expect(exported.filter((f) => !f.endsWith('.json'))).toHaveLength(3);
 
+    // And once more for sharing: without generation data, which rules the recipe sidecars out.
+    const strippedDir = path.join(dataDir, 'stripped');
+    await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Export…' }).click();
+    const stripping = page.getByRole('dialog', { name: 'Export 3 assets' });
+    await stripping.getByLabel('Folder on this machine').fill(strippedDir);
+    await stripping.getByRole('checkbox', { name: /Strip generation data/ }).check();
+    expect(await stripping.getByRole('checkbox', { name: /Also write each file’s recipe/ }).isDisabled()).toBe(true);
+    await stripping.getByRole('button', { name: 'Export', exact: true }).click();
+    await toast(page, /3 files copied to .*stripped, without generation data/).waitFor();
+    const stripped = readdirSync(strippedDir);
+    expect(stripped).toHaveLength(3);
+    for (const name of stripped) {
+      expect(name).not.toMatch(/\.json$/);
+      const tags = JSON.parse(execFileSync('exiftool', ['-j', '-a', '-G1', path.join(strippedDir, name)], { encoding: 'utf8' }))[0] as Record<string, unknown>;
+      expect(Object.keys(tags).filter((k) => /^(PNG:(Parameters|Prompt|Workflow|Ourvidz)|XMP|IFD0|ExifIFD|IPTC)/.test(k)), name).toEqual([]);
+    }
+
     await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Move to project…' }).click();
     const moving = page.getByRole('dialog', { name: 'Move 3 assets to a project' });
     await moving.getByLabel('Title of the new project').fill('Spring lookbook');

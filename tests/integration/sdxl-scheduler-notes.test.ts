@@ -50,8 +50,12 @@ async function generate(models: string, sampler: string): Promise<JobJson> {
   return JSON.parse(r.stdout) as JobJson;
 }
 
+/** The recipe's scheduler sentences (facts of the model, shared); the provider's note is not shared. */
 function recipeNote(file: string): unknown {
-  return (readImageRecipeMetadata(readFileSync(file)).recipe!.value as Record<string, unknown>).providerNote;
+  const recipe = readImageRecipeMetadata(readFileSync(file)).recipe!.value as Record<string, unknown>;
+  expect(recipe).not.toHaveProperty('providerNote');
+  const notes = recipe.schedulerNotes as string[] | undefined;
+  return notes === undefined ? null : notes.join('; ');
 }
 
 describe('scheduler_config.json values the studio does not reproduce', () => {

@@ -1,6 +1,9 @@
 /**
  * Export a selection to a folder: the original files, named from their prompt (or title) and id,
- * never overwriting anything already there, and optionally a JSON sidecar with the recipe.
+ * never overwriting anything already there, and optionally a JSON sidecar with the recipe — the
+ * shareable recipe (media/recipe.ts), never the provider, its note or timings, even for rows an
+ * older version stored with them. With `stripMetadata` the files carry no generation data at all
+ * (strip-metadata.ts) and no sidecar is written.
  */
 import { access, mkdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -10,6 +13,9 @@ import type { ExportResult } from '../../../src-preload/contract/library.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { ASSET_COLUMNS, absoluteInRoot, copyFileDurable, tagsOf, toAssetView } from './store.ts';
 import type { AssetRow } from './store.ts';
+import { shareableFromStored } from '../media/recipe.ts';
+import type { FfmpegSource } from './metadata/ffmpeg.ts';
+import { StripError, writeWithoutMetadata } from './strip-metadata.ts';
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i;
 
@@ -40,10 +46,21 @@ async function placeExclusive(dir: string, stem: string, ext: string, write: (ta
 
 export interface ExportOptions {
   readonly sidecar?: boolean;
+  /** Copies without generation data (text chunks, EXIF, XMP, MP4 tags); not with `sidecar`. */
+  readonly stripMetadata?: boolean;
+  /** The ffmpeg that remuxes videos for `stripMetadata`. */
+  readonly ffmpeg?: FfmpegSource;
   readonly onProgress?: (done: number, total: number, current: string | null) => void;
 }
 
 export async function exportAssets(db: Database, root: string, ids: readonly string[], dir: string, options: ExportOptions = {}): Promise<ExportResult> {
+  if (options.stripMetadata && options.sidecar) {
+    throw new StudioError(
+      'invalid_params',
+      'stripping the metadata and writing recipe sidecars contradict each other: the sidecar would carry what the stripped files leave out; choose one',
+      { field: 'stripMetadata' },
+    );
+  }
   const target = resolve(dir);
   try {
     await mkdir(target, { recursive: true });
@@ -55,7 +72,7 @@ export async function exportAssets(db: Database, root: string, ids: readonly str
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i++) {
     const id = unique[i]!;
-    const row = db.get<AssetRow & { recipe: string; timings: string }>(`SELECT ${ASSET_COLUMNS}, recipe, timings FROM assets WHERE id = ?`, id);
+    const row = db.get<AssetRow & { recipe: string }>(`SELECT ${ASSET_COLUMNS}, recipe FROM assets WHERE id = ?`, id);
     if (!row) {
       problems.push({ id, message: `no asset with id ${id}; it may have been deleted` });
       continue;
@@ -68,14 +85,18 @@ export async function exportAssets(db: Database, root: string, ids: readonly str
     const stem = `${slugForFile(row.title ?? row.prompt)}-${id.slice(0, 8)}`;
     const ext = extname(row.file_path).toLowerCase();
     try {
-      const file = await placeExclusive(target, stem, ext, (t) => copyFileDurable(source, t, true));
+      const write = options.stripMetadata
+        ? (from: string, temp: string) => writeWithoutMetadata(from, temp, { ffmpeg: options.ffmpeg, name: `the file of ${id}` })
+        : undefined;
+      const file = await placeExclusive(target, stem, ext, (t) => copyFileDurable(source, t, true, write));
       let sidecar: string | null = null;
       if (options.sidecar) {
         const view = toAssetView(row, tagsOf(db, [id]).get(id) ?? []);
         const fields: Record<string, unknown> = { ...view };
         delete fields.mediaUrl;
         delete fields.thumbUrl;
-        const json = JSON.stringify({ ...fields, recipe: safeJson(row.recipe), timings: safeJson(row.timings) }, null, 2);
+        // The library's view of the asset and the recipe a shared file carries; timings stay local.
+        const json = JSON.stringify({ ...fields, recipe: shareableFromStored(safeJson(row.recipe), row) }, null, 2);
         const fileStem = file.slice(target.length + 1, file.length - ext.length);
         sidecar = await placeExclusive(target, fileStem, '.json', async (t) => {
           // writeFileAtomic would replace an existing file; check first, the name is ours to take.
@@ -93,9 +114,11 @@ export async function exportAssets(db: Database, root: string, ids: readonly str
       problems.push({
         id,
         message:
-          code === 'ENOENT'
-            ? `the file of ${id} is missing from the library; run \`studio library check\``
-            : `could not export ${id} (${(error as Error).message})`,
+          error instanceof StripError
+            ? `could not export ${id} without its metadata: ${error.message}`
+            : code === 'ENOENT'
+              ? `the file of ${id} is missing from the library; run \`studio library check\``
+              : `could not export ${id} (${(error as Error).message})`,
       });
     }
     options.onProgress?.(i + 1, unique.length, row.title ?? row.prompt ?? id);

@@ -45,7 +45,7 @@ export function handlersFor(library: Library): LibraryHandlers {
     'library.trash': async ({ ids }) => ({ trashed: library.trash(ids) }),
     'library.restore': async ({ ids }) => ({ restored: library.restore(ids) }),
     'library.emptyTrash': async (p) => library.emptyTrash(p?.ids),
-    'library.export': async ({ ids, dir, sidecar }) => library.export(ids, dir, sidecar ?? false),
+    'library.export': async ({ ids, dir, sidecar, stripMetadata }) => library.export(ids, dir, { sidecar: sidecar ?? false, stripMetadata: stripMetadata ?? false }),
     'library.import': async ({ dir, recursive }) => library.import(dir, { recursive }),
     'library.stats': async () => library.stats(),
     'library.sameSeed': async ({ id, limit }) => library.sameSeed(id, limit),

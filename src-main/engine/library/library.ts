@@ -232,9 +232,13 @@ export class Library {
     return report;
   }
 
-  async export(ids: readonly string[], dir: string, sidecar = false): Promise<ExportResult> {
+  /** `options`: a boolean is `sidecar` (the original form). */
+  async export(ids: readonly string[], dir: string, options: boolean | { readonly sidecar?: boolean; readonly stripMetadata?: boolean } = {}): Promise<ExportResult> {
+    const { sidecar = false, stripMetadata = false } = typeof options === 'boolean' ? { sidecar: options } : options;
     return exportAssets(this.db, this.root, ids, dir, {
       sidecar,
+      stripMetadata,
+      ffmpeg: this.ffmpeg,
       onProgress: (done, total, current) => this.progress({ task: 'export', done, total, current }),
     });
   }

@@ -119,11 +119,17 @@ export function fsyncDirSync(dir: string): void {
  * the target folder, fsync, rename, fsync the folder. Never overwrites an existing target when
  * `exclusive` is set (the rename is replaced by link + unlink, which fails on EEXIST).
  */
-export async function copyFileDurable(source: string, target: string, exclusive = false): Promise<void> {
+export async function copyFileDurable(
+  source: string,
+  target: string,
+  exclusive = false,
+  /** Writes the copy into the temp file (default: a plain copy); e.g. one without metadata. */
+  write: (source: string, temp: string) => Promise<unknown> = copyFile,
+): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
   try {
-    await copyFile(source, temp);
+    await write(source, temp);
     const handle = await open(temp, 'r+');
     try {
       await handle.sync();

@@ -31,6 +31,16 @@ export interface A1111Generation {
   denoisingStrength?: number;
   /** Written only when above 1, as A1111 does. */
   clipSkip?: number;
+  /** Images the job made; written only when 2 or more, as A1111 does. */
+  batchSize?: number;
+  /** This image's place in its batch; written when the batch has 2 or more, or the place is not the first. */
+  batchPos?: number;
+  /**
+   * Where the starting noise was drawn, as A1111's `RNG` setting reads it: `CPU` is torch.randn on a
+   * CPU generator seeded with the seed (what this studio, ComfyUI and diffusers draw). A1111 leaves
+   * the field out for its GPU default, so an image without it reproduces there only on its GPU noise.
+   */
+  rng?: 'CPU' | 'GPU' | 'NV';
   /** Further `Key: value` pairs, written after the standard keys and before `Version`. */
   extra?: ReadonlyArray<readonly [string, A1111Value | null | undefined]>;
   /** Program version, last on the line (A1111 writes e.g. `v1.10.1`). */
@@ -67,6 +77,18 @@ export function formatA1111ParamsLine(
   return parts.join(', ');
 }
 
+/**
+ * `Batch size` and `Batch pos` as A1111 writes them: nothing for a single image (a `Batch size`
+ * there would make A1111 draw that many), except the place of an image re-run alone from a batch.
+ */
+export function a1111BatchFields(batchSize: number | undefined, batchPos: number | undefined): Array<[string, number | undefined]> {
+  const batch = batchSize !== undefined && batchSize >= 2;
+  return [
+    ['Batch size', batch ? batchSize : undefined],
+    ['Batch pos', batchPos !== undefined && (batch || batchPos > 0) ? batchPos : undefined],
+  ];
+}
+
 /** Build the full `parameters` text in A1111's key order. */
 export function buildA1111Parameters(gen: A1111Generation): string {
   const line = formatA1111ParamsLine([
@@ -82,6 +104,8 @@ export function buildA1111Parameters(gen: A1111Generation): string {
     ['VAE', gen.vae],
     ['Denoising strength', gen.denoisingStrength],
     ['Clip skip', gen.clipSkip !== undefined && gen.clipSkip > 1 ? gen.clipSkip : undefined],
+    ...a1111BatchFields(gen.batchSize, gen.batchPos),
+    ['RNG', gen.rng],
     ...(gen.extra ?? []),
     ['Version', gen.version],
   ]);

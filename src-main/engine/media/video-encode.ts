@@ -7,12 +7,14 @@
  *  - libx264, yuv420p converted with the BT.709 matrix and tagged BT.709/limited range (swscale's
  *    default is BT.601, which players then read as 709: greens shift by ~40 levels), CRF 18,
  *    `-movflags +faststart` so the moov atom comes before mdat and playback starts at once;
+ *  - the tags of video-metadata.ts (recipe, infotext, creation time) through an ffmetadata file,
+ *    and after ffmpeg the XMP box saying a model made it (IPTC DigitalSourceType);
  *  - written to a temp file beside the target (the atomic-write naming, so start-up cleanup
  *    recognises leftovers), fsynced and renamed only on success. Cancelling kills ffmpeg and removes
  *    the temp: there is never a partial MP4 under the final name.
  */
 import type { ChildProcess } from 'node:child_process';
-import { unlink, writeFile } from 'node:fs/promises';
+import { appendFile, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +25,9 @@ import { CancelledError, PipelineError } from '../pipelines/types.ts';
 import { requireFfmpeg } from './ffmpeg-locate.ts';
 import type { FfmpegFound } from './ffmpeg-locate.ts';
 import { ProgressBlockReader, isProgressKeyValueLine } from './ffmpeg-progress.ts';
-import { ffmetadataFile, videoTags } from './video-metadata.ts';
+import { buildXmpPacket, DIGITAL_SOURCE_TYPE_TRAINED_ALGORITHMIC } from './png-generated.ts';
+import { ffmetadataFile, mp4XmpBox, videoTags } from './video-metadata.ts';
+import { APP_NAME } from '../version.ts';
 import type { VideoMetadata } from './video-metadata.ts';
 
 export type VideoEncodeErrorCode =
@@ -193,6 +197,16 @@ export async function encodeMp4(options: EncodeMp4Options): Promise<EncodedVideo
       );
     });
     const sent = await runFfmpeg({ ...options, fps, crf, preset, located, temp, metadataFile, expected });
+    // ffmpeg's MP4 muxer writes no XMP: the disclosure that a model made the video goes after it.
+    const xmp = mp4XmpBox(buildXmpPacket({ digitalSourceType: DIGITAL_SOURCE_TYPE_TRAINED_ALGORITHMIC, creatorTool: APP_NAME }));
+    await appendFile(temp, xmp).catch((error: unknown) => {
+      throw new VideoEncodeError(
+        'output_unwritable',
+        `cannot finish the video in ${dirname(outPath)} (${(error as Error).message}): check that the drive has free space and try again`,
+        [],
+        { cause: error },
+      );
+    });
     // Cancelled while ffmpeg was finishing: honour it, like any other moment before the rename.
     if (signal?.aborted) throw new CancelledError();
     await commitTempFile(temp, outPath);

@@ -10,6 +10,12 @@
  *   description  desc  A1111-style infotext: prompt, `Negative prompt:`, `Steps: …, Seed: …` line
  *   comment      ©cmt  the full recipe as JSON (`ourvidz_recipe` in our PNGs)
  *   synopsis     ldes  the caller's free-text comment, when there is one
+ *   creation_time       not a tag: ffmpeg writes it as the movie, track and media creation
+ *                       time (mvhd/tkhd/mdhd), which exiftool shows as CreateDate
+ *
+ * and, after ffmpeg, a top-level `uuid` box with XMP (Adobe's XMP-in-MP4 form, which exiftool and
+ * ffprobe's export_xmp read) holding the IPTC DigitalSourceType the PNGs carry: made by a model.
+ * It follows the media data, so no offset in the file changes when it is appended.
  *
  * The tags reach ffmpeg through an ffmetadata file, not `-metadata k=v` arguments: a recipe with
  * three 4000-character prompts would overflow Windows' 32,767-character command line.
@@ -32,6 +38,8 @@ export interface VideoMetadata {
   readonly extraParameters?: ReadonlyArray<readonly [string, A1111Value | null | undefined]>;
   /** The studio's full recipe; stored as JSON, so it must be JSON-serialisable. */
   readonly recipe: Record<string, unknown>;
+  /** When the video was made (default: when its tags are built, i.e. when the encode starts). */
+  readonly createdAt?: Date;
 }
 
 /** The tag names used; ffprobe reports them under these keys in `format.tags`. */
@@ -40,6 +48,7 @@ export const VIDEO_TAG = Object.freeze({
   parameters: 'description',
   recipe: 'comment',
   note: 'synopsis',
+  created: 'creation_time',
 });
 
 const TITLE_MAX = 120;
@@ -87,7 +96,25 @@ export function videoTags(meta: VideoMetadata, shape: VideoShape): Array<[string
     [VIDEO_TAG.recipe, recipeJson],
   ];
   if (meta.comment !== undefined && meta.comment !== '') tags.push([VIDEO_TAG.note, meta.comment]);
+  const created = meta.createdAt ?? new Date();
+  if (Number.isNaN(created.getTime())) throw new TypeError('the video\'s creation time is not a valid date');
+  tags.push([VIDEO_TAG.created, created.toISOString()]);
   return tags;
+}
+
+/** The UUID of Adobe's XMP box in ISO base media files (XMP Specification Part 3, 1.2.7). */
+const XMP_UUID = Uint8Array.from([0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8, 0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac]);
+
+/** A top-level `uuid` box holding an XMP packet, to append to a finished MP4. */
+export function mp4XmpBox(xmp: string): Uint8Array {
+  const packet = Buffer.from(xmp, 'utf8');
+  const size = 8 + XMP_UUID.byteLength + packet.byteLength;
+  const box = new Uint8Array(size);
+  new DataView(box.buffer).setUint32(0, size);
+  box.set([0x75, 0x75, 0x69, 0x64], 4); // 'uuid'
+  box.set(XMP_UUID, 8);
+  box.set(packet, 8 + XMP_UUID.byteLength);
+  return box;
 }
 
 /**

@@ -84,6 +84,23 @@ describe('buildA1111Parameters', () => {
   it('leaves Clip skip 1 out, as A1111 does', () => {
     expect(buildA1111Parameters({ ...base, clipSkip: 1 })).not.toContain('Clip skip');
   });
+
+  it('writes the batch as A1111 does: size and place for 2 or more, nothing for one image but a place that is not the first', () => {
+    const fields = (gen: Partial<A1111Generation>) => parseA1111Parameters(buildA1111Parameters({ ...base, ...gen })).params;
+    expect(fields({ batchSize: 2, batchPos: 1 })).toMatchObject({ 'Batch size': '2', 'Batch pos': '1' });
+    expect(fields({ batchSize: 1, batchPos: 0 })).not.toHaveProperty('Batch size');
+    expect(fields({ batchSize: 1, batchPos: 0 })).not.toHaveProperty('Batch pos');
+    // One image of a 6-image job re-run alone: its place, without claiming a batch A1111 would draw.
+    const rerun = fields({ batchSize: 1, batchPos: 3 });
+    expect(rerun).not.toHaveProperty('Batch size');
+    expect(rerun['Batch pos']).toBe('3');
+  });
+
+  it('writes the noise source the way A1111 reads its RNG setting, after Clip skip and before the extras', () => {
+    const text = buildA1111Parameters({ ...base, clipSkip: 2, rng: 'CPU', extra: [['Frames', 1]] });
+    expect(text).toContain('Clip skip: 2, RNG: CPU, Frames: 1, Version: v1.10.1');
+    expect(parseA1111Parameters(text).params.RNG).toBe('CPU');
+  });
 });
 
 describe('quoteA1111Value (json.dumps when the text holds , : or newline)', () => {

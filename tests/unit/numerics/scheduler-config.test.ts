@@ -155,7 +155,9 @@ describe('sampler names', () => {
   it('labels every sampler the way A1111 shows it', () => {
     expect(SAMPLER_NAMES.map((n) => SAMPLERS[n].label)).toEqual(['Euler', 'Euler Karras', 'DPM++ 2M', 'DPM++ 2M Karras']);
     expect(SAMPLERS.dpmpp_2m_karras).toMatchObject({ a1111Sampler: 'DPM++ 2M', a1111ScheduleType: 'Karras' });
-    expect(SAMPLERS.euler).toMatchObject({ a1111Sampler: 'Euler', a1111ScheduleType: 'Automatic' });
+    // Never `Automatic`: A1111 1.9+ resolves that to the sampler's default, Karras for DPM++ 2M.
+    expect(SAMPLERS.euler).toMatchObject({ a1111Sampler: 'Euler', a1111ScheduleType: 'Uniform' });
+    expect(SAMPLERS.dpmpp_2m).toMatchObject({ a1111Sampler: 'DPM++ 2M', a1111ScheduleType: 'Uniform' });
   });
 
   it.each([
@@ -164,7 +166,10 @@ describe('sampler names', () => {
     ['Euler', 'Karras', 'euler_karras'],
     ['DPM++ 2M', 'Karras', 'dpmpp_2m_karras'],
     ['DPM++ 2M Karras', undefined, 'dpmpp_2m_karras'],
-    ['dpm++ 2m', 'automatic', 'dpmpp_2m'],
+    ['dpm++ 2m', 'automatic', 'dpmpp_2m_karras'],
+    ['DPM++ 2M', 'Uniform', 'dpmpp_2m'],
+    ['DPM++ 2M', undefined, 'dpmpp_2m'],
+    ['Euler', 'Uniform', 'euler'],
     ['Euler a', undefined, undefined],
     ['DPM++ 2M', 'Exponential', undefined],
     ['DPM++ 2M SDE Karras', undefined, undefined],

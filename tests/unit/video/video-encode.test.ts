@@ -117,6 +117,28 @@ describe.skipIf(!HAS_FFMPEG)('encodeMp4 with the installed ffmpeg', () => {
     expect(tags.LongDescription).toBe('kept for later');
   });
 
+  it.skipIf(!HAS_EXIFTOOL)('says a model made it (XMP DigitalSourceType) and when (a real creation time), as exiftool and ffprobe read', async () => {
+    const outPath = join(dir, 'clip.mp4');
+    const before = Date.now();
+    await encodeMp4({ frames: gradientFrames(64, 64, 5), width: 64, height: 64, outPath, metadata: metadataFor() });
+    const tags = JSON.parse(
+      execFileSync('exiftool', ['-j', '-G1', '-a', '-m', '-DigitalSourceType', '-CreatorTool', '-QuickTime:CreateDate', '-Warning', '-d', '%s', outPath], { encoding: 'utf8' }),
+    )[0];
+    expect(tags['XMP-iptcExt:DigitalSourceType']).toBe('http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia');
+    expect(tags['XMP-xmp:CreatorTool']).toBe('OurVidz Studio');
+    expect(tags['ExifTool:Warning']).toBeUndefined();
+    // CreateDate to the second, as exiftool reads the movie header: now, not 0000:00:00.
+    const created = Number(tags['QuickTime:CreateDate']) * 1000;
+    expect(created).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(created).toBeLessThanOrEqual(Date.now());
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-export_xmp', '1', '-print_format', 'json', '-show_format', outPath], { encoding: 'utf8' }));
+    expect(Date.parse(probe.format.tags.creation_time)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(probe.format.tags.xmp).toContain('trainedAlgorithmicMedia');
+    // The box after the media data leaves the file playable: every frame decodes.
+    const decoded = execFileSync('ffmpeg', ['-v', 'error', '-i', outPath, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 24 });
+    expect(decoded.byteLength).toBe(5 * 64 * 64 * 3);
+  });
+
   it('keeps colours: BT.709 conversion and tags, so decoding gives back the RGB', async () => {
     const colours: Array<[number, number, number]> = [
       [255, 0, 0],

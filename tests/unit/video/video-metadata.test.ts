@@ -14,8 +14,10 @@ const shape = { width: 480, height: 832, fps: 16, frameCount: 17 };
 
 describe('video tags', () => {
   it('puts the title, the A1111 infotext, the recipe JSON and the note in standard MP4 tags', () => {
-    const tags = Object.fromEntries(videoTags({ ...metadataFor(), comment: 'note' }, shape));
-    expect(Object.keys(tags)).toEqual(['title', 'description', 'comment', 'synopsis']);
+    const createdAt = new Date('2025-06-01T12:34:56.789Z');
+    const tags = Object.fromEntries(videoTags({ ...metadataFor(), comment: 'note', createdAt }, shape));
+    expect(Object.keys(tags)).toEqual(['title', 'description', 'comment', 'synopsis', 'creation_time']);
+    expect(tags['creation_time']).toBe('2025-06-01T12:34:56.789Z');
     expect(JSON.parse(tags['comment']!)).toEqual(RECIPE);
     expect(tags['synopsis']).toBe('note');
     expect(tags['title']).toBe('a red fox runs through snow; camera tracks = left # dusk \\ glow');

@@ -69,7 +69,7 @@ describe('WAN image (1 frame)', () => {
     const image = decodePng(png);
     expect([image.width, image.height]).toEqual([64, 48]);
     const meta = readImageRecipeMetadata(png);
-    expect(meta.parameters?.text).toMatch(/^A cat walks on the grass, realistic\nNegative prompt: blurred details, static\nSteps: 3, Sampler: UniPC, CFG scale: 5, Seed: 42, Size: 64x48, Model: wan-tiny, Frames: 1, Noise: torch.randn CPU, Version: /);
+    expect(meta.parameters?.text).toMatch(/^A cat walks on the grass, realistic\nNegative prompt: blurred details, static\nSteps: 3, Sampler: UniPC, CFG scale: 5, Seed: 42, Size: 64x48, Model: wan-tiny, Frames: 1, RNG: CPU, Version: /);
     expect(meta.recipe?.value).toMatchObject({ jobType: 'image_fast', scheduler: 'unipc', flowShift: 3, frames: 1, model: { family: 'wan' } });
     const steps = ctx.updates.filter((u) => u.stage === 'denoising');
     expect(steps.map((u) => [u.step, u.of])).toEqual([[1, 3], [2, 3], [3, 3]]);

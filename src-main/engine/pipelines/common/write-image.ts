@@ -8,13 +8,15 @@ import { sharedPngPool } from '../../media/png-pool.ts';
 import type { RawImage } from '../../media/png.ts';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import type { OutputFile } from '../types.ts';
+import type { ShareableRecipe } from '../../media/recipe.ts';
 
 export interface ImageToWrite {
   readonly image: RawImage;
   readonly stagingDir: string;
   readonly name: string;
   readonly parameters: string;
-  readonly recipe: Record<string, unknown>;
+  /** Built by shareableRecipe: the file is shared, so it carries nothing about this machine. */
+  readonly recipe: ShareableRecipe;
   readonly batchIndex: number;
   readonly seed: number;
   /** The caller is done with `image.data`: its buffer moves to the PNG thread instead of being copied. */
@@ -63,7 +65,7 @@ export async function writeGeneratedImage(w: ImageToWrite): Promise<{ output: Ou
       durationMs: null,
       fps: null,
       frameCount: null,
-      recipe: w.recipe,
+      recipe: { ...w.recipe },
     },
     encodeMs: t1 - t0,
     writeMs: t2 - t1,

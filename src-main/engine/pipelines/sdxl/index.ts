@@ -16,6 +16,7 @@ import type { ParsedSchedulerConfig, SamplerName, SchedulerConfig, SchedulerConf
 import { torchRandn } from '../../numerics/torch-randn.ts';
 import { vaeOutputToImage } from '../../media/image-convert.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
+import { shareableRecipe } from '../../media/recipe.ts';
 import { CancelledError, PipelineError, previewDue } from '../types.ts';
 import type { OutputFile, Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
 import { encodeSdxlPrompts } from './conditioning.ts';
@@ -213,7 +214,9 @@ export class SdxlPipeline implements Pipeline {
     let writeMs = 0;
     const outputs: OutputFile[] = [];
     const pending: Promise<Awaited<ReturnType<typeof writeGeneratedImage>>>[] = [];
-    const providerNote = [m.unet.note, note, ...schedulerNotesFor(m.schedulerNotes, sampler)].filter(Boolean).join('; ') || null;
+    const schedulerNotes = schedulerNotesFor(m.schedulerNotes, sampler);
+    // The machine's side (provider, its note, timings) goes on the job record, never into a file.
+    const providerNote = [m.unet.note, note, ...schedulerNotes].filter(Boolean).join('; ') || null;
     try {
       for (const b of batches) {
         for (let i = 0; i < b.n; i++) {
@@ -225,23 +228,16 @@ export class SdxlPipeline implements Pipeline {
           const image = vaeOutputToImage({ data: decoded.data, dims: decoded.dims }, 0, { precision: vaeSpec.type === 'float16' ? 'float16' : 'float32' });
           decodeMs += performance.now() - d0;
           const index = first + b.start + i;
-          const denoiseMs = stepMs.reduce((a, c) => a + c, 0);
-          const recipe = this.recipe(req, index, m, providerNote);
-          // Timings known when this image is written: the shared stages and this image's decode.
-          recipe.timings = {
-            modelLoadMs: round(m.loadMs),
-            encodeMs: round(encodeMs),
-            denoiseMs: round(denoiseMs),
-            stepMsMean: round(denoiseMs / Math.max(1, stepMs.length)),
-            decodeMs: round(performance.now() - d0),
-            sessionRunMs: round(this.runtime.timer.ms - run0),
-            batchSize: batchSize,
-          };
+          const recipe = shareableRecipe(
+            { jobId: req.jobId, jobType: req.jobType, params: p, model: { ...req.model, family: 'sdxl' } },
+            { batchIndex: index, noiseBatch, schedulerNotes },
+          );
           const parameters = buildA1111Parameters({
             prompt: p.prompt,
             negativePrompt: p.negativePrompt,
             steps: p.steps,
             sampler: samplerInfo.a1111Sampler,
+            // Always named: A1111 1.9+ reads `Automatic` as the sampler's default (Karras for DPM++ 2M).
             scheduleType: samplerInfo.a1111ScheduleType,
             cfgScale: p.guidance,
             seed: p.seed,
@@ -249,11 +245,9 @@ export class SdxlPipeline implements Pipeline {
             height: p.height,
             model: req.model.name ?? req.model.id,
             ...(req.model.hash ? { modelHash: req.model.hash } : {}),
-            extra: [
-              ['Batch size', noiseBatch],
-              ['Batch pos', index],
-              ['Noise', 'torch.randn CPU batch'],
-            ],
+            batchSize: p.count,
+            batchPos: index,
+            rng: 'CPU',
             version: `${APP_NAME} ${APP_VERSION}`,
           });
           // Not awaited here: this image is encoded on the PNG thread while the next one decodes.
@@ -372,35 +366,6 @@ export class SdxlPipeline implements Pipeline {
     }
     return out;
   }
-
-  private recipe(req: RunRequest, index: number, m: SdxlModel, providerNote: string | null): Record<string, unknown> {
-    const p = req.params;
-    return {
-      app: APP_NAME,
-      appVersion: APP_VERSION,
-      jobId: req.jobId,
-      jobType: req.jobType,
-      // The model by name and hash (what A1111 and Civitai match on), never by its path on this machine.
-      model: { id: req.model.id, name: req.model.name ?? req.model.id, family: 'sdxl', hash: req.model.hash ?? null },
-      provider: m.unet.provider,
-      providerNote,
-      prompt: p.prompt,
-      negativePrompt: p.negativePrompt,
-      seed: p.seed,
-      batchIndex: index,
-      noise: { kind: 'torch.randn', device: 'cpu', dtype: 'float32', batch: Math.max(SDXL_NOISE_BATCH, (p.batchIndex ?? 0) + p.count) },
-      steps: p.steps,
-      guidance: p.guidance,
-      scheduler: p.scheduler,
-      width: p.width,
-      height: p.height,
-      params: p,
-    };
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {

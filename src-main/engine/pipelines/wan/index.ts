@@ -12,6 +12,8 @@ import type { Tensor } from 'onnxruntime-node';
 import { workerRuntime } from '../../inference/runtime.ts';
 import type { OrtRuntime } from '../../inference/runtime.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
+import { shareableRecipe } from '../../media/recipe.ts';
+import type { ShareableRecipe } from '../../media/recipe.ts';
 import { requireFfmpeg } from '../../media/ffmpeg-locate.ts';
 import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
 import type { X264Preset } from '../../media/video-encode.ts';
@@ -72,7 +74,7 @@ interface DenoiseState {
   readonly prompt: string;
   readonly sampler: FlowSamplerName;
   readonly samplerLabel: string;
-  readonly recipe: Record<string, unknown>;
+  readonly recipe: ShareableRecipe;
   readonly extra: [string, string | number][];
   readonly providerNote: string | null;
   /** The video's MP4 stream, open since before the denoising; null for the image job types. */
@@ -138,10 +140,14 @@ export class WanPipeline implements Pipeline {
     const encodeMs = performance.now() - tEnc0;
     throwIfCancelled(ctx.signal);
 
+    // The machine's side (provider, its note, timings) goes on the job record, never into a file.
     const providerNote = [m.transformer.loaded.note, cond.note].filter(Boolean).join('; ') || null;
-    const recipe = this.#recipe(req, m, providerNote, { condTokens: cond.tokens, truncated: cond.truncated });
-    // The video infotext writes Frames and FPS itself.
-    const extra: [string, string | number][] = isVideo ? [['Noise', 'torch.randn CPU']] : [['Frames', 1], ['Noise', 'torch.randn CPU']];
+    const recipe = shareableRecipe(
+      { jobId: req.jobId, jobType: req.jobType, params: { ...p, fps: p.fps || WAN_FPS }, model: { ...req.model, family: 'wan' } },
+      { batchIndex: 0, flowShift: m.schedulerConfig.flow_shift, promptTokens: cond.tokens, promptTruncated: cond.truncated },
+    );
+    // The video infotext writes Frames and FPS itself. `RNG: CPU` as A1111 reads the noise source.
+    const extra: [string, string | number][] = isVideo ? [['RNG', 'CPU']] : [['Frames', 1], ['RNG', 'CPU']];
     if (p.enhancedPrompt) extra.push(['Original prompt', p.prompt]);
     const samplerLabel = FLOW_SAMPLERS[sampler].label;
     // Video: the MP4 starts now (ffmpeg spawned on the video thread while the denoising runs), so a
@@ -157,7 +163,7 @@ export class WanPipeline implements Pipeline {
             prompt,
             negativePrompt: p.negativePrompt,
             seed: p.seed,
-            model: req.model.id,
+            model: req.model.name ?? req.model.id,
             steps: p.steps,
             jobType: req.jobType,
             extraParameters: [['Sampler', samplerLabel], ['CFG scale', p.guidance], ...extra],
@@ -230,7 +236,8 @@ export class WanPipeline implements Pipeline {
         seed: p.seed,
         width: p.width,
         height: p.height,
-        model: req.model.id,
+        model: req.model.name ?? req.model.id,
+        ...(req.model.hash ? { modelHash: req.model.hash } : {}),
         extra,
         version: `${APP_NAME} ${APP_VERSION}`,
       });
@@ -270,7 +277,6 @@ export class WanPipeline implements Pipeline {
       [isVideo ? 'mp4EncodeMs' : 'pngEncodeMs']: encodeOutMs,
       writeMs,
     };
-    Object.assign(output.recipe, { timings, vaeDecode: { mode: stats.mode, note: stats.note } });
     const note = [providerNote, stats.note].filter(Boolean).join('; ') || null;
     return { outputs: [output], provider: m.transformer.loaded.provider, providerNote: note, enhancedPrompt: p.enhancedPrompt, timings };
   }
@@ -308,36 +314,6 @@ export class WanPipeline implements Pipeline {
     // store into the Float32Array is the last rounding), written over the conditional output.
     for (let k = 0; k < c.length; k++) c[k] = u[k]! + Math.fround(guidance * Math.fround(c[k]! - u[k]!));
     return c;
-  }
-
-  #recipe(req: RunRequest, m: WanModel, providerNote: string | null, text: { condTokens: number; truncated: boolean }): Record<string, unknown> {
-    const p = req.params;
-    return {
-      app: APP_NAME,
-      appVersion: APP_VERSION,
-      jobId: req.jobId,
-      jobType: req.jobType,
-      model: { id: req.model.id, family: 'wan', transformer: m.transformer.loaded.path },
-      provider: m.transformer.loaded.provider,
-      providerNote,
-      prompt: p.enhancedPrompt ?? p.prompt,
-      originalPrompt: p.prompt,
-      enhancedPrompt: p.enhancedPrompt,
-      negativePrompt: p.negativePrompt,
-      promptTokens: text.condTokens,
-      promptTruncated: text.truncated,
-      seed: p.seed,
-      noise: { kind: 'torch.randn', device: 'cpu', dtype: 'float32' },
-      steps: p.steps,
-      guidance: p.guidance,
-      scheduler: p.scheduler,
-      flowShift: m.schedulerConfig.flow_shift,
-      width: p.width,
-      height: p.height,
-      frames: p.frames,
-      fps: p.fps || WAN_FPS,
-      params: p,
-    };
   }
 }
 

@@ -15,6 +15,7 @@ import type { PlanarChunk } from '../../media/video-frames.ts';
 import type { VideoMetadata } from '../../media/video-metadata.ts';
 import type { VideoSink } from '../../media/video-stream.ts';
 import type { OutputFile } from '../types.ts';
+import type { ShareableRecipe } from '../../media/recipe.ts';
 import { PipelineError } from '../types.ts';
 import { writeGeneratedImage } from '../common/write-image.ts';
 import type { DecodedFrame } from './vae-decode.ts';
@@ -27,7 +28,7 @@ export interface ImageResult {
 
 export async function writeWanImage(
   frames: AsyncIterable<DecodedFrame>,
-  o: { stagingDir: string; parameters: string; recipe: Record<string, unknown>; seed: number },
+  o: { stagingDir: string; parameters: string; recipe: ShareableRecipe; seed: number },
 ): Promise<ImageResult> {
   let frame: DecodedFrame | null = null;
   for await (const f of frames) {
@@ -99,7 +100,7 @@ export function openWanVideo(v: VideoToOpen): VideoSink {
 }
 
 /** Hands the decoded frames to the open MP4 as they come, then waits for the file. */
-export async function writeWanVideo(sink: VideoSink, chunks: AsyncIterable<PlanarChunk>, o: { recipe: Record<string, unknown>; seed: number }): Promise<VideoResult> {
+export async function writeWanVideo(sink: VideoSink, chunks: AsyncIterable<PlanarChunk>, o: { recipe: ShareableRecipe; seed: number }): Promise<VideoResult> {
   for await (const chunk of chunks) await sink.push(chunk);
   const t0 = performance.now();
   const done = await sink.end();
@@ -118,7 +119,7 @@ export async function writeWanVideo(sink: VideoSink, chunks: AsyncIterable<Plana
       durationMs: video.durationMs,
       fps: video.fps,
       frameCount: video.frameCount,
-      recipe: o.recipe,
+      recipe: { ...o.recipe },
     },
     encodeMs: video.encodeMs,
     tailMs,

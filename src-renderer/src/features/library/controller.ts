@@ -34,7 +34,8 @@ export interface LibraryController {
   setFavorite(ids: readonly string[], favorite: boolean): Promise<void>;
   setRating(id: string, rating: number): Promise<void>;
   moveToProject(ids: readonly string[], target: { projectId: string | null } | { newTitle: string }): Promise<boolean>;
-  exportTo(ids: readonly string[], dir: string, sidecar: boolean): Promise<boolean>;
+  /** `stripMetadata`: copies without generation data (not with `sidecar`). */
+  exportTo(ids: readonly string[], dir: string, sidecar: boolean, stripMetadata?: boolean): Promise<boolean>;
   importFolder(dir: string): Promise<boolean>;
   reveal(id: string): Promise<void>;
   useSettings(asset: AssetView): void;
@@ -268,13 +269,14 @@ export function createLibraryController(
       }
     },
 
-    async exportTo(ids, dir, sidecar) {
+    async exportTo(ids, dir, sidecar, stripMetadata = false) {
       try {
-        const r = await api.library.export({ ids: [...ids], dir, sidecar }).finally(() => s().setLibraryProgress(null));
+        const r = await api.library.export({ ids: [...ids], dir, sidecar, stripMetadata }).finally(() => s().setLibraryProgress(null));
         if (r.problems.length > 0) {
           fail('Some files were not exported', { message: `${r.files.length} exported to ${r.dir}; ${r.problems.length} not: ${r.problems[0]!.message}` });
         } else {
-          info('Exported', `${plural(r.files.length, 'file')} copied to ${r.dir}${sidecar ? ', each with its recipe' : ''}.`);
+          const extra = stripMetadata ? ', without generation data' : sidecar ? ', each with its recipe' : '';
+          info('Exported', `${plural(r.files.length, 'file')} copied to ${r.dir}${extra}.`);
         }
         return true;
       } catch (error) {

@@ -84,8 +84,9 @@ export function BulkBar() {
         description="The original files are copied into the folder (it is created if needed); the library keeps its own copies."
         submitLabel="Export"
         withSidecar
+        withStripMetadata
         task="export"
-        onSubmit={(dir, sidecar) => withIds((ids) => controller.exportTo(ids, dir, sidecar)).then(Boolean)}
+        onSubmit={(dir, sidecar, strip) => withIds((ids) => controller.exportTo(ids, dir, sidecar, strip)).then(Boolean)}
       />
       <ConfirmDialog
         open={open === 'delete'}

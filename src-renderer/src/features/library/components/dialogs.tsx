@@ -184,12 +184,15 @@ export function FolderDialog(props: {
   description: ReactNode;
   submitLabel: string;
   withSidecar?: boolean;
+  /** Offer copies without generation data (which rules the sidecar out). */
+  withStripMetadata?: boolean;
   /** The engine task whose progress to show while it runs. */
   task?: LibraryProgress['task'];
-  onSubmit(dir: string, sidecar: boolean): Promise<boolean>;
+  onSubmit(dir: string, sidecar: boolean, stripMetadata: boolean): Promise<boolean>;
 }) {
   const [dir, setDir] = useState('');
   const [sidecar, setSidecar] = useState(true);
+  const [strip, setStrip] = useState(false);
   const id = useId();
   const close = () => props.onOpenChange(false);
   const { busy, run } = useSubmit(close);
@@ -203,7 +206,7 @@ export function FolderDialog(props: {
       busy={busy}
       task={props.task}
       canSubmit={dir.trim() !== ''}
-      onSubmit={() => run(() => props.onSubmit(dir.trim(), sidecar))}
+      onSubmit={() => run(() => props.onSubmit(dir.trim(), sidecar && !strip, strip))}
     >
       <div className="field">
         <label htmlFor={`${id}-d`}>Folder on this machine</label>
@@ -211,8 +214,14 @@ export function FolderDialog(props: {
       </div>
       {props.withSidecar ? (
         <label className="check-row">
-          <input type="checkbox" checked={sidecar} onChange={(e) => setSidecar(e.target.checked)} />
+          <input type="checkbox" checked={sidecar && !strip} disabled={strip} onChange={(e) => setSidecar(e.target.checked)} />
           Also write each file’s recipe (prompt, seed, settings) as a JSON file beside it
+        </label>
+      ) : null}
+      {props.withStripMetadata ? (
+        <label className="check-row">
+          <input type="checkbox" checked={strip} onChange={(e) => setStrip(e.target.checked)} />
+          Strip generation data: copies without the prompt, recipe or AI-made tag, for sharing
         </label>
       ) : null}
     </FormDialog>
