@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readOnnxHeader } from './onnx-header.ts';
+import { ggufKvMbPerToken, inspectQwenGguf } from './qwen-gguf.ts';
 import type { OnnxHeader, OnnxValueInfo } from './onnx-header.ts';
 import type { ValidationReport } from './registry.ts';
 
@@ -70,6 +71,7 @@ const PLANNED_TOKENS = 1400;
  * num_logits_to_keep return them for all ~900 prompt positions), and 512 MB of activations.
  */
 export function estimateQwenVram(folder: string, provider: string, requested?: QwenDtype): { weightsMb: number; perItemMb: number } | null {
+  if (statSync(folder, { throwIfNoEntry: false })?.isFile()) return estimateGgufVram(folder);
   const file = preferredQwenFile(qwenModelFiles(folder), provider, requested);
   if (!file) return null;
   let bytes = statSync(file.file).size;
@@ -96,6 +98,21 @@ export function estimateQwenVram(folder: string, provider: string, requested?: Q
   const kv = perTokenKv * cacheBytes * PLANNED_TOKENS;
   const promptLogits = 900 * vocab * cacheBytes;
   return { weightsMb: Math.ceil((bytes * 1.1) / MB), perItemMb: Math.ceil((kv + promptLogits) / MB) + 512 };
+}
+
+/** Context llama.cpp allocates for the enhancer (llama.ts GGUF_CONTEXT_TOKENS; main does not import llama.cpp). */
+const GGUF_CONTEXT_TOKENS = 4096;
+
+/**
+ * A GGUF on llama.cpp: its weights (every part of a split file) as stored, an f16 KV cache for the
+ * whole context it allocates, and 512 MB of compute buffers (the logits of a 512-token batch
+ * over Qwen's 152k vocabulary are 300 MB of it).
+ */
+function estimateGgufVram(path: string): { weightsMb: number; perItemMb: number } | null {
+  const info = inspectQwenGguf(path);
+  if (!info.ok) return null;
+  const bytes = [info.path, ...info.parts].reduce((sum, p) => sum + (statSync(p, { throwIfNoEntry: false })?.size ?? 0), 0);
+  return { weightsMb: Math.ceil((bytes * 1.05) / MB), perItemMb: Math.ceil(ggufKvMbPerToken(info.hyper) * GGUF_CONTEXT_TOKENS) + 512 };
 }
 
 const INTS = new Set(['int64', 'int32']);

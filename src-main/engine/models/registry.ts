@@ -3,7 +3,7 @@
  * A model directory may itself be a model folder or hold model folders one level down.
  * Family-specific validation (input names, dtypes, tokenizer files) plugs in through `validators`.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
@@ -12,6 +12,8 @@ import { identifyFileSync } from '../checkpoints/identify.ts';
 import type { Identified } from '../checkpoints/identify.ts';
 import { readPreparedManifest } from '../checkpoints/prepared.ts';
 import { DTYPE_LABEL } from '../weights/dtypes.ts';
+import { inspectQwenGguf } from './qwen-gguf.ts';
+import type { QwenGgufInspection } from './qwen-gguf.ts';
 
 export type DetectedFamily = ModelFamily | 'qwen';
 
@@ -98,6 +100,46 @@ function checkpointFiles(folder: string): string[] {
     .sort();
 }
 
+/** An Ollama blob (models/blobs/sha256-…): no extension, so only its first bytes say it is a GGUF. */
+function isGgufBlob(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.toString('latin1') === 'GGUF';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * GGUF files in a folder and, with `depth` 1, in its folders too (LM Studio keeps
+ * models/<publisher>/<repo>/<file>.gguf). Ollama's blobs are found by their magic, and kept only
+ * when they are Qwen models (its store holds every model the user pulled).
+ */
+function ggufFiles(folder: string, depth: number): { path: string; blob: boolean }[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: { path: string; blob: boolean }[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(folder, e.name);
+    const isFile = e.isFile() || (e.isSymbolicLink() && statSync(p, { throwIfNoEntry: false })?.isFile() === true);
+    if (isFile && /\.gguf$/i.test(e.name)) out.push({ path: p, blob: false });
+    else if (isFile && /^sha256[-:][0-9a-f]{64}$/.test(e.name)) {
+      try {
+        if (isGgufBlob(p)) out.push({ path: p, blob: true });
+      } catch {
+        // an unreadable blob is not listed
+      }
+    } else if (depth > 0 && isFolderEntry(folder, e)) out.push(...ggufFiles(p, depth - 1));
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
 /** A diffusers SDXL folder with weights but no ONNX graphs: the studio prepares it on request. */
 function isUnpreparedDiffusers(folder: string): boolean {
   if (existsSync(join(folder, 'unet', 'model.onnx'))) return false;
@@ -132,6 +174,7 @@ export class ModelRegistry {
   private cache: ModelInfo[] | null = null;
   private vaeFiles: string[] = [];
   private readonly identified = new Map<string, { size: number; mtimeMs: number; result: Identified }>();
+  private readonly ggufs = new Map<string, { size: number; mtimeMs: number; result: QwenGgufInspection }>();
 
   constructor(dirs: readonly string[], validators: Partial<Record<DetectedFamily, FamilyValidator>> = {}) {
     this.folders = [...new Set(dirs.map((d) => resolve(d)))];
@@ -179,6 +222,12 @@ export class ModelRegistry {
         if (detected) {
           found.push(this.describe(folder, detected));
           continue;
+        }
+        for (const { path, blob } of ggufFiles(folder, folder === dir ? 0 : 1)) {
+          if (seen.has(path)) continue;
+          seen.add(path);
+          const listed = this.describeGguf(path, blob);
+          if (listed) found.push(listed);
         }
         for (const file of checkpointFiles(folder)) {
           if (seen.has(file)) continue;
@@ -247,7 +296,8 @@ export class ModelRegistry {
       if (named.status !== 'ready') return { missing: `${family} model "${id}" is not usable: ${named.problems.join('; ')}` };
       return named;
     }
-    const ready = models.find((m) => m.status === 'ready');
+    // A GGUF runs on llama.cpp with GPU builds from npm: the enhancer takes one before an ONNX folder.
+    const ready = models.find((m) => m.status === 'ready' && family === 'qwen' && isGgufInfo(m)) ?? models.find((m) => m.status === 'ready');
     if (ready) return ready;
     const waiting = models.find((m) => m.status === 'needs_preparation');
     if (waiting) return { missing: unprepared(waiting) };
@@ -258,6 +308,37 @@ export class ModelRegistry {
 
   private where(): string {
     return this.dirs.length ? this.dirs.join(', ') : '(no model folders configured)';
+  }
+
+  /** A GGUF file as a Qwen enhancer model: ready when it is a Qwen2.5 Instruct GGUF, else its refusal. */
+  private describeGguf(path: string, blob: boolean): ModelInfo | null {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) return null;
+    const cached = this.ggufs.get(path);
+    let result: QwenGgufInspection;
+    if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) result = cached.result;
+    else {
+      result = inspectQwenGguf(path);
+      this.ggufs.set(path, { size: info.size, mtimeMs: info.mtimeMs, result });
+    }
+    // Later parts of a split model are read through the first; other models in Ollama's store are not ours to list.
+    if (!result.ok && (result.laterPart || blob)) return null;
+    const base = basename(path);
+    const name = blob ? `${result.ok ? (result.name ?? `Qwen2.5 ${result.size} Instruct`) : base} ${result.ok ? result.quantization : ''} (Ollama)`.replace(/\s+/g, ' ') : base.replace(/\.gguf$/i, '');
+    const quant = result.ok ? result.quantization : '';
+    return {
+      id: blob ? `ollama-${base.slice(7, 19)}` : base,
+      family: 'qwen',
+      name,
+      path,
+      sizeBytes: result.ok ? result.sizeBytes : info.size,
+      precision: quant === 'F16' ? 'fp16' : quant === 'BF16' ? 'bf16' : quant === 'F32' ? 'fp32' : 'unknown',
+      status: result.ok ? 'ready' : 'invalid',
+      problems: result.ok ? [] : [result.sentence],
+      description: result.ok ? result.description : result.what,
+      hash: null,
+      source: null,
+    };
   }
 
   private describe(folder: string, detected: { family: DetectedFamily } | { problem: string }): ModelInfo {
@@ -294,5 +375,10 @@ export class ModelRegistry {
 export const FAMILY_HELP: Record<DetectedFamily, string> = {
   sdxl: 'an SDXL ONNX export in the Hugging Face Optimum layout (model_index.json, text_encoder/, text_encoder_2/, unet/, vae_decoder/, tokenizer/, tokenizer_2/, scheduler/)',
   wan: 'a WAN 2.1 T2V ONNX export (model_index.json, text_encoder/, transformer/, vae_decoder/, tokenizer/, scheduler/)',
-  qwen: 'a Qwen2.5 Instruct ONNX export in the transformers.js layout (config.json, tokenizer.json, onnx/model*.onnx)',
+  qwen: 'a Qwen2.5 Instruct GGUF file (such as Qwen2.5-7B-Instruct-Q4_K_M.gguf from LM Studio, Ollama or Hugging Face), or a Qwen2.5 Instruct ONNX export in the transformers.js layout (config.json, tokenizer.json, onnx/model*.onnx)',
 };
+
+/** A model listed from a GGUF file (the enhancer runs it on llama.cpp). */
+export function isGgufInfo(model: Pick<ModelInfo, 'path'>): boolean {
+  return /\.gguf$/i.test(model.path) || /(?:^|[\\/])sha256[-:][0-9a-f]{64}$/.test(model.path);
+}

@@ -5,21 +5,28 @@
  * provider give the same rewrite — bounded in length, then checked (check.ts). Output that is not
  * a usable prompt is never returned as one: the original comes back with a warning saying why.
  *
- * Generation runs through transformers.js (tokenizer, chat template, KV-cache loop, sampling) on
- * the same onnxruntime-node as the other pipelines. Cancellation is checked between tokens; the
- * model stays loaded between calls until `unload()` releases its sessions.
+ * Two backends, chosen by what `modelPath` is. A `.gguf` file (Qwen2.5 Instruct as LM Studio,
+ * Ollama and Hugging Face share it) runs on llama.cpp through node-llama-cpp (llama.ts), its answer
+ * held to a JSON-schema grammar: {prompt}, and for video also subject, motion, camera and light.
+ * An ONNX folder runs through transformers.js (tokenizer, chat template, KV-cache loop, sampling)
+ * on the same onnxruntime-node as the other pipelines, answering in plain text. Either way
+ * cancellation is checked between tokens, the prompt it keeps is checked the same way (check.ts),
+ * and the model stays loaded between calls until `unload()` releases it.
  */
+import { statSync } from 'node:fs';
 import { LogitsProcessor, LogitsProcessorList, StoppingCriteria, random } from '@huggingface/transformers';
 import type { Tensor } from '@huggingface/transformers';
 import { CancelledError, PipelineError } from '../types.ts';
 import { checkEnhancement, fallbackWarning } from './check.ts';
-import { DEFAULT_MAX_NEW_TOKENS, enhancementMessages } from './prompts.ts';
-import type { EnhanceTarget } from './prompts.ts';
+import { DEFAULT_MAX_JSON_TOKENS, DEFAULT_MAX_NEW_TOKENS, enhancementMessages, jsonEnhancementMessages, parseRewrite } from './prompts.ts';
+import type { EnhanceTarget, RewriteFields, RewriteShape } from './prompts.ts';
 import { disposeQwen, loadQwen } from './model.ts';
 import type { LoadedQwen, LoadOptions } from './model.ts';
+import { disposeQwenGguf, generateGguf, loadQwenGguf } from './llama.ts';
+import type { LoadedGguf } from './llama.ts';
 import type { QwenDtype } from '../../models/qwen-validator.ts';
 
-export type { EnhanceTarget } from './prompts.ts';
+export type { EnhanceTarget, RewriteShape } from './prompts.ts';
 
 /** Qwen2.5 Instruct's recommended sampling (its generation_config.json); temperature 0 means greedy. */
 export interface SamplingSettings {
@@ -35,13 +42,17 @@ export const DEFAULT_SAMPLING: SamplingSettings = { temperature: 0.7, topK: 20, 
 export const MAX_NEW_TOKENS_LIMIT = 1024;
 
 export interface EnhanceOptions {
-  /** The Qwen2.5 Instruct folder (config.json, tokenizer.json, onnx/model*.onnx). */
+  /** A Qwen2.5 Instruct GGUF file, or folder (config.json, tokenizer.json, onnx/model*.onnx). */
   readonly modelPath: string;
   readonly prompt: string;
   readonly target: EnhanceTarget;
+  /** What the job makes (GGUF answers: video adds subject, motion, camera, light). Default: video for WAN, image for SDXL. */
+  readonly shape?: RewriteShape;
   readonly seed: number;
-  /** Default: 320 for WAN, 160 for SDXL. */
+  /** Default: 320 for WAN, 160 for SDXL (GGUF's JSON answers: 480 and 220). */
   readonly maxNewTokens?: number;
+  /** llama.cpp evaluation threads for a GGUF (default: the CPU's math cores). */
+  readonly threads?: number;
   readonly signal?: AbortSignal;
   /** Execution providers in order (default: the platform's GPU providers, then CPU). */
   readonly providers?: readonly string[];
@@ -71,8 +82,11 @@ export interface EnhanceResult {
   readonly stoppedBy: 'end' | 'length';
   readonly provider: string;
   readonly providerNote: string | null;
-  /** Decoder file used (fp32, fp16, q4f16…). */
-  readonly dtype: QwenDtype;
+  readonly format: 'onnx' | 'gguf';
+  /** Decoder file used (fp32, fp16, q4f16…), or a GGUF's quantisation (Q4_K_M…). */
+  readonly dtype: QwenDtype | string;
+  /** A GGUF answer's fields (prompt; for video subject, motion, camera, light), or null. */
+  readonly fields: RewriteFields | null;
   readonly timings: {
     readonly loadMs: number;
     readonly promptTokens: number;
@@ -205,22 +219,42 @@ function tokenIds(tensor: Tensor): number[] {
   return Array.from(tensor.data as BigInt64Array, (v) => Number(v));
 }
 
+type Loaded = { readonly kind: 'onnx'; readonly m: LoadedQwen } | { readonly kind: 'gguf'; readonly m: LoadedGguf };
+
+/** A GGUF is one file (Ollama's blobs have no extension); an ONNX export is a folder. */
+export function isGgufModel(path: string): boolean {
+  return /\.gguf$/i.test(path) || statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+function load(options: EnhanceOptions): Promise<Loaded> {
+  if (isGgufModel(options.modelPath)) {
+    const threads = options.threads ?? options.sessionOptions?.intraOpNumThreads;
+    return loadQwenGguf(options.modelPath, { providers: options.providers, threads }).then((m) => ({ kind: 'gguf', m }));
+  }
+  return loadQwen(options.modelPath, { providers: options.providers, dtype: options.dtype, sessionOptions: options.sessionOptions }).then((m) => ({ kind: 'onnx', m }));
+}
+
 export class QwenEnhancer {
-  #loaded: LoadedQwen | null = null;
-  #loading: Promise<LoadedQwen> | null = null;
+  #loaded: Loaded | null = null;
+  #loading: Promise<Loaded> | null = null;
   #key: string | null = null;
 
-  /** The loaded model (tests and benchmarks look at its sessions), or null. */
+  /** The loaded ONNX model (tests and benchmarks look at its sessions), or null. */
   get loaded(): LoadedQwen | null {
-    return this.#loaded;
+    return this.#loaded?.kind === 'onnx' ? this.#loaded.m : null;
   }
 
-  async #model(options: EnhanceOptions): Promise<LoadedQwen> {
+  /** The loaded GGUF model, or null. */
+  get loadedGguf(): LoadedGguf | null {
+    return this.#loaded?.kind === 'gguf' ? this.#loaded.m : null;
+  }
+
+  async #model(options: EnhanceOptions): Promise<Loaded> {
     const key = `${options.modelPath}\u0000${options.dtype ?? ''}`;
     if (this.#key !== key) {
       await this.unload();
       this.#key = key;
-      this.#loading = loadQwen(options.modelPath, { providers: options.providers, dtype: options.dtype, sessionOptions: options.sessionOptions });
+      this.#loading = load(options);
       this.#loading.then(
         (m) => {
           if (this.#key === key) this.#loaded = m;
@@ -243,7 +277,8 @@ export class QwenEnhancer {
     this.#loading = null;
     this.#loaded = null;
     const loaded = await loading?.catch(() => null);
-    if (loaded) await disposeQwen(loaded);
+    if (loaded?.kind === 'onnx') await disposeQwen(loaded.m);
+    else if (loaded?.kind === 'gguf') await disposeQwenGguf(loaded.m);
   }
 
   async enhance(options: EnhanceOptions): Promise<EnhanceResult> {
@@ -252,9 +287,11 @@ export class QwenEnhancer {
     if (!original.trim()) throw new PipelineError('invalid_params', 'there is no prompt to enhance');
     if (options.signal?.aborted) throw new CancelledError();
     const wasLoaded = this.#loaded !== null && this.#key === `${options.modelPath}\u0000${options.dtype ?? ''}`;
-    const m = await this.#model(options);
-    const loadMs = wasLoaded ? 0 : m.loadMs;
+    const loaded = await this.#model(options);
+    const loadMs = wasLoaded ? 0 : loaded.m.loadMs;
     if (options.signal?.aborted) throw new CancelledError();
+    if (loaded.kind === 'gguf') return enhanceWithGguf(loaded.m, options, started, loadMs);
+    const m = loaded.m;
 
     const limit = Math.max(1, Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS[options.target], MAX_NEW_TOKENS_LIMIT));
     const sampling = options.sampling ?? DEFAULT_SAMPLING;
@@ -316,7 +353,9 @@ export class QwenEnhancer {
       stoppedBy,
       provider: m.provider,
       providerNote: m.note,
+      format: 'onnx',
       dtype: m.dtype,
+      fields: null,
       timings: {
         loadMs,
         promptTokens: promptLength,
@@ -327,6 +366,51 @@ export class QwenEnhancer {
       },
     };
   }
+}
+
+/** The GGUF path: a JSON answer under the grammar, its prompt checked like a plain-text one. */
+async function enhanceWithGguf(m: LoadedGguf, options: EnhanceOptions, started: number, loadMs: number): Promise<EnhanceResult> {
+  const original = options.prompt;
+  const shape = options.shape ?? (options.target === 'wan' ? 'video' : 'image');
+  const limit = Math.max(1, Math.min(options.maxNewTokens ?? DEFAULT_MAX_JSON_TOKENS[options.target], MAX_NEW_TOKENS_LIMIT));
+  const messages = jsonEnhancementMessages(original, options.target, shape);
+  const generation = await generateGguf(m, {
+    messages,
+    target: options.target,
+    shape,
+    seed: options.seed,
+    sampling: options.sampling ?? DEFAULT_SAMPLING,
+    maxTokens: limit,
+    signal: options.signal,
+    onToken: options.onToken,
+  });
+  const parsed = parseRewrite(generation.raw, shape, generation.stoppedBy === 'length');
+  const checked = parsed.ok
+    ? checkEnhancement({ raw: parsed.fields.prompt!, original, target: options.target, truncated: false, example: enhancementMessages(original, options.target)[2]?.content })
+    : parsed;
+  return {
+    text: checked.ok ? checked.text : original,
+    original,
+    warning: checked.ok ? null : fallbackWarning(checked.reason),
+    tokens: generation.tokens,
+    tokensPerSecond: generation.generateMs > 0 ? (generation.tokens * 1000) / generation.generateMs : 0,
+    ms: performance.now() - started,
+    raw: generation.raw,
+    stoppedBy: generation.stoppedBy,
+    provider: m.provider,
+    providerNote: m.note,
+    format: 'gguf',
+    dtype: m.info.quantization,
+    fields: parsed.ok ? parsed.fields : null,
+    timings: {
+      loadMs,
+      promptTokens: generation.promptTokens,
+      prefillMs: generation.prefillMs,
+      decodeMs: generation.generateMs - generation.prefillMs,
+      generateMs: generation.generateMs,
+      sessionRunMs: generation.generateMs,
+    },
+  };
 }
 
 let shared: QwenEnhancer | null = null;

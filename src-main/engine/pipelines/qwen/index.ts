@@ -5,12 +5,13 @@
  * `enhanceJobPrompt` is the same step for a pipeline that runs it in its own process (WAN's
  * enhanced job types) before loading its own model. Runs only inside an inference worker.
  */
+import { PRESETS } from '../../../../src-preload/contract/catalog.ts';
 import type { JobType } from '../../../../src-preload/contract/catalog.ts';
 import { PipelineError } from '../types.ts';
 import type { Pipeline, PipelineContext, PipelineResult, RunRequest } from '../types.ts';
-import { sharedEnhancer } from './enhancer.ts';
+import { isGgufModel, sharedEnhancer } from './enhancer.ts';
 import type { EnhanceResult, EnhanceTarget, QwenEnhancer } from './enhancer.ts';
-import { DEFAULT_MAX_NEW_TOKENS } from './prompts.ts';
+import { DEFAULT_MAX_JSON_TOKENS, DEFAULT_MAX_NEW_TOKENS } from './prompts.ts';
 
 export { enhancePrompt, unloadEnhancer, sharedEnhancer, QwenEnhancer } from './enhancer.ts';
 export type { EnhanceOptions, EnhanceResult, EnhanceTarget } from './enhancer.ts';
@@ -37,12 +38,13 @@ function tokenProgress(ctx: PipelineContext, limit: number): (generated: number)
 
 async function runEnhancer(enhancer: QwenEnhancer, req: RunRequest, model: RunRequest['model'], ctx: PipelineContext): Promise<EnhanceResult> {
   const target = targetForJobType(req.jobType);
-  const limit = DEFAULT_MAX_NEW_TOKENS[target];
+  const limit = (isGgufModel(model.path) ? DEFAULT_MAX_JSON_TOKENS : DEFAULT_MAX_NEW_TOKENS)[target];
   ctx.progress({ step: 0, of: limit, stage: 'loading prompt enhancer', preview: null });
   const result = await enhancer.enhance({
     modelPath: model.path,
     prompt: req.params.prompt,
     target,
+    shape: PRESETS[req.jobType].kind,
     seed: req.params.seed,
     maxNewTokens: limit,
     signal: ctx.signal,
@@ -129,7 +131,7 @@ export async function enhanceJobPrompt(req: RunRequest, ctx: PipelineContext, op
   if (!req.enhancer) {
     throw new PipelineError(
       'enhancer_missing',
-      `${req.jobType} rewrites its prompt with Qwen 2.5 Instruct, but no prompt-enhancer model is installed. Add a Qwen2.5 Instruct ONNX folder to a model folder (see docs/models.md), or choose the job type without "enhanced".`,
+      `${req.jobType} rewrites its prompt with Qwen 2.5 Instruct, but no prompt-enhancer model is installed. Add a Qwen2.5 Instruct GGUF file (such as Qwen2.5-7B-Instruct-Q4_K_M.gguf) or ONNX folder to a model folder (see docs/models.md), or choose the job type without "enhanced".`,
     );
   }
   const enhancer = options.enhancer ?? sharedEnhancer();

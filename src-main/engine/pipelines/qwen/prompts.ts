@@ -62,3 +62,85 @@ export function enhancementMessages(prompt: string, target: EnhanceTarget): Chat
     { role: 'user', content: ideaMessage(prompt) },
   ];
 }
+
+/**
+ * What a GGUF model on llama.cpp writes: a JSON object, held to a JSON-schema grammar so a small
+ * model cannot answer with anything else. An image asks for the prompt alone; a video also for
+ * its four aspects (subject, motion, camera, light), each a short phrase from the paragraph.
+ * String lengths are bounded in the grammar itself: a model that would run on is made to close.
+ */
+export type RewriteShape = 'image' | 'video';
+
+export const REWRITE_FIELDS: Readonly<Record<RewriteShape, readonly string[]>> = {
+  image: ['prompt'],
+  video: ['prompt', 'subject', 'motion', 'camera', 'light'],
+};
+
+/** Longest prompt string the grammar allows per target (WAN: up to 150 words asked for; SDXL: 50 tags). */
+export const MAX_PROMPT_CHARS: Readonly<Record<EnhanceTarget, number>> = { wan: 1200, sdxl: 700 };
+export const MAX_ASPECT_CHARS = 200;
+
+/** Tokens the JSON answer may take: the prose or tags, and for video the four short aspects. */
+export const DEFAULT_MAX_JSON_TOKENS: Readonly<Record<EnhanceTarget, number>> = { wan: 480, sdxl: 220 };
+
+export interface RewriteSchema {
+  readonly type: 'object';
+  readonly properties: Readonly<Record<string, { readonly type: 'string'; readonly minLength: number; readonly maxLength: number }>>;
+  readonly required: readonly string[];
+  readonly additionalProperties: false;
+}
+
+export function rewriteSchema(target: EnhanceTarget, shape: RewriteShape): RewriteSchema {
+  const fields = REWRITE_FIELDS[shape];
+  return {
+    type: 'object',
+    properties: Object.fromEntries(fields.map((f) => [f, { type: 'string', minLength: 1, maxLength: f === 'prompt' ? MAX_PROMPT_CHARS[target] : MAX_ASPECT_CHARS }])),
+    required: fields,
+    additionalProperties: false,
+  };
+}
+
+const VIDEO_EXAMPLE_ASPECTS = {
+  subject: 'an elderly lighthouse keeper in a heavy navy wool coat with a brass lantern',
+  motion: 'climbs the last turn of the stairs, then looks out as the great lens turns',
+  camera: 'slow, steady handheld follow from behind, drifting past his shoulder',
+  light: 'cold blue moonlight, warm amber lantern glow, rain and thin fog',
+};
+
+function jsonInstruction(shape: RewriteShape): string {
+  return shape === 'video'
+    ? '\n\nAnswer with one JSON object and nothing else: "prompt" holds the paragraph, and "subject", "motion", "camera" and "light" each a short phrase taken from it.'
+    : '\n\nAnswer with one JSON object and nothing else: "prompt" holds the prompt.';
+}
+
+/** The conversation for a JSON answer: the same instructions and example, the example answered in JSON. */
+export function jsonEnhancementMessages(prompt: string, target: EnhanceTarget, shape: RewriteShape): ChatMessage[] {
+  const [exampleIdea, exampleAnswer] = EXAMPLES[target];
+  const example = shape === 'video' ? { prompt: exampleAnswer, ...VIDEO_EXAMPLE_ASPECTS } : { prompt: exampleAnswer };
+  return [
+    { role: 'system', content: SYSTEM[target] + jsonInstruction(shape) },
+    { role: 'user', content: ideaMessage(exampleIdea) },
+    { role: 'assistant', content: JSON.stringify(example) },
+    { role: 'user', content: ideaMessage(prompt) },
+  ];
+}
+
+export type RewriteFields = Readonly<Record<string, string>>;
+
+/** The fields of a JSON answer, or why it is not one (cut off at the token limit, or not the asked shape). */
+export function parseRewrite(raw: string, shape: RewriteShape, truncated: boolean): { ok: true; fields: RewriteFields } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: truncated ? 'it ran past the length limit before its answer was complete' : 'it was not the JSON answer the enhancer asked for' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'it was not the JSON answer the enhancer asked for' };
+  const record = value as Record<string, unknown>;
+  const fields: Record<string, string> = {};
+  for (const f of REWRITE_FIELDS[shape]) {
+    if (typeof record[f] !== 'string') return { ok: false, reason: `its answer had no "${f}"` };
+    fields[f] = record[f];
+  }
+  return { ok: true, fields };
+}
