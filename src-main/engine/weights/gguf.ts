@@ -155,6 +155,8 @@ export interface GgufHeader {
 export interface GgufReadOptions {
   /** Arrays up to this length keep their items (default 4096: hyperparameter lists yes, vocabularies no). */
   readonly keepArraysUpTo?: number;
+  /** Bytes read at a time (default 1 MiB; tests use small ones to cross chunk edges everywhere). */
+  readonly chunkBytes?: number;
 }
 
 /** Reads a file front to back in chunks, so a header of any size costs a few small reads. */
@@ -162,14 +164,16 @@ class HeaderReader {
   readonly fd: number;
   readonly size: number;
   readonly name: string;
+  readonly chunk: number;
   #buf = Buffer.alloc(0);
   #bufStart = 0;
   pos = 0;
 
-  constructor(fd: number, size: number, name: string) {
+  constructor(fd: number, size: number, name: string, chunk: number) {
     this.fd = fd;
     this.size = size;
     this.name = name;
+    this.chunk = chunk;
   }
 
   #ensure(n: number, what: string): void {
@@ -180,7 +184,7 @@ class HeaderReader {
       );
     }
     if (this.pos >= this.#bufStart && this.pos + n <= this.#bufStart + this.#buf.length) return;
-    const want = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
+    const want = Math.min(Math.max(n, this.chunk), this.size - this.pos);
     const buf = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
@@ -203,14 +207,18 @@ class HeaderReader {
     return at;
   }
 
+  // The offset first: `this.#buf.read…(this.#at(…))` would take the buffer before #at refills it.
   u8(what: string): number {
-    return this.#buf.readUInt8(this.#at(1, what));
+    const at = this.#at(1, what);
+    return this.#buf.readUInt8(at);
   }
   u32(what: string): number {
-    return this.#buf.readUInt32LE(this.#at(4, what));
+    const at = this.#at(4, what);
+    return this.#buf.readUInt32LE(at);
   }
   u64(what: string): bigint {
-    return this.#buf.readBigUInt64LE(this.#at(8, what));
+    const at = this.#at(8, what);
+    return this.#buf.readBigUInt64LE(at);
   }
   /** A u64 that must fit a JS number (sizes, offsets, counts). */
   size64(what: string, max: number): number {
@@ -308,7 +316,7 @@ export function readGgufHeaderSync(path: string, options: GgufReadOptions = {}):
   try {
     const info = fstatSync(fd);
     if (info.isDirectory()) throw new WeightFileError('unreadable', `${path} is a folder, not a file`);
-    return parseGguf(new HeaderReader(fd, info.size, name), path, options);
+    return parseGguf(new HeaderReader(fd, info.size, name, Math.max(1, options.chunkBytes ?? 1 << 20)), path, options);
   } catch (e) {
     if (e instanceof WeightFileError) throw e;
     throw WeightFileError.fromFs(e, path);

@@ -85,6 +85,15 @@ describe('GGUF header reader', () => {
     expect(ggufArray(h, 'tokenizer.ggml.tokens')!.items).toContain('<|im_start|>');
   });
 
+  it('reads the same header in small chunks as in one (every value across a chunk edge somewhere)', () => {
+    const whole = readGgufHeaderSync(tiny, { keepArraysUpTo: 100_000 });
+    for (const chunkBytes of [1, 7, 37, 4096]) {
+      const chunked = readGgufHeaderSync(tiny, { keepArraysUpTo: 100_000, chunkBytes });
+      expect(chunked.metadata, `chunks of ${chunkBytes}`).toEqual(whole.metadata);
+      expect(chunked.tensors, `chunks of ${chunkBytes}`).toEqual(whole.tensors);
+    }
+  });
+
   it('keeps long arrays only when asked, and still reads past them', () => {
     const h = readGgufHeaderSync(tiny, { keepArraysUpTo: 100 });
     const tokens = ggufArray(h, 'tokenizer.ggml.tokens')!;
