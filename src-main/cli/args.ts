@@ -22,7 +22,7 @@ export interface CommandSpec {
   /** `generate`, `jobs list`, … */
   readonly name: CommandName;
   readonly summary: string;
-  /** Positional arguments; a last one ending in `…` takes one or more words (`ID…`). */
+  /** Positional arguments; a last one ending in `…` takes one or more words (`ID…`), or none too in brackets (`[ID…]`). */
   readonly args: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** How the command opens the engine: runner runs jobs, client only reads/writes the queue. */
@@ -36,6 +36,8 @@ const ENGINE_COMMAND_NAMES = [
   'jobs cancel',
   'jobs retry',
   'jobs move-to-front',
+  'jobs move',
+  'jobs clear',
   'queue pause',
   'queue resume',
   'queue status',
@@ -99,6 +101,11 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'jobs cancel': spec('jobs cancel', 'cancel a queued job, or stop a running one at its next step', 'client', ['ID']),
   'jobs retry': spec('jobs retry', 'queue a failed or cancelled job again', 'client', ['ID']),
   'jobs move-to-front': spec('jobs move-to-front', 'run a queued job next', 'client', ['ID']),
+  'jobs move': spec('jobs move', 'put a queued job just ahead of another queued job, or at the back of the queue', 'client', ['ID'], {
+    before: { type: 'string', value: 'ID', help: 'the queued job it goes ahead of' },
+    last: { type: 'boolean', help: 'to the back of the queue' },
+  }),
+  'jobs clear': spec('jobs clear', 'clear finished jobs (done, failed, cancelled) from the job list: all, or the IDs given', 'client', ['[ID…]']),
   'queue pause': spec('queue pause', 'stop starting new jobs (the running one finishes)', 'client'),
   'queue resume': spec('queue resume', 'start running queued jobs again', 'client'),
   'queue status': spec('queue status', 'show whether the queue is paused and how many jobs wait', 'client'),
@@ -131,7 +138,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
 };
 
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
-  jobs: ['list', 'show', 'cancel', 'retry', 'move-to-front'],
+  jobs: ['list', 'show', 'cancel', 'retry', 'move-to-front', 'move', 'clear'],
   queue: ['pause', 'resume', 'status'],
   models: ['list', 'add'],
   settings: ['list', 'get', 'set'],
@@ -235,10 +242,12 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const args = parsed.positionals.slice(consumed);
   const expected = COMMANDS[name].args;
   const variadic = expected.at(-1)?.endsWith('…') === true;
-  if (args.length < expected.length || (!variadic && args.length > expected.length)) {
+  // A last argument in brackets (`[ID…]`) may be left out.
+  const required = expected.at(-1)?.startsWith('[') === true ? expected.length - 1 : expected.length;
+  if (args.length < required || (!variadic && args.length > expected.length)) {
     const usage = `studio ${name}${expected.map((a) => ` ${a}`).join('')}`;
     throw new UsageError(
-      args.length < expected.length
+      args.length < required
         ? `missing ${expected.slice(args.length).join(' ')}: usage: ${usage}`
         : `unexpected argument '${args[expected.length]}': usage: ${usage}`,
     );

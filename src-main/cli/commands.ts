@@ -220,6 +220,27 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       return jobAction(ctx, 'jobs.retry', 'queued again');
     case 'jobs move-to-front':
       return jobAction(ctx, 'jobs.moveToFront', 'moved to the front');
+    case 'jobs move': {
+      const id = line.args[0]!;
+      const before = typeof line.values.before === 'string' ? line.values.before : null;
+      if ((before === null) === (line.values.last !== true)) {
+        throw new UsageError('say where the job goes: --before ID (ahead of that queued job) or --last (to the back of the queue)', '--before');
+      }
+      return withEngine(ctx, 'client', async (engine) => {
+        const job = await invoke(engine.handlers, 'jobs.reorder', { id, before });
+        if (json) printJson(io, job);
+        else print(io, `moved ${job.id}: ${job.position === null ? 'queued' : `now #${job.position + 1} in line`}`);
+        return EXIT.ok;
+      });
+    }
+    case 'jobs clear':
+      return withEngine(ctx, 'client', async (engine) => {
+        const ids = line.args.length > 0 ? [...line.args] : undefined;
+        const cleared = await invoke(engine.handlers, 'jobs.clearFinished', ids ? { ids } : undefined);
+        if (json) printJson(io, cleared);
+        else print(io, cleared.ids.length === 0 ? 'no finished jobs to clear' : `cleared ${cleared.ids.length} finished job${cleared.ids.length === 1 ? '' : 's'} from the list (\`studio jobs show ID\` still shows each)`);
+        return EXIT.ok;
+      });
     case 'queue pause':
     case 'queue resume':
     case 'queue status': {

@@ -430,7 +430,7 @@ export class Engine {
         kick();
         return job;
       },
-      'jobs.list': async (p) => this.queue.list({ states: p?.states, limit: p?.limit }),
+      'jobs.list': async (p) => this.queue.list({ states: p?.states, limit: p?.limit, includeCleared: p?.includeCleared }),
       'jobs.get': async ({ id }) => this.queue.get(id),
       'jobs.cancel': async ({ id }) => {
         const job = this.queue.cancel(id);
@@ -446,6 +446,16 @@ export class Engine {
         const job = this.queue.moveToFront(id);
         kick();
         return job;
+      },
+      'jobs.reorder': async ({ id, before }) => {
+        const job = this.queue.reorder(id, before);
+        kick();
+        return job;
+      },
+      'jobs.clearFinished': async (p) => {
+        const ids = this.queue.clearFinished(p?.ids);
+        if (ids.length > 0) this.emit('jobs.cleared', { ids });
+        return { ids };
       },
       'queue.state': async () => this.queue.state(),
       'queue.pause': async () => {

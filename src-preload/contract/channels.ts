@@ -30,8 +30,26 @@ export const JobListSchema = z
   .strictObject({
     states: z.array(z.enum(JOB_STATES)).optional(),
     limit: z.number().int().min(1).max(1000).optional(),
+    /** Also finished jobs cleared from the queue's list (default: left out). */
+    includeCleared: z.boolean().optional(),
   })
   .optional();
+
+/** Puts a queued job just ahead of another queued job, or at the back of the queue (`before: null`). */
+export const JobReorderSchema = z.strictObject({
+  id: z.string().min(1).max(64),
+  before: z.string().min(1).max(64).nullable(),
+});
+
+/** Finished jobs to clear from the queue's list; all of them when `ids` is left out. */
+export const ClearFinishedSchema = z
+  .strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(1000).optional() })
+  .optional();
+
+/** Jobs cleared from the queue's list (they stay readable by id; their outputs stay in the library). */
+export interface ClearedJobs {
+  readonly ids: readonly string[];
+}
 
 export const EnhanceSchema = z.strictObject({
   prompt: z.string().trim().min(1, { error: 'prompt must not be empty' }).max(LIMITS.promptMax),
@@ -60,6 +78,8 @@ export const channels = {
   'jobs.cancel': channel<JobView>()(JobId),
   'jobs.retry': channel<JobView>()(JobId),
   'jobs.moveToFront': channel<JobView>()(JobId),
+  'jobs.reorder': channel<JobView>()(JobReorderSchema),
+  'jobs.clearFinished': channel<ClearedJobs>()(ClearFinishedSchema),
   'queue.state': channel<QueueState>()(Empty),
   'queue.pause': channel<QueueState>()(Empty),
   'queue.resume': channel<QueueState>()(Empty),
@@ -96,6 +116,7 @@ export interface Events extends SettingsEvents, LibraryEvents {
   'app.notice': Notice;
   'jobs.changed': JobView;
   'jobs.progress': ProgressEvent;
+  'jobs.cleared': ClearedJobs;
   'queue.changed': QueueState;
   'gpu.changed': GpuStats;
   /** An "Add model" preparation started, progressed or finished. */
@@ -108,6 +129,7 @@ export const EVENT_NAMES = [
   'app.notice',
   'jobs.changed',
   'jobs.progress',
+  'jobs.cleared',
   'queue.changed',
   'gpu.changed',
   'models.preparation',

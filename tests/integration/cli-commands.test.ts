@@ -114,6 +114,30 @@ describe('studio jobs and queue', () => {
     expect(missing.code).toBe(3);
     expect(missing.stderr).toBe('error: no job with id no-such-job\n');
   });
+
+  it('moves a queued job ahead of another or to the back, and clears finished jobs from the list', async () => {
+    const ids: string[] = [];
+    for (const prompt of ['one', 'two', 'three']) {
+      ids.push((json(await studio(['--data', data, 'generate', '--type', 'image_high', '--prompt', prompt, '--json'])) as { id: string }).id);
+    }
+    const [one, two, three] = ids as [string, string, string];
+    const moved = await studio(['--data', data, 'jobs', 'move', three, '--before', one]);
+    expect(moved).toMatchObject({ code: 0, stdout: `moved ${three}: now #1 in line\n` });
+    expect(json(await studio(['--data', data, 'jobs', 'move', three, '--last', '--json']))).toMatchObject({ id: three, position: 2 });
+    const order = json(await studio(['--data', data, 'jobs', 'list', '--state', 'queued', '--json'])) as { id: string }[];
+    expect(order.map((j) => j.id)).toEqual([one, two, three]);
+    const neither = await studio(['--data', data, 'jobs', 'move', three]);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('--before ID');
+
+    await studio(['--data', data, 'jobs', 'cancel', two]);
+    const cleared = await studio(['--data', data, 'jobs', 'clear']);
+    expect(cleared).toMatchObject({ code: 0, stdout: 'cleared 1 finished job from the list (`studio jobs show ID` still shows each)\n' });
+    const listed = json(await studio(['--data', data, 'jobs', 'list', '--json'])) as { id: string }[];
+    expect(listed.map((j) => j.id)).toEqual([one, three]);
+    expect(json(await studio(['--data', data, 'jobs', 'show', two, '--json']))).toMatchObject({ id: two, status: { state: 'cancelled' } });
+    expect((await studio(['--data', data, 'jobs', 'clear', one, '--json'])).stdout).toBe('{\n  "ids": []\n}\n');
+  });
 });
 
 describe('studio models list', () => {

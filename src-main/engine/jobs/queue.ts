@@ -4,6 +4,9 @@
  *
  * Ordering: jobs that were moved to the front first (most recent move first), then fast job types
  * before high ones, FIFO within. One integer `sort_key` encodes that so claiming is one index step.
+ * A job put somewhere by hand (`reorder`) takes the key just below the job it now precedes, the
+ * jobs ahead of it moving down by one, so every queued key stays distinct; a new job goes behind
+ * every queued key of its band, so a job placed by hand keeps its place among later arrivals.
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
@@ -13,6 +16,21 @@ import type { JobState, JobStatus, JobView, QueueState } from '../../../src-prel
 import { StudioError } from '../errors.ts';
 
 const PRIORITY_SPAN = 2 ** 42;
+
+/**
+ * The key that puts a job at the back of its priority band (bound as band start, band start, band
+ * end): behind every job ever inserted in that band and behind every queued key in it, including
+ * jobs placed there by hand.
+ */
+const BAND_TAIL = `max(? + (SELECT coalesce(max(rowid), 0) + 1 FROM jobs),
+  (SELECT coalesce(max(sort_key), 0) + 1 FROM jobs WHERE status = 'queued' AND sort_key >= ? AND sort_key < ?))`;
+const bandOf = (priority: number): [number, number, number] => {
+  const start = priority * PRIORITY_SPAN;
+  return [start, start, start + PRIORITY_SPAN];
+};
+/** Finished jobs the user cleared from the queue's list (kept for the library, the CLI's `jobs show`). */
+const NOT_CLEARED = "json_extract(metadata, '$.clearedAt') IS NULL";
+const FINISHED_STATES = "('done', 'failed', 'cancelled')";
 
 export interface JobRow {
   id: string;
@@ -103,22 +121,21 @@ export class JobQueue {
     return this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', id);
   }
 
-  list(options: { states?: readonly JobState[]; limit?: number } = {}): JobView[] {
+  /** Jobs in run order (running, then queued by place in line, then the rest newest first); cleared ones only when asked. */
+  list(options: { states?: readonly JobState[]; limit?: number; includeCleared?: boolean } = {}): JobView[] {
     const limit = options.limit ?? 200;
     const states = options.states?.length ? options.states : null;
-    const rows = states
-      ? this.db.all<JobRow>(
-          `SELECT * FROM jobs WHERE status IN (${states.map(() => '?').join(',')})
-           ORDER BY CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,
-                    CASE WHEN status = 'queued' THEN sort_key END, created_at DESC LIMIT ?`,
-          ...states,
-          limit,
-        )
-      : this.db.all<JobRow>(
-          `SELECT * FROM jobs ORDER BY CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,
-                    CASE WHEN status = 'queued' THEN sort_key END, created_at DESC LIMIT ?`,
-          limit,
-        );
+    const where = [
+      ...(states ? [`status IN (${states.map(() => '?').join(',')})`] : []),
+      ...(options.includeCleared ? [] : [NOT_CLEARED]),
+    ];
+    const rows = this.db.all<JobRow>(
+      `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,
+                CASE WHEN status = 'queued' THEN sort_key END, created_at DESC, rowid DESC LIMIT ?`,
+      ...(states ?? []),
+      limit,
+    );
     const positions = rows.some((r) => r.status === 'queued') ? this.queuedPositions() : null;
     return rows.map((r) => this.view(r, positions));
   }
@@ -139,7 +156,7 @@ export class JobQueue {
   runnable(limit: number): JobRow[] {
     return this.db.all<JobRow>(
       `SELECT * FROM jobs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?)
-       ORDER BY sort_key LIMIT ?`,
+       ORDER BY sort_key, rowid LIMIT ?`,
       this.now(),
       limit,
     );
@@ -166,11 +183,10 @@ export class JobQueue {
         if (existing) return { row: existing, created: false };
       }
       const id = randomUUID();
-      const base = preset.priority * PRIORITY_SPAN;
       this.db.run(
         `INSERT INTO jobs (id, job_type, model_family, quality, format, params, original_prompt, enhanced_prompt,
             status, status_at, sort_key, attempts, max_attempts, idempotency_key, total_steps, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ? + (SELECT coalesce(max(rowid), 0) + 1 FROM jobs), 0, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ${BAND_TAIL}, 0, ?, ?, ?, ?)`,
         id,
         type,
         preset.family,
@@ -180,7 +196,7 @@ export class JobQueue {
         params.prompt,
         params.enhancedPrompt,
         t,
-        base,
+        ...bandOf(preset.priority),
         this.maxAttempts,
         options.idempotencyKey ?? null,
         params.steps,
@@ -436,10 +452,10 @@ export class JobQueue {
       this.db.run(
         `UPDATE jobs SET status = 'queued', status_at = ?, attempts = 0, cancel_requested = 0, not_before = NULL,
             queue_reason = 'retried by you', error_code = NULL, error_message = NULL, finished_at = NULL, step = NULL,
-            sort_key = ? + (SELECT coalesce(max(rowid), 0) + 1 FROM jobs)
+            metadata = json_remove(metadata, '$.clearedAt'), sort_key = ${BAND_TAIL}
          WHERE id = ?`,
         t,
-        preset.priority * PRIORITY_SPAN,
+        ...bandOf(preset.priority),
         id,
       );
       this.event(id, cur.status, 'queued', 'retried');
@@ -470,6 +486,68 @@ export class JobQueue {
     this.emit(view);
     this.emitQueue();
     return view;
+  }
+
+  /**
+   * Puts a queued job just ahead of another queued job (`before`), or at the back of the queue
+   * (`before` null) — a drag in the Queue, or Move up / Move down. The scheduler claims by this
+   * order, so the job runs where it was put.
+   */
+  reorder(id: string, before: string | null): JobView {
+    const row = this.db.transaction(() => {
+      const cur = this.row(id);
+      if (!cur) throw new StudioError('not_found', `no job with id ${id}`);
+      if (cur.status !== 'queued') {
+        throw new StudioError('not_queued', `job ${id} is ${cur.status}; only queued jobs can be reordered`);
+      }
+      if (before === id) return cur;
+      if (before === null) {
+        this.db.run(
+          `UPDATE jobs SET sort_key = (SELECT max(sort_key) FROM jobs WHERE status = 'queued') + 1 WHERE id = ?`,
+          id,
+        );
+        this.event(id, 'queued', 'queued', 'moved to the back');
+        return this.row(id)!;
+      }
+      const next = this.row(before);
+      if (!next) throw new StudioError('not_found', `no job with id ${before}`, { field: 'before' });
+      if (next.status !== 'queued') {
+        throw new StudioError('not_queued', `job ${before} is ${next.status}, so a job cannot be put ahead of it; only queued jobs have a place in line`, { field: 'before' });
+      }
+      // Everything ahead of `before` moves down one; the job takes the key that frees up.
+      this.db.run(
+        "UPDATE jobs SET sort_key = sort_key - 1 WHERE status = 'queued' AND sort_key < ? AND id != ?",
+        next.sort_key,
+        id,
+      );
+      this.db.run('UPDATE jobs SET sort_key = ? WHERE id = ?', next.sort_key - 1, id);
+      this.event(id, 'queued', 'queued', `moved ahead of ${before}`);
+      return this.row(id)!;
+    });
+    const view = this.view(row);
+    this.emit(view);
+    this.emitQueue();
+    return view;
+  }
+
+  /**
+   * Clears finished jobs (done, failed, cancelled) from the queue's list — the given ones, or all.
+   * Nothing is deleted: the job stays readable by id and its outputs stay in the library.
+   */
+  clearFinished(ids?: readonly string[]): string[] {
+    const t = this.now();
+    return this.db.transaction(() =>
+      this.db
+        .all<{ id: string }>(
+          `UPDATE jobs SET metadata = json_set(metadata, '$.clearedAt', ?)
+           WHERE status IN ${FINISHED_STATES} AND ${NOT_CLEARED}
+             ${ids ? `AND id IN (SELECT value FROM json_each(?))` : ''}
+           RETURNING id`,
+          t,
+          ...(ids ? [JSON.stringify(ids)] : []),
+        )
+        .map((r) => r.id),
+    );
   }
 
   setPaused(paused: boolean): QueueState {
@@ -553,7 +631,7 @@ export class JobQueue {
   }
 
   private queuedPositions(): Map<string, number> {
-    const ids = this.db.all<{ id: string }>("SELECT id FROM jobs WHERE status = 'queued' ORDER BY sort_key");
+    const ids = this.db.all<{ id: string }>("SELECT id FROM jobs WHERE status = 'queued' ORDER BY sort_key, rowid");
     return new Map(ids.map((r, i) => [r.id, i]));
   }
 

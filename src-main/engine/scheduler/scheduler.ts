@@ -189,10 +189,21 @@ export class Scheduler {
     }
     const busy = new Set([...this.running.values()].map((r) => r.slot));
     if (busy.size >= 2) return;
+    // Jobs this pass went past because their family's slot is busy: they stay ahead in line.
+    const passedOver: string[] = [];
     for (const row of this.o.queue.runnable(32)) {
       const family = row.model_family as ModelFamily;
-      if (busy.has(family)) continue;
-      const started = await this.tryStart(row, family);
+      if (busy.has(family)) {
+        passedOver.push(row.id);
+        continue;
+      }
+      const started = await this.tryStart(row, family, () => this.stillNext(row.id, passedOver, busy));
+      if (started === 'stale') {
+        // The queue changed while this pass waited (paused, reordered, a job ended): start over
+        // from the order as it is now.
+        this.again = true;
+        return;
+      }
       if (started === 'started') {
         busy.add(family);
         if (busy.size >= 2) break;
@@ -202,6 +213,20 @@ export class Scheduler {
       }
     }
     this.armWake();
+  }
+
+  /**
+   * Whether the job a pass is about to claim is still the one to run: the queue is not paused, the
+   * same slots are busy, and the runnable jobs ahead of it are exactly the ones the pass went past.
+   * A pass reads the order once and may then wait — for a worker to confirm a model's release, for
+   * ffmpeg to be found — and a move to the front, a reorder or a pause made meanwhile must win.
+   */
+  private stillNext(jobId: string, passedOver: readonly string[], busy: ReadonlySet<ModelFamily>): boolean {
+    if (this.stopped || this.o.queue.isPaused()) return false;
+    const slots = new Set([...this.running.values()].map((r) => r.slot));
+    if (slots.size !== busy.size || [...slots].some((s) => !busy.has(s))) return false;
+    const ids = this.o.queue.runnable(passedOver.length + 1).map((r) => r.id);
+    return ids.length === passedOver.length + 1 && ids[passedOver.length] === jobId && passedOver.every((id, i) => ids[i] === id);
   }
 
   private resolveModel(slot: Slot, id: string | null): ModelRef | { missing: string } {
@@ -221,11 +246,17 @@ export class Scheduler {
     return this.o.models.list().find((m) => m.path === model.path)?.sizeBytes ?? 0;
   }
 
-  private async tryStart(row: JobRow, family: ModelFamily): Promise<'started' | 'skipped' | 'wait'> {
+  /**
+   * Starts the job, or says why not: 'skipped' (it failed at once: no model, no enhancer, no
+   * ffmpeg), 'wait' (it does not fit beside what runs), 'stale' (the queue changed while this
+   * waited; `stillNext` is asked before every claim).
+   */
+  private async tryStart(row: JobRow, family: ModelFamily, stillNext: () => boolean): Promise<'started' | 'skipped' | 'wait' | 'stale'> {
     const params = JSON.parse(row.params) as JobParams;
     const type = row.job_type as JobType;
     const enhancer = this.needsEnhancer(type, params) ? this.resolveModel('qwen', null) : null;
     if (enhancer && 'missing' in enhancer) {
+      if (!stillNext()) return 'stale';
       if (this.o.queue.claim(row.id)) {
         const plain = type.replace('7b', '').replace('_enhanced', '');
         this.record(row.id, () =>
@@ -243,6 +274,7 @@ export class Scheduler {
     if (PRESETS[type].kind === 'video') {
       const ffmpeg = await this.o.ffmpeg();
       if (!ffmpeg.ok) {
+        if (!stillNext()) return 'stale';
         if (this.o.queue.claim(row.id)) this.record(row.id, () => this.o.queue.fail(row.id, 'ffmpeg_missing', ffmpeg.message, { transient: false }));
         return 'skipped';
       }
@@ -250,6 +282,7 @@ export class Scheduler {
     }
     const model = this.resolveModel(family, params.model);
     if ('missing' in model) {
+      if (!stillNext()) return 'stale';
       const claimed = this.o.queue.claim(row.id);
       if (claimed) {
         this.record(row.id, () =>
@@ -277,6 +310,7 @@ export class Scheduler {
     if (reservedByRunning + idleResidentMb + minimum > budget) await this.releaseIdleModels(new Set([...keep, family]), false);
     const free = budget - reservedByRunning;
     const maxBatch = chooseBatch(need, free, view.params.count);
+    if (!stillNext()) return 'stale';
     const claimed = this.o.queue.claim(row.id);
     if (!claimed) return 'skipped';
     // From here on the job is running: whatever fails is the job's end, recorded by execute.
@@ -448,6 +482,7 @@ export class Scheduler {
       step: p.step,
       of: p.of,
       stage: p.stage,
+      ...(p.stageProgress ? { stageProgress: p.stageProgress } : {}),
       preview: p.preview ? `data:image/png;base64,${Buffer.from(p.preview).toString('base64')}` : null,
       etaMs,
     });

@@ -92,6 +92,10 @@ export class FakeEngine implements CliEngine {
     'jobs.moveToFront': async () => {
       throw new StudioError('not_queued', 'not in this fake');
     },
+    'jobs.reorder': async () => {
+      throw new StudioError('not_queued', 'not in this fake');
+    },
+    'jobs.clearFinished': async () => ({ ids: [] }),
     'queue.state': async () => this.queue,
     'queue.pause': async () => {
       this.paused = true;

@@ -64,6 +64,117 @@ describe('ordering', () => {
   });
 });
 
+describe('reorder (drag, Move up / Move down)', () => {
+  const order = () => queue.runnable(50).map((r) => (JSON.parse(r.params) as { prompt: string }).prompt);
+  const positions = () => queue.list({ states: ['queued'] }).map((j) => [j.params.prompt, j.position]);
+
+  it('puts a job just ahead of another, up or down the line, and the order is what runs', () => {
+    const a = enqueue('sdxl_image_fast', 'a');
+    const b = enqueue('sdxl_image_fast', 'b');
+    const c = enqueue('sdxl_image_fast', 'c');
+    const d = enqueue('sdxl_image_fast', 'd');
+    queue.reorder(d.id, b.id);
+    expect(order()).toEqual(['a', 'd', 'b', 'c']);
+    queue.reorder(a.id, c.id);
+    expect(order()).toEqual(['d', 'b', 'a', 'c']);
+    queue.reorder(d.id, null);
+    expect(order()).toEqual(['b', 'a', 'c', 'd']);
+    expect(positions()).toEqual([['b', 0], ['a', 1], ['c', 2], ['d', 3]]);
+    expect(queue.get(c.id)?.position).toBe(2);
+    // Every queued key distinct, so the order never depends on a tie.
+    const keys = db.all<{ sort_key: number }>("SELECT sort_key FROM jobs WHERE status = 'queued'").map((r) => r.sort_key);
+    expect(new Set(keys).size).toBe(4);
+  });
+
+  it('keeps a hand-placed job in its place when later jobs arrive, and new jobs keep fast before high', () => {
+    const fast1 = enqueue('sdxl_image_fast', 'fast1');
+    const high1 = enqueue('sdxl_image_high', 'high1');
+    queue.reorder(high1.id, fast1.id);
+    expect(order()).toEqual(['high1', 'fast1']);
+    enqueue('sdxl_image_fast', 'fast2');
+    enqueue('sdxl_image_high', 'high2');
+    expect(order()).toEqual(['high1', 'fast1', 'fast2', 'high2']);
+    // Put at the back, then a new fast job still goes ahead of the high ones, behind the fast ones.
+    queue.reorder(fast1.id, null);
+    enqueue('video_fast', 'fast3');
+    expect(order()).toEqual(['high1', 'fast2', 'fast3', 'high2', 'fast1']);
+    enqueue('image_high', 'high3');
+    expect(order()).toEqual(['high1', 'fast2', 'fast3', 'high2', 'fast1', 'high3']);
+  });
+
+  it('gives retried jobs distinct places at the back of their band', () => {
+    const a = enqueue('sdxl_image_fast', 'a');
+    const b = enqueue('sdxl_image_fast', 'b');
+    enqueue('sdxl_image_fast', 'c');
+    for (const j of [a, b]) {
+      queue.claim(j.id);
+      queue.fail(j.id, 'x', 'boom', { transient: false });
+    }
+    queue.retry(b.id);
+    queue.retry(a.id);
+    expect(order()).toEqual(['c', 'b', 'a']);
+  });
+
+  it('survives reopening the database (the order is in SQLite)', () => {
+    const a = enqueue('sdxl_image_fast', 'a');
+    const b = enqueue('sdxl_image_fast', 'b');
+    queue.reorder(b.id, a.id);
+    db.close();
+    db = new Database(join(dir, 'studio.db'));
+    queue = new JobQueue(db, { instanceId: 'again', now: () => now });
+    expect(order()).toEqual(['b', 'a']);
+  });
+
+  it('refuses what has no place in line, with the reason', () => {
+    const a = enqueue('sdxl_image_fast', 'a');
+    const b = enqueue('sdxl_image_fast', 'b');
+    queue.claim(a.id);
+    expect(() => queue.reorder(a.id, null)).toThrow(/running; only queued jobs can be reordered/);
+    expect(() => queue.reorder(b.id, a.id)).toThrow(/is running, so a job cannot be put ahead of it/);
+    expect(() => queue.reorder(b.id, 'nope')).toThrow(/no job with id nope/);
+    expect(queue.reorder(b.id, b.id).position).toBe(0);
+  });
+
+  it('tells subscribers of the job and of the queue', () => {
+    const a = enqueue('sdxl_image_fast', 'a');
+    const b = enqueue('sdxl_image_fast', 'b');
+    const jobs: string[] = [];
+    let queueChanges = 0;
+    queue.onChange((j) => jobs.push(j.id));
+    queue.onQueueChange(() => (queueChanges += 1));
+    expect(queue.reorder(b.id, a.id).position).toBe(0);
+    expect(jobs).toEqual([b.id]);
+    expect(queueChanges).toBe(1);
+  });
+});
+
+describe('clearing finished jobs from the list', () => {
+  it('hides done, failed and cancelled jobs from the list, keeps them readable, and a retry brings one back', () => {
+    const done = enqueue('sdxl_image_fast', 'done');
+    const failed = enqueue('sdxl_image_fast', 'failed');
+    const cancelled = enqueue('sdxl_image_fast', 'cancelled');
+    const waiting = enqueue('sdxl_image_fast', 'waiting');
+    queue.claim(done.id);
+    queue.complete(done.id, []);
+    queue.claim(failed.id);
+    queue.fail(failed.id, 'x', 'boom', { transient: false });
+    queue.cancel(cancelled.id);
+
+    expect(queue.clearFinished([done.id]).sort()).toEqual([done.id]);
+    expect(queue.list().map((j) => j.id)).not.toContain(done.id);
+    expect(queue.clearFinished().sort()).toEqual([failed.id, cancelled.id].sort());
+    expect(queue.clearFinished()).toEqual([]);
+    expect(queue.list().map((j) => j.id)).toEqual([waiting.id]);
+    expect(queue.list({ includeCleared: true })).toHaveLength(4);
+    expect(queue.get(done.id)?.status.state).toBe('done');
+
+    queue.retry(failed.id);
+    expect(queue.list().map((j) => j.id).sort()).toEqual([waiting.id, failed.id].sort());
+    // Queued and running jobs are never cleared.
+    expect(queue.clearFinished([waiting.id])).toEqual([]);
+  });
+});
+
 describe('enqueue', () => {
   it('returns the existing job for a repeated idempotency key and queues nothing new', () => {
     const a = enqueue('sdxl_image_fast', 'one', {}, 'key-1');
