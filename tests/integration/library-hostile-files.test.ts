@@ -20,7 +20,7 @@ import type { World } from '../fixtures/library/world.ts';
 
 /**
  * The bound on the importing process's peak RSS, baseline included (~115 MB: Node, sharp, SQLite).
- * Measured: ~360 MB, most of it the file the limits still accept (30 MB of text in one PNG).
+ * Measured: ~390 MB, most of it the files the limits still accept (30 MB of text in one PNG).
  * Before the limits, the first file alone took 2.6 GB to read and 8.8 GB to thumbnail.
  */
 const PEAK_RSS_BOUND_MB = 512;

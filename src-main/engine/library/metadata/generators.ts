@@ -30,6 +30,7 @@
  */
 import { APP_NAME } from '../../version.ts';
 import { parseA1111Parameters } from '../../media/a1111.ts';
+import { trimWhere } from '../../media/trim.ts';
 import { assignDefined, isRecord, jsonObject, num, seedOf, str } from './fields.ts';
 import type { GenerationFields, MediaFields } from './fields.ts';
 
@@ -129,7 +130,7 @@ function splitInvokePrompt(text: string): { prompt?: string; negativePrompt?: st
     if (inner.trim() !== '') negatives.push(inner.trim());
     return ' ';
   });
-  const tidy = positive.replace(/[ \t]+/gu, ' ').replace(/ ,/gu, ',').replace(/^[\s,]+|[\s,]+$/gu, '');
+  const tidy = trimWhere(positive.replace(/[ \t]+/gu, ' ').replace(/ ,/gu, ','), (c) => c === ',' || /\s/u.test(c));
   return assignDefined({}, { prompt: tidy !== '' ? tidy : undefined, negativePrompt: negatives.length > 0 ? negatives.join(', ') : undefined });
 }
 
@@ -167,12 +168,20 @@ export function fromInvokeAiDream(value: string | undefined): Reading {
   let switches: string;
   if (value.startsWith('"')) {
     // parse_cmd: a quoted prompt is read as the shell would (backslash escapes the quote).
+    // Runs between escapes are sliced, not added a character at a time: a rope of millions of
+    // one-character strings costs ~35 bytes each.
     let i = 1;
-    prompt = '';
+    let from = 1;
+    const parts: string[] = [];
     for (; i < value.length && value[i] !== '"'; i++) {
-      if (value[i] === '\\' && i + 1 < value.length) i++;
-      prompt += value[i];
+      if (value[i] === '\\' && i + 1 < value.length) {
+        parts.push(value.slice(from, i));
+        i++;
+        from = i;
+      }
     }
+    parts.push(value.slice(from, i));
+    prompt = parts.join('');
     switches = value.slice(i + 1);
   } else {
     // parse_cmd: everything up to the first thing that looks like a switch.

@@ -125,7 +125,37 @@ export function normaliseFields(fields: MediaFields): MediaFields {
  * The winning reading of a file's records (see the rule above). `parse` is the caller's JSON
  * parser (it bounds what one file may build).
  */
-export function chooseGeneration(found: FoundMetadata, parse: (text: string) => unknown): Generation {
+/**
+ * Longest hand-written text (A1111 infotext, an InvokeAI command, NovelAI's plain fields) that is
+ * read for settings. Reading such text costs up to ~50× its length (split lines, matched pairs,
+ * global replaces), and no tool writes a megabyte of it; a longer one stays verbatim in the
+ * asset's recipe, unread. JSON is bounded by the values it would build instead (bounded-json.ts).
+ */
+export const MAX_READ_TEXT_CHARS = 1024 * 1024;
+
+function readable(text: string | undefined): string | undefined {
+  return text !== undefined && (text.length <= MAX_READ_TEXT_CHARS || text.trimStart().startsWith('{')) ? text : undefined;
+}
+
+/** The found metadata without plain texts too long to read (see MAX_READ_TEXT_CHARS). */
+function withinReadingLimit(found: FoundMetadata): FoundMetadata {
+  const novelai = found.novelai;
+  return {
+    ...found,
+    invokeaiDream: readable(found.invokeaiDream),
+    fooocusScheme: readable(found.fooocusScheme),
+    novelai: novelai && {
+      software: readable(novelai.software),
+      comment: readable(novelai.comment),
+      description: readable(novelai.description),
+      source: readable(novelai.source),
+    },
+    texts: found.texts.filter((t) => readable(t.text) !== undefined),
+  };
+}
+
+export function chooseGeneration(everything: FoundMetadata, parse: (text: string) => unknown): Generation {
+  const found = withinReadingLimit(everything);
   const records: Record<string, unknown>[] = [];
   const texts: FoundText[] = [];
   for (const t of found.texts) {
