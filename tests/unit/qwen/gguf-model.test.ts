@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectQwenGguf, qwen25Size } from '../../../src-main/engine/models/qwen-gguf.ts';
 import type { QwenGgufInspection } from '../../../src-main/engine/models/qwen-gguf.ts';
 import { estimateQwenVram } from '../../../src-main/engine/models/qwen-validator.ts';
+import * as ort from 'onnxruntime-node';
 import { QWEN2_TINY, writeQwenGguf } from '../../fixtures/qwen/gguf-writer.ts';
+import { buildGgufTwin } from '../../fixtures/qwen/gguf-twin.ts';
 import { GREEDY_TOKENS, REFERENCE_PROMPT, tokenizeWithLlama } from '../../fixtures/reference/gguf/cases.ts';
 
 const REFERENCE = JSON.parse(readFileSync(new URL('../../fixtures/reference/gguf/tiny-qwen2-f16.json', import.meta.url), 'utf8')) as {
@@ -76,6 +78,46 @@ describe('the tiny Qwen2 GGUF on llama.cpp against transformers', () => {
     } finally {
       await context.dispose();
       await model.dispose();
+    }
+  });
+});
+
+describe('the ONNX twin the benchmark times transformers.js on', () => {
+  it('is the same model: transformers\u2019 log-probabilities at every step, within 1e-4', async () => {
+    const twin = await buildGgufTwin(join(dir, 'twin'));
+    const session = await ort.InferenceSession.create(twin.modelFile, { intraOpNumThreads: 1 });
+    try {
+      let past: Record<string, ort.Tensor> = {};
+      for (let i = 0; i < QWEN2_TINY.layers; i++) {
+        for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 2, 0, 16]);
+      }
+      let input = PROMPT.ids;
+      let total = 0;
+      let worst = 0;
+      for (const step of REFERENCE.transformers.greedy) {
+        const out = await session.run({
+          input_ids: new ort.Tensor('int64', BigInt64Array.from(input, BigInt), [1, input.length]),
+          attention_mask: new ort.Tensor('int64', new BigInt64Array(total + input.length).fill(1n), [1, total + input.length]),
+          position_ids: new ort.Tensor('int64', BigInt64Array.from(input, (_, i) => BigInt(total + i)), [1, input.length]),
+          ...past,
+        });
+        total += input.length;
+        const logits = (out.logits!.data as Float32Array).subarray((input.length - 1) * 960, input.length * 960);
+        const max = Math.max(...logits);
+        const logSum = Math.log(logits.reduce((a, v) => a + Math.exp(v - max), 0)) + max;
+        step.ids.forEach((id, k) => {
+          worst = Math.max(worst, Math.abs(logits[id]! - logSum - step.logprobs[k]!));
+        });
+        past = {};
+        for (let i = 0; i < QWEN2_TINY.layers; i++) {
+          past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
+          past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
+        }
+        input = [step.ids[0]!];
+      }
+      expect(worst).toBeLessThan(1e-4);
+    } finally {
+      await session.release();
     }
   });
 });
