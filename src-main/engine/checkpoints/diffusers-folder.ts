@@ -35,7 +35,8 @@ const BASE_NAME: Record<SdxlDiffusersComponent, string> = {
 /** fp16 variant first: it is what the GPU graphs compute in, so its bytes are used as they are. */
 const VARIANTS = ['.fp16', ''];
 
-async function readShards(indexPath: string): Promise<SafetensorsHeader[]> {
+/** The headers of every shard an `*.safetensors.index.json` lists, each checked to hold what the index says. */
+export async function readShards(indexPath: string): Promise<SafetensorsHeader[]> {
   let index: { weight_map?: Record<string, string> };
   try {
     index = JSON.parse(readFileSync(indexPath, 'utf8')) as typeof index;
@@ -63,6 +64,20 @@ async function readShards(indexPath: string): Promise<SafetensorsHeader[]> {
   return headers;
 }
 
+/**
+ * The headers of `<base>.safetensors` in a folder, its `.fp16` variant first, or of the shards its
+ * `*.safetensors.index.json` lists; null when the folder has neither.
+ */
+export async function findSafetensorsWeights(folder: string, base: string): Promise<SafetensorsHeader[] | null> {
+  for (const variant of VARIANTS) {
+    const single = join(folder, `${base}${variant}.safetensors`);
+    if (existsSync(single)) return [await readSafetensorsHeader(single)];
+    const index = join(folder, `${base}${variant}.safetensors.index.json`);
+    if (existsSync(index)) return readShards(index);
+  }
+  return null;
+}
+
 async function componentWeights(root: string, component: SdxlDiffusersComponent): Promise<ComponentWeights> {
   const folder = join(root, component);
   if (!existsSync(folder)) throw new WeightFileError('incomplete', `${basename(root)} has no ${component}/ folder: the diffusers model is incomplete`);
@@ -76,12 +91,8 @@ async function componentWeights(root: string, component: SdxlDiffusersComponent)
     }
   }
   const base = BASE_NAME[component];
-  for (const variant of VARIANTS) {
-    const single = join(folder, `${base}${variant}.safetensors`);
-    if (existsSync(single)) return { folder, headers: [await readSafetensorsHeader(single)], config };
-    const index = join(folder, `${base}${variant}.safetensors.index.json`);
-    if (existsSync(index)) return { folder, headers: await readShards(index), config };
-  }
+  const headers = await findSafetensorsWeights(folder, base);
+  if (headers) return { folder, headers, config };
   for (const pickle of [`${base}.bin`, `${base}.fp16.bin`, 'pytorch_model.bin', 'pytorch_model.fp16.bin']) {
     if (existsSync(join(folder, pickle))) {
       throw new WeightFileError('unsafe', `${component}/${pickle} is a PyTorch pickle, which can run code when opened: download the .safetensors files of this model instead`);

@@ -3,7 +3,10 @@
  * in one sentence a creator understands: "SDXL checkpoint, fp16, 6.9 GB, VAE included", or why
  * the studio will not take it ("an SD 1.5 checkpoint: …", "a LoRA, not a checkpoint: …").
  * Only headers are read (STYLE.md §12, §15); ComfyUI's `model_detection.py` is the model for
- * telling families apart by key names and shapes.
+ * telling families apart by key names and shapes. WAN 2.1's parts and folders are told by
+ * wan-identify.ts: a part on its own is a `wan_part` ("WAN 2.1 T2V 1.3B transformer, bf16,
+ * 2.8 GB"), a whole model's folder a `wan_model`; PyTorch archives are opened (by the restricted
+ * reader, which runs nothing) only to find Wan-AI's `.pth` parts — any other is refused unread.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -15,8 +18,13 @@ import { WeightFileError } from '../weights/errors.ts';
 import type { WeightFileErrorCode } from '../weights/errors.ts';
 import { DTYPE_LABEL } from '../weights/dtypes.ts';
 import type { WeightDtype } from '../weights/dtypes.ts';
+import { readPthHeader, readPthHeaderSync } from '../weights/pytorch-archive.ts';
+import type { PthHeader } from '../weights/pytorch-archive.ts';
 import { findDiffusersWeights } from './diffusers-folder.ts';
 import type { DiffusersComponentFiles } from './diffusers-folder.ts';
+import { classifyWanPth, classifyWanSafetensors, identifyWanFolder, wanLora } from './wan-identify.ts';
+import type { WanModelFolder, WanPartFile } from './wan-identify.ts';
+import { storedFromSafetensors } from './wan-parts.ts';
 
 export type Prediction = 'epsilon' | 'v_prediction';
 
@@ -66,7 +74,7 @@ export interface Refused {
   readonly sentence: string;
 }
 
-export type Identified = SdxlSingleFile | SdxlDiffusersFolder | SdxlVaeFile | Refused;
+export type Identified = SdxlSingleFile | SdxlDiffusersFolder | SdxlVaeFile | WanPartFile | WanModelFolder | Refused;
 
 /** 6.9 GB, 335 MB — decimal units, as download pages and file managers on the web show sizes. */
 export function formatSize(bytes: number): string {
@@ -102,6 +110,8 @@ export function classifySafetensors(header: SafetensorsHeader): Identified {
   const size = formatSize(header.size);
 
   if (keys.length === 0) return refused(path, 'wrong_kind', null, `${name} holds no tensors: it is not a model`);
+  const wanLoraSentence = wanLora(storedFromSafetensors([header]));
+  if (wanLoraSentence) return refused(path, 'wrong_kind', 'a LoRA', wanLoraSentence);
   if (any(/(^|[._])lora[._]?(up|down|A|B)[._]|^lora_(unet|te\d?)_|^lycoris_|\.hada_w1_a$|\.lokr_w1$/)) {
     return refused(path, 'wrong_kind', 'a LoRA', `${name} is a LoRA, not a checkpoint: it only adjusts the model it was trained on — add that SDXL checkpoint instead (LoRAs are not applied yet)`);
   }
@@ -114,9 +124,8 @@ export function classifySafetensors(header: SafetensorsHeader): Identified {
   if (any(/(^|\.)joint_blocks\.\d+\./)) {
     return refused(path, 'wrong_kind', 'a Stable Diffusion 3 model', `${name} is a Stable Diffusion 3 model; ${SD_ONLY}`);
   }
-  if (any(/(^|\.)patch_embedding\.weight$/) && any(/(^|\.)blocks\.0\.(self_attn|cross_attn)\./)) {
-    return refused(path, 'wrong_kind', 'a WAN video transformer', `${name} is a WAN video transformer, not an SDXL checkpoint: WAN models are added as WAN models`);
-  }
+  const wan = classifyWanSafetensors(header);
+  if (wan) return wan;
   if (has('model.diffusion_model.')) {
     const adm = shape('model.diffusion_model.label_emb.0.0.weight');
     if (has('cond_stage_model.transformer.')) {
@@ -182,6 +191,8 @@ function readJson(path: string): Record<string, unknown> | null {
 
 async function identifyFolder(path: string): Promise<Identified> {
   const name = basename(path);
+  const wan = await identifyWanFolder(path);
+  if (wan) return wan;
   const index = readJson(join(path, 'model_index.json'));
   if (!index) {
     const files = readdirSync(path).filter((f) => f.endsWith('.safetensors'));
@@ -237,15 +248,43 @@ function notSafetensors(path: string, kind: WeightFileKind): Refused | null {
   }
 }
 
+/**
+ * A PyTorch archive as one of Wan-AI's `.pth` parts (its VAE, its text encoder) or a WAN refusal;
+ * null for any other archive — which keeps the pickle sentence, as does one the restricted reader
+ * cannot read (damaged, hostile, older format).
+ */
+function wanArchive(read: () => PthHeader): Identified | null {
+  try {
+    const wan = classifyWanPth(read());
+    return wan && (wan.ok || wan.what !== null) ? wan : null;
+  } catch (e) {
+    if (e instanceof WeightFileError) return null;
+    throw e;
+  }
+}
+
 async function identifyFile(path: string): Promise<Identified> {
   const sniffed = await sniffFile(path);
+  if (sniffed.kind === 'pytorch_zip') {
+    const header = await readPthHeader(path).catch((e: unknown) => {
+      if (e instanceof WeightFileError) return null;
+      throw e;
+    });
+    const wan = header ? wanArchive(() => header) : null;
+    if (wan) return wan;
+  }
   return notSafetensors(path, sniffed.kind) ?? classifySafetensors(await readSafetensorsHeader(path));
 }
 
 /** A file's identity, synchronously (model-folder scans); errors become a `Refused`. */
 export function identifyFileSync(path: string): Identified {
   try {
-    return notSafetensors(path, sniffFileSync(path).kind) ?? classifySafetensors(readSafetensorsHeaderSync(path));
+    const kind = sniffFileSync(path).kind;
+    if (kind === 'pytorch_zip') {
+      const wan = wanArchive(() => readPthHeaderSync(path));
+      if (wan) return wan;
+    }
+    return notSafetensors(path, kind) ?? classifySafetensors(readSafetensorsHeaderSync(path));
   } catch (e) {
     if (e instanceof WeightFileError) return refused(path, e.code, null, e.message);
     throw e;

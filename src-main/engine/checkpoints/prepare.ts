@@ -18,6 +18,7 @@ import { APP_VERSION } from '../version.ts';
 import { parsePythonJson } from '../fs/python-json.ts';
 import { identify } from './identify.ts';
 import type { Identified, SdxlDiffusersFolder, SdxlSingleFile, SdxlVaeFile } from './identify.ts';
+import { wanNotPreparedYet } from './wan-identify.ts';
 import { componentWeightSet } from './diffusers-folder.ts';
 import { splitSdxlSingleFile } from './layouts/sdxl-single-file.ts';
 import { vaeWeightSetFromFile } from './layouts/vae-file.ts';
@@ -180,6 +181,7 @@ interface Plan {
 async function plan(options: PrepareOptions): Promise<Plan> {
   const identified = await identify(options.source);
   if (!identified.ok) fail(identified);
+  if (identified.kind === 'wan_part' || identified.kind === 'wan_model') throw new WeightFileError('unsupported', wanNotPreparedYet(identified));
   if (identified.kind === 'sdxl_vae') {
     throw new WeightFileError('wrong_kind', `${basename(identified.path)} is a VAE on its own: add the SDXL checkpoint, and choose this file as its VAE`);
   }

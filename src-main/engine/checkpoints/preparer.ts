@@ -12,6 +12,7 @@ import { entryBeside } from '../media/entries.ts';
 import { identify } from './identify.ts';
 import { findPrepared } from './prepare.ts';
 import { describePrepareFailure, PREPARE_THREAD_MARK } from './prepare-thread.ts';
+import { wanNotPreparedYet } from './wan-identify.ts';
 import type { PrepareThreadMessage, PrepareThreadStart } from './prepare-thread.ts';
 
 export interface PreparerOptions {
@@ -62,6 +63,7 @@ export class ModelPreparer {
   async inspect(path: string): Promise<ModelInspection> {
     const found = await identify(path);
     if (!found.ok) return { ok: false, what: found.what, message: found.sentence };
+    if (found.kind === 'wan_part' || found.kind === 'wan_model') return { ok: false, what: 'a WAN model', message: wanNotPreparedYet(found) };
     const isFile = found.kind !== 'sdxl_diffusers';
     const needsVae = found.kind === 'sdxl_single_file' && !found.hasVae;
     let preparedAs: string | null = null;
