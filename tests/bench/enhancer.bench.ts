@@ -4,16 +4,29 @@
  * plain onnxruntime-node greedy loop over the same model with Qwen2.5's real vocabulary width
  * (151,936 logits a token), since that width is what makes per-token work in JS expensive.
  *
+ * llama.cpp (node-llama-cpp) against transformers.js on one model (gguf.bench-part below): the
+ * tiny Qwen2 GGUF and its ONNX twin (tests/fixtures/qwen/gguf-twin.ts — the same F16 weights,
+ * tokenizer and prompt), one thread each, interleaved: time to the first token and decode
+ * tokens/s, and their ratios; then the GGUF enhancer as jobs run it (chat template, JSON grammar,
+ * sampling); then a synthetic GGUF of Qwen2.5-0.5B-Instruct's shapes (Q8_0, 151,936-token
+ * embedding, tied output; written once to .fixtures/enhancer-bench/).
+ *
  * Real-model figures (Qwen2.5-7B/3B/0.5B Instruct on a GPU) are in docs/models.md; they need a
  * GPU machine and the model files, which CI has neither of. `QWEN_BENCH_MODEL=/path/to/folder`
- * adds the same tokens-per-second figure for a real export on this machine's best provider.
+ * (or a .gguf file) adds the same tokens-per-second figure for a real model on this machine's
+ * best provider.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import type { Token } from 'node-llama-cpp';
 import * as ort from 'onnxruntime-node';
 import { buildQwenFixture } from '../fixtures/qwen/build-qwen.ts';
+import { buildGgufTwin } from '../fixtures/qwen/gguf-twin.ts';
+import { QWEN25_05B, QWEN25_VOCAB, writeQwenGguf } from '../fixtures/qwen/gguf-writer.ts';
+import { inspectQwenGguf } from '../../src-main/engine/models/qwen-gguf.ts';
 import { QwenEnhancer } from '../../src-main/engine/pipelines/qwen/enhancer.ts';
 import type { EnhanceResult, SamplingSettings } from '../../src-main/engine/pipelines/qwen/enhancer.ts';
 import { enhancementMessages } from '../../src-main/engine/pipelines/qwen/prompts.ts';
@@ -24,6 +37,8 @@ const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, repetitionP
 const PROMPT = 'a fox in the snow at dawn';
 const TOKENS = 96;
 const RUNS = 5;
+const CACHE = fileURLToPath(new URL('../../.fixtures/enhancer-bench/', import.meta.url));
+const SYNTHETIC_05B = join(CACHE, 'qwen2.5-0.5b-instruct-synthetic-q8_0.gguf');
 
 function perToken(r: EnhanceResult): number {
   return (r.timings.generateMs - r.timings.sessionRunMs) / r.tokens;
@@ -162,6 +177,8 @@ export const enhancerBench: Bench = {
       rmSync(dir, { recursive: true, force: true });
     }
 
+    figures.push(...(await llamaFigures()));
+
     const real = process.env.QWEN_BENCH_MODEL;
     if (real) {
       const e = new QwenEnhancer();
@@ -184,3 +201,142 @@ export const enhancerBench: Bench = {
     return figures;
   },
 };
+
+interface Timed {
+  readonly firstTokenMs: number;
+  readonly tokensPerSecond: number;
+  readonly tokens: readonly number[];
+}
+
+/**
+ * node-llama-cpp with nothing around it: the prompt's ids into an empty sequence, then `steps`
+ * greedy tokens (end tokens included: the count is fixed, as transformers.js's is below).
+ */
+async function llamaGreedy(sequence: import('node-llama-cpp').LlamaContextSequence, ids: readonly number[], steps: number): Promise<Timed> {
+  await sequence.clearHistory();
+  const started = performance.now();
+  let firstAt = started;
+  const tokens: number[] = [];
+  for await (const token of sequence.evaluate(ids as Token[], { temperature: 0 })) {
+    tokens.push(token);
+    if (tokens.length === 1) firstAt = performance.now();
+    if (tokens.length === steps) break;
+  }
+  return { firstTokenMs: firstAt - started, tokensPerSecond: ((steps - 1) * 1000) / (performance.now() - firstAt), tokens };
+}
+
+/** transformers.js generate (the enhancer's model object) with the same ids and a fixed token count. */
+async function transformersGreedy(enhancer: QwenEnhancer, ids: readonly number[], steps: number): Promise<Timed> {
+  const m = enhancer.loaded!;
+  const { Tensor, StoppingCriteria } = await import('@huggingface/transformers');
+  let firstAt = 0;
+  class FirstToken extends StoppingCriteria {
+    override _call(inputIds: number[][]): boolean[] {
+      firstAt ||= performance.now();
+      return inputIds.map(() => false);
+    }
+  }
+  const input = new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
+  const mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  const started = performance.now();
+  const out = (await m.model.generate({ input_ids: input, attention_mask: mask, max_new_tokens: steps, min_new_tokens: steps, do_sample: false, stopping_criteria: [new FirstToken()] })) as InstanceType<typeof Tensor>;
+  const end = performance.now();
+  const tokens = Array.from(out.data as BigInt64Array, Number).slice(ids.length);
+  return { firstTokenMs: firstAt - started, tokensPerSecond: ((tokens.length - 1) * 1000) / (end - firstAt), tokens };
+}
+
+function agreeing(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+export async function llamaFigures(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'bench-enhancer-gguf-'));
+  const enhancer = new QwenEnhancer();
+  const gguf = new QwenEnhancer();
+  try {
+    // One model two ways: the tiny GGUF and its ONNX twin, the same ids, one thread each.
+    const file = join(dir, 'tiny.gguf');
+    writeQwenGguf(file);
+    const twin = await buildGgufTwin(join(dir, 'twin'));
+    const oneThread = { providers: ['cpu'], sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 }, threads: 1 };
+    await enhancer.enhance({ modelPath: twin.dir, prompt: PROMPT, target: 'wan', seed: 0, maxNewTokens: 4, sampling: GREEDY, ...oneThread });
+    await gguf.enhance({ modelPath: file, prompt: PROMPT, target: 'wan', seed: 0, maxNewTokens: 4, ...oneThread });
+    const ids = Array.from(
+      enhancer.loaded!.tokenizer.apply_chat_template(enhancementMessages(PROMPT, 'wan').map((m) => ({ ...m })), { add_generation_prompt: true, return_tensor: false, return_dict: false }) as unknown as number[],
+      Number,
+    );
+    const llamaIds = [...gguf.loadedGguf!.model.tokenize(enhancer.loaded!.tokenizer.decode(ids, { skip_special_tokens: false }), true)];
+    const sequence = gguf.loadedGguf!.sequence;
+    const tjs: Timed[] = [];
+    const cpp: Timed[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      tjs.push(await transformersGreedy(enhancer, ids, TOKENS));
+      cpp.push(await llamaGreedy(sequence, ids, TOKENS));
+    }
+    const load = loadavg()[0]!.toFixed(1);
+    const sameIds = llamaIds.length === ids.length && llamaIds.every((t, i) => t === ids[i]);
+    const ttftT = median(tjs.map((t) => t.firstTokenMs));
+    const ttftL = median(cpp.map((t) => t.firstTokenMs));
+    const tpsT = median(tjs.map((t) => t.tokensPerSecond));
+    const tpsL = median(cpp.map((t) => t.tokensPerSecond));
+    const same = `tiny Qwen2 (hidden 64, 2 layers, F16 weights), ${ids.length}-token WAN prompt, greedy, ${TOKENS} tokens, 1 thread`;
+    figures.push({ name: `time to first token, transformers.js (ONNX twin), ${same}`, value: ttftT, unit: 'ms', note: `load average ${load}` });
+    figures.push({ name: `time to first token, node-llama-cpp (GGUF), ${same}`, value: ttftL, unit: 'ms', note: `llama.cpp tokenises the same text to the same ids: ${sameIds ? 'yes' : 'no'}` });
+    figures.push({ name: 'time to first token, transformers.js ÷ node-llama-cpp', value: ttftT / ttftL, unit: 'x' });
+    figures.push({ name: `decode, transformers.js (ONNX twin), ${same}`, value: tpsT, unit: 'tokens/s' });
+    figures.push({ name: `decode, node-llama-cpp (GGUF), ${same}`, value: tpsL, unit: 'tokens/s', note: `greedy tokens equal to transformers.js' for the first ${agreeing(tjs[0]!.tokens, cpp[0]!.tokens)} of ${TOKENS} (llama.cpp rounds activations to F16 for F16 weights)` });
+    figures.push({ name: 'decode tokens/s, node-llama-cpp ÷ transformers.js', value: tpsL / tpsT, unit: 'x' });
+    await enhancer.unload();
+
+    // The GGUF enhancer as a video job runs it: chat template, JSON grammar, sampling, checks.
+    console.log('  tiny model: transformers.js and node-llama-cpp timed; now the GGUF enhancer');
+    const jobs = [];
+    for (let i = 0; i < RUNS; i++) jobs.push(await gguf.enhance({ modelPath: file, prompt: PROMPT, target: 'wan', shape: 'video', seed: i + 1, ...oneThread }));
+    figures.push({
+      name: `GGUF enhancer, tiny model, video JSON under the grammar, sampled (${jobs[0]!.timings.promptTokens} prompt tokens): time to first token`,
+      value: median(jobs.map((r) => r.timings.prefillMs)),
+      unit: 'ms',
+    });
+    figures.push({ name: 'GGUF enhancer, tiny model, video JSON: tokens/s (first token to last)', value: median(jobs.map((r) => (r.tokens - 1) / (r.timings.decodeMs / 1000))), unit: 'tokens/s', note: `${median(jobs.map((r) => r.tokens))} tokens per answer; ${jobs.filter((r) => r.warning === null).length}/${RUNS} rewrites passed the checks` });
+    await gguf.unload();
+
+    // Qwen2.5-0.5B-Instruct's shapes (random Q8_0 weights), on the CPU's cores.
+    if (!existsSync(SYNTHETIC_05B)) {
+      const t0 = performance.now();
+      writeQwenGguf(SYNTHETIC_05B, { shape: QWEN25_05B, type: 'Q8_0', vocabSize: QWEN25_VOCAB, name: 'Qwen2.5 0.5B Instruct (synthetic shapes)' });
+      console.log(`  wrote ${SYNTHETIC_05B} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    const info = inspectQwenGguf(SYNTHETIC_05B);
+    if (!info.ok) throw new Error(info.sentence);
+    console.log('  now the synthetic Qwen2.5-0.5B');
+    // llama.cpp's own thread count (the CPU's math cores) unless STUDIO_LLAMA_THREADS says otherwise.
+    const real = { modelPath: SYNTHETIC_05B, prompt: PROMPT, target: 'wan' as const, shape: 'video' as const, providers: ['cpu'], maxNewTokens: 160 };
+    const first = await gguf.enhance({ ...real, seed: 0 });
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await gguf.enhance({ ...real, seed: i + 1 }));
+    const raw = [];
+    for (let i = 0; i < 3; i++) raw.push(await llamaGreedy(gguf.loadedGguf!.sequence, llamaIds, 64));
+    const threads = gguf.loadedGguf!.context.currentThreads;
+    figures.push({
+      name: `${info.description}: load`,
+      value: first.timings.loadMs,
+      unit: 'ms',
+      note: `${info.parameters.toLocaleString('en')} parameters; load average ${loadavg()[0]!.toFixed(1)}`,
+    });
+    figures.push({
+      name: `synthetic Qwen2.5-0.5B Q8_0 on llama.cpp CPU (${threads} threads), video JSON, sampled: time to first token (${first.timings.promptTokens} prompt tokens)`,
+      value: median(runs.map((r) => r.timings.prefillMs)),
+      unit: 'ms',
+    });
+    figures.push({ name: 'synthetic Qwen2.5-0.5B Q8_0, enhancer: tokens/s (first token to last, grammar and sampling included)', value: median(runs.map((r) => (r.tokens - 1) / (r.timings.decodeMs / 1000))), unit: 'tokens/s' });
+    figures.push({ name: 'synthetic Qwen2.5-0.5B Q8_0, plain greedy decode (no grammar, no sampling)', value: median(raw.map((r) => r.tokensPerSecond)), unit: 'tokens/s', note: `time to first token ${median(raw.map((r) => r.firstTokenMs)).toFixed(0)} ms` });
+  } finally {
+    await enhancer.unload();
+    await gguf.unload();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
