@@ -19,6 +19,7 @@ import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { EVENT_NAMES } from '../../src-preload/contract/channels.ts';
+import { RECIPE_FILE_BODY_BYTES } from '../../src-preload/contract/recipes.ts';
 import type { EventName, Events, Handlers, WireError } from '../../src-preload/contract/channels.ts';
 import { StudioError, toWireError } from '../engine/errors.ts';
 import { httpStatusFor, invoke, isChannel } from './dispatch.ts';
@@ -58,6 +59,8 @@ export interface RunningServer {
 
 export const DEFAULT_RENDERER_DIR = path.resolve(import.meta.dirname, '../../out/renderer');
 const MAX_BODY = 1024 * 1024;
+/** Channels whose params carry a file's bytes: a dropped picture read for its recipe. */
+const LARGE_BODY_CHANNELS: Readonly<Record<string, number>> = { 'recipes.fromFile': RECIPE_FILE_BODY_BYTES };
 /** Progress previews are dropped for a client that lags this far behind; state changes never are. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 const PING_MS = 30_000;
@@ -172,7 +175,7 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
     }
     let params: unknown;
     try {
-      const body = await readBody(req, maxBody);
+      const body = await readBody(req, Math.max(maxBody, LARGE_BODY_CHANNELS[name] ?? 0));
       params = body.trim() === '' ? undefined : JSON.parse(body);
     } catch (e) {
       sendError(res, e instanceof HttpError ? e.wire : { code: 'invalid_json', message: `the request body is not valid JSON: ${(e as Error).message}` });

@@ -46,6 +46,7 @@ import { workerProviders } from './settings/checks.ts';
 import { libraryRootOf } from './library/store.ts';
 import { join } from 'node:path';
 import { ModelPreparer } from './checkpoints/preparer.ts';
+import { readRecipeFile, readRecipeText } from './recipes/read-recipe.ts';
 
 export { defaultDataDir };
 
@@ -127,6 +128,11 @@ export class Engine {
   /** Looked up once, in the background at start-up, so video jobs fail at once when it is missing. */
   private ffmpeg: Promise<FfmpegLocation> | null = null;
   private closed = false;
+  /** The ffmpeg that reads videos: the one set in Settings → Video, looked up each time; else PATH. */
+  private readonly libraryFfmpeg = async () => {
+    const found = await this.locatedFfmpeg();
+    return found.ok && found.source === 'setting' ? { ffmpeg: found.ffmpeg, ffprobe: found.ffprobe } : null;
+  };
 
   private constructor(options: EngineOptions, layout: DataLayout, lock: RunnerLock | null) {
     this.options = options;
@@ -166,10 +172,7 @@ export class Engine {
       reveal: options.reveal,
       // Videos are read and thumbnailed with the ffmpeg set in Settings → Video (looked up when a
       // video is read, so a changed setting applies at once); without one, as before: PATH.
-      ffmpeg: async () => {
-        const found = await this.locatedFfmpeg();
-        return found.ok && found.source === 'setting' ? { ffmpeg: found.ffmpeg, ffprobe: found.ffprobe } : null;
-      },
+      ffmpeg: this.libraryFfmpeg,
     });
     this.library = lib.library;
     this.libraryHandlers = lib.handlers;
@@ -486,6 +489,9 @@ export class Engine {
         return this.scheduler.enhance(prompt, type, seed ?? randomInt(0, 2 ** 32));
       },
       ...this.libraryHandlers,
+      // A dropped picture's or a pasted text's recipe, read as the Library's import reads files.
+      'recipes.fromFile': (p) => readRecipeFile(p, { ffmpeg: this.libraryFfmpeg }),
+      'recipes.fromText': (p) => readRecipeText(p),
       ...settingsHandlers(this.settings, {
         state: () => this.settings.state(),
         models: () => this.models.refresh(),

@@ -11,6 +11,7 @@ import { JOB_STATES } from './status.ts';
 import { libraryChannels, LIBRARY_EVENT_NAMES } from './library.ts';
 import type { LibraryEvents } from './library.ts';
 import { SETTINGS_EVENT_NAMES, settingsChannels } from './settings.ts';
+import { recipeChannels } from './recipes.ts';
 import type { SettingsEvents } from './settings.ts';
 
 /** Ties a params schema to a result type that exists only for the type checker. */
@@ -92,6 +93,7 @@ export const channels = {
   'prompts.enhance': channel<EnhanceResult>()(EnhanceSchema),
   ...libraryChannels,
   ...settingsChannels,
+  ...recipeChannels,
 } as const;
 
 export type Channels = typeof channels;

@@ -61,6 +61,11 @@ export interface ProgressEvent {
   readonly step: number;
   readonly of: number;
   readonly stage: string | null;
+  /**
+   * Progress within `stage` when it is counted: a clip's VAE decode, frames done of the clip's
+   * (the steps are all done by then). Absent or null otherwise.
+   */
+  readonly stageProgress?: { readonly done: number; readonly of: number } | null;
   /** A small PNG of the current latent, as a data: URL; throttled by the worker. */
   readonly preview: string | null;
   readonly etaMs: number | null;

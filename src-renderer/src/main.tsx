@@ -7,6 +7,7 @@ import { App } from './app/App.tsx';
 import { MissingToken } from './app/MissingToken.tsx';
 import { LibraryProvider } from './features/library/context.tsx';
 import { createLibraryController } from './features/library/controller.ts';
+import { connectWorkspaceSession } from './features/workspace/session.ts';
 import { useStudio } from './store.ts';
 import { connectStore } from './sync.ts';
 import './styles.css';
@@ -18,6 +19,8 @@ if (transport.kind === 'no-token') {
   root.render(<MissingToken />);
 } else {
   connectStore(transport.api, transport.connection, useStudio);
+  // The draft and the session's cards, as they were before a reload.
+  connectWorkspaceSession(transport.api, useStudio);
   const actions = createActions(transport.api, useStudio);
   const library = createLibraryController(transport.api, transport.connection, useStudio, { electron: transport.kind === 'electron' });
   root.render(

@@ -15,7 +15,11 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
 
   const report = (what: string) => (error: unknown) => {
     if (stopped) return;
-    s().notify({ kind: 'error', title: `Could not load ${what}`, message: toWireError(error).message });
+    const wire = toWireError(error);
+    // A server that stopped, or refuses this tab's link, is said once by the connection notice,
+    // not by a toast for every read that failed because of it.
+    if (wire.code === 'unauthorized' || wire.code === 'unreachable') return;
+    s().notify({ kind: 'error', title: `Could not load ${what}`, message: wire.message });
   };
 
   // A job starting, finishing or jumping ahead moves every queued job's place in line and the
@@ -54,6 +58,8 @@ export function connectStore(api: StudioApi, connection: Connection, store: Stud
       if (before !== job.status.state || job.status.state === 'queued') refreshQueue();
     }),
     api.jobs.onProgress((event) => s().applyProgress(event)),
+    // Finished jobs cleared from the list by any front door (another window, `studio jobs clear`).
+    api.jobs.onCleared(({ ids }) => s().markCleared(ids)),
     api.queue.onChanged((queue) => {
       s().setQueue(queue);
       refreshQueue();

@@ -340,7 +340,7 @@ describe('Models → Add model…, live in the browser against studio serve (rea
   it('runs a 6-image SDXL job on the model picked in the Workspace (the real pipeline, 256×256, 2 steps)', async () => {
     await page.getByRole('tab', { name: /Workspace/ }).click();
     const picker = page.getByLabel('Model', { exact: true });
-    await until(() => picker.locator('option').allTextContents()).toEqual(['Default (first ready)', 'Tiny XL v1.0 · fp16', 'tinyXL_v10-ema · fp16']);
+    await until(() => picker.locator('option').allTextContents()).toEqual(['Default: Tiny XL v1.0 · fp16', 'Tiny XL v1.0 · fp16', 'tinyXL_v10-ema · fp16']);
     expect(await page.locator('.ws-model-missing').count()).toBe(0);
     // WAN models are not added here: for a WAN type the form points at the model folders instead.
     await page.getByLabel('Job type', { exact: true }).selectOption({ label: 'WAN image · fast' });

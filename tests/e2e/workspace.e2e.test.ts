@@ -192,15 +192,15 @@ describe('Workspace, live in the browser against studio serve', () => {
     await job.getByRole('button', { name: 'Select image 5' }).click();
     await job.getByRole('button', { name: 'Compare' }).click();
     const compare = page.getByRole('dialog');
-    await expect.poll(() => compare.getByRole('heading').textContent()).toBe('Image 2 and image 5, side by side');
+    await expect.poll(() => compare.getByRole('heading').textContent()).toBe('Image 2 and image 5');
     await until(() => loadedImages(compare.locator('img'))).toEqual([true, true]);
     await page.keyboard.press('Escape');
 
-    // The test pipeline records seed + batch position on each image; copy reads the image's own.
+    // Every image of the batch has the job's seed; what makes image 2 alone is that seed and its batch index.
     await job.getByTestId('result').nth(1).hover();
     await job.getByRole('button', { name: 'Copy seed of image 2' }).click();
     await page.locator('.toast', { hasText: 'Seed copied' }).waitFor();
-    expect(await page.evaluate('navigator.clipboard.readText()')).toBe('1235');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe('seed 1234, batch index 1');
   });
 
   it('re-runs one image of the batch alone: same seed, one image, its place in the batch, the same pixels', async () => {

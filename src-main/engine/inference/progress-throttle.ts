@@ -3,7 +3,8 @@
  * as it likes; the UI needs every step change but only a few previews a second (each is a PNG
  * that becomes a data: URL in the renderer).
  *
- * Rules: a report is sent when its step, total or stage differs from the last one sent. Its
+ * Rules: a report is sent when its step, total, stage or progress within the stage differs from
+ * the last one sent. Its
  * preview travels only if at least `previewIntervalMs` passed since the last preview sent,
  * otherwise it is dropped (a newer one follows). A report that changes nothing is sent only to
  * carry a preview that is due.
@@ -23,7 +24,8 @@ export class ProgressThrottle {
 
   /** The update to send now, or null to send nothing. */
   admit(update: ProgressUpdate): ProgressUpdate | null {
-    const key = `${update.step}/${update.of}/${update.stage ?? ''}`;
+    const within = update.stageProgress ? `${update.stageProgress.done}/${update.stageProgress.of}` : '';
+    const key = `${update.step}/${update.of}/${update.stage ?? ''}/${within}`;
     const changed = key !== this.#lastKey;
     let preview = update.preview;
     if (preview !== null) {

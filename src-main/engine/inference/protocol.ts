@@ -39,6 +39,7 @@ export type FromWorker =
       readonly step: number;
       readonly of: number;
       readonly stage: string | null;
+      readonly stageProgress?: { readonly done: number; readonly of: number } | null;
       /** PNG bytes, or the same bytes as base64 text. */
       readonly preview: Uint8Array | string | null;
     }
@@ -162,6 +163,7 @@ const FromWorkerSchema = z.discriminatedUnion('type', [
     step: count,
     of: count,
     stage: nullableStr,
+    stageProgress: z.object({ done: count, of: count }).nullable().optional(),
     preview: z.union([z.instanceof(Uint8Array), z.base64(), z.null()]),
   }),
   z.object({ v, type: z.literal('done'), jobId: id, result: PipelineResultSchema }),

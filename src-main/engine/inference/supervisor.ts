@@ -437,7 +437,13 @@ export class WorkerSupervisor extends TypedEmitter<SupervisorEvents> {
         const job = worker.job;
         if (!job || job.request.jobId !== message.jobId) break;
         try {
-          job.onProgress({ step: message.step, of: message.of, stage: message.stage, preview: previewBytes(message.preview) });
+          job.onProgress({
+            step: message.step,
+            of: message.of,
+            stage: message.stage,
+            ...(message.stageProgress ? { stageProgress: message.stageProgress } : {}),
+            preview: previewBytes(message.preview),
+          });
         } catch (error) {
           this.#log(slot, 'warn', `progress listener threw: ${(error as Error).message}`, message.jobId);
         }

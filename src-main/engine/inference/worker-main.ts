@@ -271,6 +271,7 @@ class Worker {
             step: admitted.step,
             of: admitted.of,
             stage: admitted.stage,
+            ...(admitted.stageProgress ? { stageProgress: admitted.stageProgress } : {}),
             preview: admitted.preview,
           });
         },

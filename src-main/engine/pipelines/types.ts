@@ -64,10 +64,18 @@ export interface PipelineResult {
   readonly timings: Record<string, number>;
 }
 
+/** How far a stage after the steps has come (the VAE decode: frames decoded of the clip's). */
+export interface StageProgress {
+  readonly done: number;
+  readonly of: number;
+}
+
 export interface ProgressUpdate {
   readonly step: number;
   readonly of: number;
   readonly stage: string | null;
+  /** Progress within `stage`, when it is counted (a video's decode, frame by frame). */
+  readonly stageProgress?: StageProgress | null;
   /** A small PNG of the current state (latent preview), or null. */
   readonly preview: Uint8Array | null;
 }

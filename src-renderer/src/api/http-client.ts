@@ -68,7 +68,7 @@ function statusError(status: number): WireError {
   if (status === 401 || status === 403) {
     return {
       code: 'unauthorized',
-      message: 'The studio server did not accept this session. Open the link printed by `studio serve` again.',
+      message: 'The studio server did not accept this tab’s link: it was started again with a new one. Open the link `studio serve` printed this time.',
     };
   }
   return { code: `http_${status}`, message: `The studio server answered with HTTP ${status}. Check its console for details.` };
@@ -81,14 +81,17 @@ export function createHttpStudioApi(options: HttpClientOptions): HttpStudioClien
   const clearTimer = options.clearTimer ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
   const reportListenerError = options.onListenerError ?? ((e: unknown) => console.error('studio event listener failed', e));
 
+  const post = (channel: string, params: unknown) =>
+    options.fetch(`${base}/api/${channel}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` },
+      body: JSON.stringify(params ?? {}),
+    });
+
   async function call(channel: string, params: unknown): Promise<unknown> {
     let response: ResponseLike;
     try {
-      response = await options.fetch(`${base}/api/${channel}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` },
-        body: JSON.stringify(params ?? {}),
-      });
+      response = await post(channel, params);
     } catch {
       throw new StudioApiError(
         { code: 'unreachable', message: `Could not reach the studio server at ${base}. Is \`studio serve\` still running?` },
@@ -96,6 +99,11 @@ export function createHttpStudioApi(options: HttpClientOptions): HttpStudioClien
       );
     }
     const body = await response.text();
+    if (response.status === 401 || response.status === 403) {
+      // The server's own sentence is for API clients (`Authorization: Bearer …`); a person needs the new link.
+      refused();
+      throw new StudioApiError(statusError(response.status), channel);
+    }
     if (!response.ok) throw new StudioApiError(parseWireError(body) ?? statusError(response.status), channel);
     if (body === '') return undefined;
     try {
@@ -140,10 +148,43 @@ export function createHttpStudioApi(options: HttpClientOptions): HttpStudioClien
     }
   }
 
+  /** The server refused this tab's token (it was started again): stop trying; only a new link helps. */
+  function refused() {
+    if (closed) return;
+    closed = true;
+    if (timer !== null) clearTimer(timer);
+    timer = null;
+    generation += 1;
+    const s = socket;
+    socket = null;
+    s?.close();
+    setState('refused');
+  }
+
+  /**
+   * After the event stream drops, asks the server whether it is there at all: no answer means it
+   * stopped; a refusal means it was started again with a new token; an answer means a blip, and the
+   * socket comes back by itself. (A browser WebSocket never says why its handshake failed.)
+   */
+  let probing = false;
+  async function probe() {
+    if (probing || closed) return;
+    probing = true;
+    try {
+      const response = await post('queue.state', {});
+      if (response.status === 401 || response.status === 403) refused();
+    } catch {
+      if (!closed && state !== 'open') setState('stopped');
+    } finally {
+      probing = false;
+    }
+  }
+
   function open() {
     if (closed) return;
     timer = null;
-    setState(attempt === 0 && state === 'idle' ? 'connecting' : 'reconnecting');
+    // While the server is known to be gone, say so until it answers again (not "reconnecting").
+    setState(attempt === 0 && state === 'idle' ? 'connecting' : state === 'stopped' ? 'stopped' : 'reconnecting');
     const wsBase = base.replace(/^http/, 'ws');
     // Each socket gets a generation; late callbacks from a replaced or closed socket are ignored.
     const gen = ++generation;
@@ -175,10 +216,11 @@ export function createHttpStudioApi(options: HttpClientOptions): HttpStudioClien
   }
 
   function scheduleReconnect() {
-    setState('reconnecting');
+    if (state !== 'stopped') setState('reconnecting');
     const wait = delay(attempt);
     attempt += 1;
     timer = setTimer(open, wait);
+    void probe();
   }
 
   function ensureSocket() {

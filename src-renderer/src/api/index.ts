@@ -7,7 +7,7 @@ import { alwaysOpen } from './connection.ts';
 import type { Connection } from './connection.ts';
 import { createHttpStudioApi } from './http-client.ts';
 import { configureMedia } from './media.ts';
-import { takeToken } from './token.ts';
+import { takeToken, tokenInHash } from './token.ts';
 
 export type Transport =
   | { readonly kind: 'electron'; readonly api: StudioApi; readonly connection: Connection }
@@ -23,10 +23,17 @@ export function resolveTransport(): Transport {
     chosen = { kind: 'electron', api: fromPreload, connection: alwaysOpen };
     return chosen;
   }
-  const token = takeToken({
-    hash: location.hash,
+  const tokenEnv = {
     storage: sessionStorage,
     clearHash: () => history.replaceState(null, '', `${location.pathname}${location.search}`),
+  };
+  const token = takeToken({ ...tokenEnv, hash: location.hash });
+  // A new link opened in this tab (pasted into the address bar after `studio serve` started again)
+  // only changes the fragment, which loads nothing: take its token and start over with it.
+  window.addEventListener('hashchange', () => {
+    if (!tokenInHash(location.hash)) return;
+    takeToken({ ...tokenEnv, hash: location.hash });
+    location.reload();
   });
   if (!token) {
     chosen = { kind: 'no-token' };

@@ -12,6 +12,7 @@ import { WorkspaceView } from '../features/workspace/components/WorkspaceView.ts
 import { useStudio } from '../store.ts';
 import { LibraryIcon, ModelsIcon, QueueIcon, SettingsIcon, WorkspaceIcon } from '../components/icons.tsx';
 import { StatusBar } from './StatusBar.tsx';
+import { ConnectionNotice } from '../features/connection/components/ConnectionNotice.tsx';
 
 const NAV: readonly { id: ViewId; label: string; icon: () => ReactNode; view: () => ReactNode }[] = [
   { id: 'workspace', label: 'Workspace', icon: WorkspaceIcon, view: WorkspaceView },
@@ -39,6 +40,7 @@ export function App() {
     <Tooltip.Provider>
       <Toast.Provider swipeDirection="right" label="Notification">
         <div className="app">
+          <ConnectionNotice />
           <Tabs.Root
             className="frame"
             orientation="vertical"

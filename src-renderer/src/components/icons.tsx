@@ -52,6 +52,13 @@ export const QueueIcon = () => (
     <path d="M4 6h16M4 12h16M4 18h10" />
   </NavIcon>
 );
+/** The handle a waiting job is dragged by (six dots). */
+export const GripIcon = () => (
+  <Icon strokeWidth="2.6">
+    <path d="M9 6h.01M15 6h.01M9 12h.01M15 12h.01M9 18h.01M15 18h.01" />
+  </Icon>
+);
+
 export const ModelsIcon = () => (
   <NavIcon>
     <path d="M12 3l8 4.5v9L12 21l-8-4.5v-9z" />
@@ -313,5 +320,10 @@ export const LayersIcon = ({ size = 16 }: { size?: number }) => (
   <Icon size={size}>
     <path d="M12 3l9 5-9 5-9-5z" />
     <path d="M3 13l9 5 9-5" />
+  </Icon>
+);
+export const MinusIcon = () => (
+  <Icon strokeWidth="2.2">
+    <path d="M5 12h14" />
   </Icon>
 );

@@ -22,6 +22,8 @@ interface Seen {
 }
 
 const TOKEN = 'secret-token';
+/** The token the test server's socket takes (a restarted server takes another one). */
+let acceptedToken = TOKEN;
 let server: Server | null = null;
 let wss: WebSocketServer | null = null;
 let client: HttpStudioClient | null = null;
@@ -47,7 +49,7 @@ async function start(answer: (channel: string, body: unknown) => { status: numbe
   const connected: ((ws: ServerSocket) => void)[] = [];
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/api/events' || url.searchParams.get('token') !== TOKEN) {
+    if (url.pathname !== '/api/events' || url.searchParams.get('token') !== acceptedToken) {
       socket.destroy();
       return;
     }
@@ -90,11 +92,15 @@ function waitForState(c: HttpStudioClient, wanted: ConnectionState): Promise<voi
 }
 
 afterEach(async () => {
+  acceptedToken = TOKEN;
   client?.connection.close();
   client = null;
   for (const ws of wss?.clients ?? []) ws.terminate();
   wss?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  // Keep-alive connections would hold the server open for seconds.
+  const closing = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server?.closeAllConnections();
+  await closing;
   server = null;
 });
 
@@ -170,6 +176,70 @@ describe('HTTP + WebSocket StudioApi', () => {
     ws.send(JSON.stringify({ event: 'gpu.changed', payload: { marker: 2 } }));
     await expect.poll(() => gpu.length).toBe(2);
     expect(got).toEqual([queue]);
+  });
+
+  it('says the server stopped when it stops answering, and goes back to live when it answers again', async () => {
+    const first = await start(() => ({ status: 200, body: 'null' }));
+    const socket = first.nextSocket();
+    first.client.api.queue.onChanged(() => undefined);
+    await socket;
+    await waitForState(first.client, 'open');
+    const port = Number(new URL(first.base).port);
+
+    // The server goes away entirely.
+    const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+    for (const ws of first.sockets) ws.terminate();
+    server!.closeAllConnections();
+    await closed;
+    await waitForState(first.client, 'stopped');
+
+    // And comes back at the same address with the same token (a blip, not a restart): live again.
+    const again = createServer((req, res) => res.writeHead(200).end('null'));
+    const wss2 = new WebSocketServer({ server: again });
+    await new Promise<void>((resolve) => again.listen(port, '127.0.0.1', resolve));
+    try {
+      await waitForState(first.client, 'open');
+    } finally {
+      first.client.connection.close();
+      for (const ws of wss2.clients) ws.terminate();
+      wss2.close();
+      const done = new Promise<void>((resolve) => again.close(() => resolve()));
+      again.closeAllConnections();
+      await done;
+    }
+  });
+
+  it('stops trying and says a new link is needed once a server answers on the address but refuses the token', async () => {
+    let accept = true;
+    const { client, nextSocket, sockets, upgrades, seen } = await start(() => (accept ? { status: 200, body: 'null' } : { status: 401, body: '{"error":{"code":"unauthorized","message":"missing or wrong token: send `Authorization: Bearer <token>`"}}' }));
+    const socket = nextSocket();
+    client.api.queue.onChanged(() => undefined);
+    await socket;
+    await waitForState(client, 'open');
+
+    // `studio serve` started again on this port: a new token, so the socket and every call are refused.
+    accept = false;
+    acceptedToken = 'the-new-token';
+    for (const ws of sockets) ws.terminate();
+    await waitForState(client, 'refused');
+    const error = await client.api.jobs.list().catch((e: unknown) => e);
+    expect((error as StudioApiError).wire).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('Open the link `studio serve` printed this time') });
+    expect((error as StudioApiError).message).not.toContain('Authorization');
+    // Nothing more is tried: no socket, no probe.
+    const requests = seen.length;
+    const attempts = upgrades();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(upgrades()).toBe(attempts);
+    expect(seen.length).toBe(requests);
+    expect(client.connection.state).toBe('refused');
+  });
+
+  it('takes a refused call (a reload with an old link) as the end of the session at once', async () => {
+    const { client } = await start(() => ({ status: 401, body: '' }));
+    const states: ConnectionState[] = [];
+    client.connection.onState((s) => states.push(s));
+    await expect(client.api.app.info()).rejects.toMatchObject({ wire: { code: 'unauthorized' } });
+    expect(states).toEqual(['refused']);
   });
 
   it('reconnects after the socket drops and keeps delivering to the same listeners', async () => {

@@ -28,7 +28,7 @@ describe('jobs slice', () => {
     store.getState().applyProgress({ jobId: 'a', step: 4, of: 15, stage: 'denoising', preview: null, etaMs: 1000 });
     const a = store.getState().jobs.a!;
     expect(a.status).toMatchObject({ state: 'running', step: 5, of: 15, stage: 'denoising' });
-    expect(store.getState().progress.a).toEqual({ preview: 'data:image/png;base64,AA', etaMs: 900 });
+    expect(store.getState().progress.a).toEqual({ preview: 'data:image/png;base64,AA', etaMs: 900, stageProgress: null });
   });
 
   it('does not turn a finished job back into a running one on a straggling progress event', () => {

@@ -8,6 +8,8 @@ import type { Connection, ConnectionState } from '../../../src-renderer/src/api/
 import { createStudioStore } from '../../../src-renderer/src/store.ts';
 import { connectStore } from '../../../src-renderer/src/sync.ts';
 import { job, queued, running } from './jobs.ts';
+import { StudioApiError } from '../../../src-renderer/src/api/errors.ts';
+import { selectFinishedIds } from '../../../src-renderer/src/features/queue/selectors.ts';
 
 const gpu: GpuStats = {
   source: 'configured',
@@ -87,6 +89,7 @@ function fakeEngine() {
       },
       onChanged: on('jobs.changed'),
       onProgress: on('jobs.progress'),
+      onCleared: on('jobs.cleared'),
     },
     queue: { state: async () => queue, onChanged: on('queue.changed') },
     gpu: { status: async () => gpu, onChanged: on('gpu.changed') },
@@ -138,6 +141,30 @@ describe('connectStore', () => {
     expect(store.getState().jobs.a!.status).toMatchObject({ state: 'running', step: 2, of: 4 });
     engine.emit('gpu.changed', { ...gpu, memoryUsedMb: 5000 });
     expect(store.getState().gpu?.memoryUsedMb).toBe(5000);
+  });
+
+  it('takes finished jobs cleared by any front door out of the Queue, keeping them for the Workspace', async () => {
+    const engine = fakeEngine();
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    store.getState().upsertJobs([job('a', { state: 'done', at: 5, assets: [] }), job('b', { state: 'failed', at: 6, code: 'x', message: 'y' })]);
+    expect(selectFinishedIds(store.getState()).sort()).toEqual(['a', 'b']);
+    engine.emit('jobs.cleared', { ids: ['a'] });
+    expect(selectFinishedIds(store.getState())).toEqual(['b']);
+    expect(store.getState().jobs.a?.status.state).toBe('done');
+  });
+
+  it('leaves a server that stopped or refuses the tab to the connection notice: no toast per failed read', async () => {
+    const engine = fakeEngine();
+    const refused = new StudioApiError({ code: 'unauthorized', message: 'new link needed' });
+    const gone = new StudioApiError({ code: 'unreachable', message: 'server gone' });
+    const api = engine.api as unknown as { settings: { get(): Promise<unknown> }; gpu: { status(): Promise<unknown> }; models: { list(): Promise<unknown> } };
+    api.settings.get = async () => Promise.reject(refused);
+    api.gpu.status = async () => Promise.reject(gone);
+    api.models.list = async () => Promise.reject(new StudioApiError({ code: 'internal', message: 'the model folder could not be read' }));
+    const store = createStudioStore();
+    connectStore(engine.api, engine.connection, store);
+    await expect.poll(() => store.getState().notices.map((n) => n.message)).toEqual(['the model folder could not be read']);
   });
 
   it('shows engine notices (a crashed worker) as toasts', () => {

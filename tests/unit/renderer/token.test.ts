@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOKEN_KEY, takeToken } from '../../../src-renderer/src/api/token.ts';
+import { TOKEN_KEY, parseStudioLink, takeToken, tokenInHash } from '../../../src-renderer/src/api/token.ts';
 
 function env(hash: string, stored: Record<string, string> = {}) {
   const storage = new Map(Object.entries(stored));
@@ -32,5 +32,21 @@ describe('session token from the serve URL', () => {
   it('prefers a new link over a stored token, and has none without either', () => {
     expect(takeToken(env('#view=queue&token=new', { [TOKEN_KEY]: 'old' }).env)).toBe('new');
     expect(takeToken(env('').env)).toBeNull();
+  });
+});
+
+describe('a new link pasted after `studio serve` started again', () => {
+  it('finds the token in a fragment', () => {
+    expect(tokenInHash('#token=abc')).toBe('abc');
+    expect(tokenInHash('')).toBeNull();
+    expect(tokenInHash('#other=1')).toBeNull();
+  });
+
+  it('accepts the printed link and says what is wrong with anything else', () => {
+    expect(parseStudioLink('  http://127.0.0.1:5170/#token=abc ')).toEqual({ url: 'http://127.0.0.1:5170/#token=abc' });
+    expect(parseStudioLink('http://[::1]:9/#token=x')).toEqual({ url: 'http://[::1]:9/#token=x' });
+    expect(parseStudioLink('127.0.0.1:5170')).toMatchObject({ problem: expect.stringContaining('not a link') });
+    expect(parseStudioLink('https://example.com/#token=abc')).toMatchObject({ problem: expect.stringContaining('127.0.0.1') });
+    expect(parseStudioLink('http://127.0.0.1:5170/')).toMatchObject({ problem: expect.stringContaining('#token=') });
   });
 });

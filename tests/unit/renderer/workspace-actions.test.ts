@@ -66,12 +66,12 @@ describe('Generate', () => {
     store.getState().updateDraft({ prompt: 'x', type: 'video_fast', frames: '20' });
     await expect(actions.generate()).resolves.toMatchObject({ field: 'frames' });
     expect(fake.enqueued).toEqual([]);
-    expect(store.getState().formError).toMatchObject({ field: 'frames' });
+    expect(store.getState().liveErrors.frames).toBeTruthy();
     // Editing that field clears the error; editing another does not.
     store.getState().updateDraft({ prompt: 'y' });
-    expect(store.getState().formError).not.toBeNull();
+    expect(store.getState().liveErrors.frames).toBeDefined();
     store.getState().updateDraft({ frames: '21' });
-    expect(store.getState().formError).toBeNull();
+    expect(store.getState().liveErrors.frames).toBeUndefined();
   });
 
   it("puts the engine's refusal at the field it names", async () => {

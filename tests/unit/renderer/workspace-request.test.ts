@@ -29,6 +29,12 @@ const draft = (patch: Partial<WorkspaceDraft> = {}): WorkspaceDraft => ({
   height: '',
   frames: '',
   model: '',
+  count: '',
+  runs: '',
+  xParam: '',
+  xValues: '',
+  yParam: '',
+  yValues: '',
   ...patch,
 });
 
@@ -145,6 +151,12 @@ describe('settings back into the form', () => {
       height: '832',
       frames: '',
       model: '',
+      count: '',
+      runs: '',
+      xParam: '',
+      xValues: '',
+      yParam: '',
+      yValues: '',
     });
     expect(enhancedPrompt).toBeNull();
   });

@@ -13,6 +13,7 @@ import { workerRuntime } from '../../inference/runtime.ts';
 import type { OrtRuntime } from '../../inference/runtime.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
 import { shareableRecipe } from '../../media/recipe.ts';
+import { DECODE_STAGE, reportDecodeAndEncode } from '../common/stage-progress.ts';
 import type { ShareableRecipe } from '../../media/recipe.ts';
 import { requireFfmpeg } from '../../media/ffmpeg-locate.ts';
 import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
@@ -219,7 +220,7 @@ export class WanPipeline implements Pipeline {
 
     // Decode and write.
     const decodeRun0 = this.#runtime.timer.ms;
-    ctx.progress({ step: p.steps, of: p.steps, stage: isVideo ? 'decoding and encoding video' : 'decoding', preview: null });
+    ctx.progress({ step: p.steps, of: p.steps, stage: DECODE_STAGE, preview: null });
     const stats = newDecodeStats(m.vae.io.mode === 'cached' ? 'cached' : 'whole');
     const decodeOptions = { ...this.#options.vaeWindow, signal: ctx.signal };
     const latents = { data: x, frames: T, height: h, width: w };
@@ -247,7 +248,11 @@ export class WanPipeline implements Pipeline {
       encodeOutMs = written.encodeMs;
       writeMs = written.writeMs;
     } else {
-      const written = await writeWanVideo(video, decodeWanChunks(this.#runtime, m.vae, latents, decodeOptions, stats), { recipe, seed: p.seed });
+      // Told frame by frame, then "encoding video" while ffmpeg finishes the file.
+      const chunks = reportDecodeAndEncode(decodeWanChunks(this.#runtime, m.vae, latents, decodeOptions, stats), p.frames, (stage) =>
+        ctx.progress({ step: p.steps, of: p.steps, ...stage, preview: null }),
+      );
+      const written = await writeWanVideo(video, chunks, { recipe, seed: p.seed });
       output = written.output;
       // What the job waited for after the last decoded frame (ffmpeg ran beside everything before).
       encodeOutMs = written.tailMs;

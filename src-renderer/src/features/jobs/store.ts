@@ -1,9 +1,14 @@
 import type { JobView, ProgressEvent } from '../../contract.ts';
 import type { SliceCreator } from '../../store-types.ts';
 
+/** Workspace cards kept: enough for a few X/Y grids (up to 64 jobs each) and their neighbours. */
+export const SUBMITTED_KEPT = 200;
+
 export interface JobProgress {
   readonly preview: string | null;
   readonly etaMs: number | null;
+  /** Progress within the current stage, when the engine counts it (a clip's decode, frame by frame). */
+  readonly stageProgress?: { readonly done: number; readonly of: number } | null;
 }
 
 export interface JobsSlice {
@@ -13,7 +18,7 @@ export interface JobsSlice {
   readonly jobOrder: readonly string[];
   /** Live extras of running jobs that the JobView does not carry. */
   readonly progress: Readonly<Record<string, JobProgress>>;
-  /** Jobs enqueued from this window's Workspace, newest first. */
+  /** Jobs enqueued from this window's Workspace, newest first (the last SUBMITTED_KEPT; a grid is many). */
   readonly submitted: readonly string[];
   upsertJobs(jobs: readonly JobView[]): void;
   applyProgress(event: ProgressEvent): void;
@@ -74,7 +79,7 @@ export const createJobsSlice: SliceCreator<JobsSlice> = (set) => ({
   applyProgress(event) {
     set((s) => {
       const job = s.jobs[event.jobId];
-      const extras = { preview: event.preview ?? s.progress[event.jobId]?.preview ?? null, etaMs: event.etaMs };
+      const extras = { preview: event.preview ?? s.progress[event.jobId]?.preview ?? null, etaMs: event.etaMs, stageProgress: event.stageProgress ?? null };
       // Progress for a job we have not seen running yet (its jobs.changed is still on the way),
       // or one already finished, only keeps the extras; the status comes from jobs.changed.
       if (!job || job.status.state !== 'running') {
@@ -90,6 +95,6 @@ export const createJobsSlice: SliceCreator<JobsSlice> = (set) => ({
   },
 
   markSubmitted(id) {
-    set((s) => ({ submitted: [id, ...s.submitted.filter((x) => x !== id)].slice(0, 20) }));
+    set((s) => ({ submitted: [id, ...s.submitted.filter((x) => x !== id)].slice(0, SUBMITTED_KEPT) }));
   },
 });

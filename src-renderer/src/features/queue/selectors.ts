@@ -29,12 +29,16 @@ export function selectQueuedIds(s: StudioState): string[] {
     .map((j) => j.id);
 }
 
-/** Done, failed and cancelled jobs, most recently finished first. */
+export function isFinished(job: JobView): boolean {
+  return job.status.state === 'done' || job.status.state === 'failed' || job.status.state === 'cancelled';
+}
+
+/** Done, failed and cancelled jobs not cleared from the list, most recently finished first. */
 export function selectFinishedIds(s: StudioState): string[] {
   const finished: JobView[] = [];
   for (const id of s.jobOrder) {
     const job = s.jobs[id];
-    if (job && (job.status.state === 'done' || job.status.state === 'failed' || job.status.state === 'cancelled')) {
+    if (job && isFinished(job) && !s.clearedJobs[id]) {
       finished.push(job);
     }
   }
@@ -42,6 +46,16 @@ export function selectFinishedIds(s: StudioState): string[] {
     .sort((a, b) => (b.finishedAt ?? b.status.at) - (a.finishedAt ?? a.status.at))
     .slice(0, FINISHED_SHOWN)
     .map((j) => j.id);
+}
+
+/** How many finished jobs the list holds beyond the ones shown. */
+export function selectFinishedCount(s: StudioState): number {
+  let n = 0;
+  for (const id of s.jobOrder) {
+    const job = s.jobs[id];
+    if (job && isFinished(job) && !s.clearedJobs[id]) n += 1;
+  }
+  return n;
 }
 
 /** Jobs waiting or running, for the navigation badge. */

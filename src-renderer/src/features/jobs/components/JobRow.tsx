@@ -5,14 +5,19 @@ import { PRESETS } from '../../../contract.ts';
 import type { JobView } from '../../../contract.ts';
 import { assetCountLabel, formatDuration, formatFullTime, formatTime, jobTypeLabel, ordinalPosition } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
+import { isCutOff } from '../../../api/connection.ts';
 
-/** The one-line status a person reads first: what state, and how far along. */
-export function statusText(job: JobView): string {
+/**
+ * The one-line status a person reads first: what state, and how far along. `cutOff`: this window
+ * no longer hears from the engine (the server stopped), so a running job's state is unknown.
+ */
+export function statusText(job: JobView, cutOff = false): string {
   const st = job.status;
   switch (st.state) {
     case 'queued':
       return job.position === null ? 'Queued' : `Queued · ${ordinalPosition(job.position)}`;
     case 'running':
+      if (cutOff) return 'Unknown · server stopped';
       return st.of > 0 ? `Running · step ${st.step} of ${st.of}` : 'Running · starting';
     case 'done':
       return `Done · ${assetCountLabel(job, st.assets.length)}`;
@@ -44,9 +49,18 @@ function Details({ job }: { job: JobView }) {
   );
 }
 
+/** Said instead of a progress bar that would stand still: the last step seen, and why nothing newer. */
+export function unknownProgressText(job: JobView): string {
+  const st = job.status;
+  const last = st.state === 'running' && st.of > 0 ? `It was at step ${st.step} of ${st.of}` : 'It had just started';
+  return `${last} when the studio server stopped; whether it finished will show once this page is connected again.`;
+}
+
 function RunningProgress({ job }: { job: JobView }) {
   const eta = useStudio((s) => s.progress[job.id]?.etaMs ?? null);
+  const cutOff = useStudio((s) => isCutOff(s.connection));
   if (job.status.state !== 'running') return null;
+  if (cutOff) return <p className="job-note job-note--unknown">{unknownProgressText(job)}</p>;
   const { step, of, stage } = job.status;
   const pct = of > 0 ? Math.round((step / of) * 100) : null;
   return (
@@ -102,11 +116,13 @@ function Actions({ job, compact = false }: { job: JobView; compact?: boolean }) 
 /** A job as a card: the Queue's full row, or the Workspace's compact one (`compact`). */
 export function JobRow({ id, compact = false }: { id: string; compact?: boolean }) {
   const job = useStudio((s) => s.jobs[id]);
+  const cutOff = useStudio((s) => isCutOff(s.connection));
   if (!job) return null;
   const st = job.status;
+  const unknown = cutOff && st.state === 'running';
   const badge = (
-    <span className={`badge badge--${st.state}`} data-testid="job-status">
-      {statusText(job)}
+    <span className={`badge badge--${unknown ? 'unknown' : st.state}`} data-testid="job-status">
+      {statusText(job, cutOff)}
     </span>
   );
   if (compact) {

@@ -9,6 +9,7 @@ import type { AssetView } from '../../../contract.ts';
 import { gridLayout, rowCount, scrollToReveal } from '../grid-math.ts';
 import { clipLength, promptOrKind } from '../labels.ts';
 import { CheckIcon, FilmIcon, HeartIcon, ImagePendingIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
+import { useListFocusReturn } from './list-focus.ts';
 import { useListInteractions, useListState } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 
@@ -37,6 +38,12 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
   }
   const label = promptOrKind(asset);
   const thumb = asset.thumbUrl ? displayUrl(asset.thumbUrl) : null;
+  // The cell's name carries what its badges show (drawn for the eye only), after the prompt it shows.
+  const facts = [
+    asset.kind === 'video' && asset.durationMs !== null ? clipLength(asset.durationMs) : null,
+    asset.favorite ? 'favourite' : null,
+    asset.rating > 0 ? `${asset.rating} of 5 stars` : null,
+  ].filter(Boolean);
   return (
     <div
       role="gridcell"
@@ -44,7 +51,7 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
       data-index={index}
       data-asset-id={asset.id}
       aria-selected={selected}
-      aria-label={`${asset.kind === 'video' ? 'Video' : 'Image'}: ${label}`}
+      aria-label={`${asset.kind === 'video' ? 'Video' : 'Image'}: ${label}${facts.length > 0 ? `, ${facts.join(', ')}` : ''}`}
       className={`cell${selected ? ' cell--selected' : ''}${focused ? ' cell--focused' : ''}`}
       style={style}
       title={label}
@@ -52,7 +59,7 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
       {thumb ? (
         <img className="cell-img" src={thumb} alt="" draggable={false} decoding="async" />
       ) : (
-        <div className="cell-pending">
+        <div className="cell-pending" aria-hidden="true">
           {asset.kind === 'video' ? <FilmIcon /> : <ImagePendingIcon />}
           <span>Thumbnail on its way</span>
         </div>
@@ -60,9 +67,9 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
       <span className="cell-check" data-role="check" title={selected ? 'Deselect' : 'Select'}>
         <CheckIcon />
       </span>
-      <span className="cell-badges">
+      <span className="cell-badges" aria-hidden="true">
         {asset.favorite ? (
-          <span className="cell-badge cell-badge--fav" aria-label="Favourite">
+          <span className="cell-badge cell-badge--fav">
             <HeartIcon filled />
           </span>
         ) : null}
@@ -76,7 +83,7 @@ const GridCell = memo(function GridCell({ index, asset, selected, focused, size,
       <span className="cell-caption">
         <span className="cell-caption-text">{label}</span>
         {asset.rating > 0 ? (
-          <span className="cell-rating" aria-label={`${asset.rating} of 5`}>
+          <span className="cell-rating" aria-hidden="true">
             <StarIcon filled />
             {asset.rating}
           </span>
@@ -118,6 +125,7 @@ export function AssetGrid() {
   );
   const firstVisible = useCallback(() => Math.floor((ref.current?.scrollTop ?? 0) / layout.rowHeight + 0.5) * layout.columns, [layout.rowHeight, layout.columns]);
   const { handlers } = useListInteractions({ columns: layout.columns, pageRows, total, reveal, firstVisible });
+  useListFocusReturn(ref, reveal);
 
   const drawn = [];
   if (win.width > 0) {

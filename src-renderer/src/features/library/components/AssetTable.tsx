@@ -11,6 +11,7 @@ import { defaultOrder } from '../filters.ts';
 import { scrollToReveal } from '../grid-math.ts';
 import { assetOrigin, clipLength, dimensions, promptOrKind } from '../labels.ts';
 import { CheckIcon, HeartIcon, PlayBadgeIcon, StarIcon } from '../../../components/icons.tsx';
+import { useListFocusReturn } from './list-focus.ts';
 import { useListInteractions, useListState } from './use-list-interactions.ts';
 import { useWindow } from './use-window.ts';
 
@@ -134,6 +135,7 @@ export function AssetTable() {
   );
   const firstVisible = useCallback(() => Math.ceil((ref.current?.scrollTop ?? 0) / ROW_HEIGHT), []);
   const { handlers } = useListInteractions({ columns: 1, pageRows, total, reveal, firstVisible });
+  useListFocusReturn(ref, reveal);
 
   const rows = [];
   for (let i = win.rows.first; i <= win.rows.last; i++) {

@@ -79,7 +79,7 @@ function TagFilter() {
         {chosen.length === 0 ? 'Tags' : chosen.length === 1 ? chosen[0] : `${chosen.length} tags`}
       </Popover.Trigger>
       <Popover.Portal>
-        <Popover.Content className="popover" sideOffset={6} align="start" collisionPadding={16}>
+        <Popover.Content className="popover" sideOffset={6} align="start" collisionPadding={16} aria-label="Filter by tags">
           {tags.length === 0 ? (
             <p className="popover-empty">No tags yet. Select assets and choose “Tag…” to add some.</p>
           ) : (
@@ -148,7 +148,7 @@ function DateFilter() {
         {dateRangeLabel(from, to)}
       </Popover.Trigger>
       <Popover.Portal>
-        <Popover.Content className="popover popover--dates" sideOffset={6} align="start" collisionPadding={16}>
+        <Popover.Content className="popover popover--dates" sideOffset={6} align="start" collisionPadding={16} aria-label="Filter by date">
           <div className="date-presets">
             <button type="button" className="tag-chip" onClick={() => lastDays(1)}>
               Today

@@ -10,10 +10,12 @@ import type { AssetDetail, AssetView } from '../../../contract.ts';
 import { formatBytes, formatFullTime } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
 import { useLibrary } from '../context.tsx';
-import { assetOrigin, clipLength, dimensions, downloadName, formatMs, timingLabel } from '../labels.ts';
+import { imageSeedClipboard, imageSeedValue } from '../../../seeds.ts';
+import { assetOrigin, clipLength, dimensions, downloadName, importedName, runFigures } from '../labels.ts';
 import { CloseIcon, CopyIcon, DownloadIcon, FolderIcon, HeartIcon, StarIcon, TrashIcon, WandIcon } from '../../../components/icons.tsx';
 
-function copy(text: string, what: string): void {
+/** Copies text and says so in a toast (or says why not). */
+export function copyToClipboard(text: string, what: string): void {
   const notify = useStudio.getState().notify;
   navigator.clipboard.writeText(text).then(
     () => notify({ kind: 'info', title: 'Copied', message: `${what} copied to the clipboard.` }),
@@ -27,7 +29,7 @@ function PromptBlock({ label, text, copyLabel }: { label: string; text: string; 
       <div className="meta-label-row">
         <h3 className="meta-label">{label}</h3>
         {copyLabel ? (
-          <button type="button" className="icon-btn" aria-label={`Copy ${copyLabel}`} title={`Copy ${copyLabel}`} onClick={() => copy(text, copyLabel.charAt(0).toUpperCase() + copyLabel.slice(1))}>
+          <button type="button" className="icon-btn" aria-label={`Copy ${copyLabel}`} title={`Copy ${copyLabel}`} onClick={() => copyToClipboard(text, copyLabel.charAt(0).toUpperCase() + copyLabel.slice(1))}>
             <CopyIcon />
           </button>
         ) : null}
@@ -117,7 +119,8 @@ function Tags({ asset }: { asset: AssetView }) {
 export function MetadataPanel({ asset, detail, onDelete, onClose }: { asset: AssetView; detail: AssetDetail | null; onDelete(): void; onClose(): void }) {
   const controller = useLibrary();
   const video = asset.kind === 'video';
-  const timings = detail ? Object.entries(detail.timings).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)) : [];
+  const figures = detail ? runFigures(detail.timings) : [];
+  const seed = asset.seed !== null ? { seed: asset.seed, batchIndex: asset.batchIndex } : null;
   const enhanced = asset.enhancedPrompt && asset.enhancedPrompt !== asset.prompt ? asset.enhancedPrompt : null;
   const trashed = asset.trashedAt !== null;
 
@@ -163,9 +166,9 @@ export function MetadataPanel({ asset, detail, onDelete, onClose }: { asset: Ass
 
         <dl className="meta-facts">
           <Fact label="Seed">
-            {asset.seed !== null ? (
-              <button type="button" className="seed-btn" title="Copy the seed" onClick={() => copy(String(asset.seed), 'Seed')}>
-                {asset.seed}
+            {seed ? (
+              <button type="button" className="seed-btn" title="Copy what reproduces this image alone" onClick={() => copyToClipboard(imageSeedClipboard(seed), 'Seed')}>
+                {imageSeedValue(seed)}
               </button>
             ) : (
               '—'
@@ -186,13 +189,13 @@ export function MetadataPanel({ asset, detail, onDelete, onClose }: { asset: Ass
           </Fact>
         </dl>
 
-        {timings.length > 0 ? (
+        {figures.length > 0 ? (
           <section>
-            <h3 className="meta-label">Timings</h3>
-            <dl className="meta-facts meta-facts--timings">
-              {timings.map(([k, v]) => (
-                <Fact key={k} label={timingLabel(k)}>
-                  {formatMs(v)}
+            <h3 className="meta-label">How it ran</h3>
+            <dl className="meta-facts meta-facts--timings" data-testid="run-figures">
+              {figures.map((f) => (
+                <Fact key={f.key} label={f.label}>
+                  {f.value}
                 </Fact>
               ))}
             </dl>
@@ -216,11 +219,11 @@ export function MetadataPanel({ asset, detail, onDelete, onClose }: { asset: Ass
         ) : null}
         <div className="meta-actions-row">
           {asset.prompt ? (
-            <button type="button" className="btn btn-secondary btn-small" onClick={() => copy(asset.prompt!, 'Prompt')}>
+            <button type="button" className="btn btn-secondary btn-small" onClick={() => copyToClipboard(asset.prompt!, 'Prompt')}>
               <CopyIcon /> Copy prompt
             </button>
           ) : null}
-          <a className="btn btn-secondary btn-small" href={displayUrl(asset.mediaUrl)} download={downloadName(asset)}>
+          <a className="btn btn-secondary btn-small" href={displayUrl(asset.mediaUrl)} download={downloadName(asset, importedName(detail?.recipe))}>
             <DownloadIcon /> Download
           </a>
           {controller.canReveal ? (

@@ -1,12 +1,17 @@
 /**
- * One asset, large: the full image (the thumbnail shows at once, the original replaces it when it
- * has loaded) or the video in the shared player (play, scrub, loop), with the metadata panel beside
- * it. ← → step through the current list; Delete asks, then moves it to the trash with undo.
+ * One asset, large: the full image fitted to the room beside the details (the thumbnail shows at
+ * once, the original replaces it when it has loaded), with zoom and pan (wheel, + −, 1:1, Fit,
+ * drag), or the video in the shared player (play, scrub, loop), with the metadata panel beside it.
+ * ← → step through the current list; Delete asks, then moves it to the trash with undo. Closing
+ * gives the list focus back on the asset shown last.
  */
 import { Dialog } from 'radix-ui';
-import { useCallback, useEffect, useState } from 'react';
-import type { KeyboardEvent } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { KeyboardEvent, ReactNode, Ref } from 'react';
 import { displayUrl } from '../../../api/media.ts';
+import { ImageViewer } from '../../../components/viewer/ImageViewer.tsx';
+import type { ViewerHandle } from '../../../components/viewer/ImageViewer.tsx';
+import { useReturnFocus } from '../../../components/return-focus.ts';
 import { VideoPlayer } from '../../../components/video/VideoPlayer.tsx';
 import type { AssetDetail, AssetView } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
@@ -15,18 +20,13 @@ import { toView } from '../feed.ts';
 import { assetOrigin, promptOrKind } from '../labels.ts';
 import { ConfirmDialog } from './dialogs.tsx';
 import { ChevronLeftIcon, ChevronRightIcon } from '../../../components/icons.tsx';
+import { focusListItem } from './list-focus.ts';
 import { MetadataPanel } from './MetadataPanel.tsx';
 import { UNDO_BAR_CLASS } from './UndoToast.tsx';
 
-function ImageView({ asset }: { asset: AssetView }) {
-  const [loaded, setLoaded] = useState(false);
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    setLoaded(false);
-    setFailed(false);
-  }, [asset.id]);
-  const thumb = asset.thumbUrl ? displayUrl(asset.thumbUrl) : null;
-  if (failed) {
+function ImageView({ asset, viewer, children }: { asset: AssetView; viewer: Ref<ViewerHandle>; children?: ReactNode }) {
+  const [failed, setFailed] = useState<string | null>(null);
+  if (failed === asset.id) {
     return (
       <div className="preview-error" role="alert">
         The image could not be loaded. Its file may have been moved or deleted outside the studio; <code>studio library check</code> finds and repairs that.
@@ -34,20 +34,19 @@ function ImageView({ asset }: { asset: AssetView }) {
     );
   }
   return (
-    <div className="preview-image">
-      {thumb && !loaded ? <img className="preview-img preview-img--placeholder" src={thumb} alt="" aria-hidden="true" /> : null}
-      <img
-        key={asset.id}
-        className={`preview-img${loaded ? '' : ' preview-img--loading'}`}
-        src={displayUrl(asset.mediaUrl)}
-        alt={promptOrKind(asset)}
-        width={asset.width ?? undefined}
-        height={asset.height ?? undefined}
-        onLoad={() => setLoaded(true)}
-        onError={() => setFailed(true)}
-        draggable={false}
-      />
-    </div>
+    <ImageViewer
+      ref={viewer}
+      className="preview-viewer"
+      src={displayUrl(asset.mediaUrl)}
+      alt={promptOrKind(asset)}
+      width={asset.width}
+      height={asset.height}
+      placeholder={asset.thumbUrl ? displayUrl(asset.thumbUrl) : null}
+      resetKey={asset.id}
+      onError={() => setFailed(asset.id)}
+    >
+      {children}
+    </ImageViewer>
   );
 }
 
@@ -66,6 +65,7 @@ export function PreviewDialog() {
   const setFocus = useStudio((s) => s.setLibraryFocus);
   const [detail, setDetail] = useState<AssetDetail | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const viewer = useRef<ViewerHandle>(null);
 
   // The row as the list has it (kept fresh by library.changed), else the detail read below.
   let index = target?.index ?? -1;
@@ -128,7 +128,9 @@ export function PreviewDialog() {
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (isTyping(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+    if (viewer.current?.key(e)) {
+      e.preventDefault();
+    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
       e.preventDefault();
       void go(e.key === 'ArrowLeft' ? -1 : 1);
     } else if (e.key === 'Delete' && asset && asset.trashedAt === null) {
@@ -138,6 +140,13 @@ export function PreviewDialog() {
   };
 
   const open = target !== null;
+  const counter = (
+    <div className="preview-counter" aria-live="polite">
+      {(index + 1).toLocaleString()} of {total.toLocaleString()}
+    </div>
+  );
+  // Closing gives the list keyboard focus back, on the asset shown last.
+  const returnFocus = useReturnFocus(open, () => focusListItem(index));
   return (
     <Dialog.Root open={open} onOpenChange={(o) => !o && setPreview(null)}>
       <Dialog.Portal>
@@ -147,6 +156,7 @@ export function PreviewDialog() {
           onKeyDown={onKeyDown}
           aria-describedby={undefined}
           data-testid="library-preview"
+          onCloseAutoFocus={returnFocus}
           // The undo bar floats above the preview: using it must not close the preview.
           onInteractOutside={(e) => {
             if ((e.target as HTMLElement | null)?.closest?.(`.${UNDO_BAR_CLASS}`)) e.preventDefault();
@@ -169,7 +179,9 @@ export function PreviewDialog() {
                   autoPlay
                 />
               ) : (
-                <ImageView asset={asset} />
+                <ImageView asset={asset} viewer={viewer}>
+                  {index >= 0 ? counter : null}
+                </ImageView>
               )
             ) : (
               <div className="preview-loading">Loading…</div>
@@ -184,11 +196,7 @@ export function PreviewDialog() {
                 <ChevronRightIcon />
               </button>
             ) : null}
-            {index >= 0 ? (
-              <div className="preview-counter" aria-live="polite">
-                {(index + 1).toLocaleString()} of {total.toLocaleString()}
-              </div>
-            ) : null}
+            {index >= 0 && asset?.kind === 'video' ? counter : null}
           </div>
           {asset ? <MetadataPanel asset={asset} detail={detail?.id === asset.id ? detail : null} onDelete={() => setConfirming(true)} onClose={() => setPreview(null)} /> : null}
           <ConfirmDialog

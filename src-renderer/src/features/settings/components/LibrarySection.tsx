@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { getStudioApi } from '../../../api/index.ts';
-import type { LibraryProgress, LibraryStats, MoveReport, SettingsState, StudioApi } from '../../../contract.ts';
+import type { BucketUsage, LibraryProgress, LibraryStats, MoveReport, SettingsState, StudioApi } from '../../../contract.ts';
 import { formatBytes, jobTypeLabel } from '../../../format.ts';
 import type { JobType } from '../../../contract.ts';
 import type { SettingsActions } from '../actions.ts';
@@ -20,6 +20,53 @@ function bucketLabel(bucket: string): string {
 
 function seconds(ms: number): string {
   return ms < 1000 ? 'under a second' : `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * Files and bytes per bucket, counting the trash (its files are still on disk), and a total that is
+ * the sum of the rows above it; the trash's share is said under it.
+ */
+function DiskUse({ stats, used }: { stats: LibraryStats; used: readonly BucketUsage[] }) {
+  const files = used.reduce((n, b) => n + b.count, 0);
+  const bytes = used.reduce((n, b) => n + b.bytes, 0);
+  return (
+    <table className="table usage-table" aria-label="Disk use per bucket">
+      <thead>
+        <tr>
+          <th scope="col">Bucket</th>
+          <th scope="col" className="num">
+            Files
+          </th>
+          <th scope="col" className="num">
+            Size
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {used.map((b) => (
+          <tr key={b.bucket}>
+            <td>{bucketLabel(b.bucket)}</td>
+            <td className="num">{b.count}</td>
+            <td className="num">{formatBytes(b.bytes)}</td>
+          </tr>
+        ))}
+      </tbody>
+      <tfoot>
+        <tr className="usage-total">
+          <th scope="row">Total</th>
+          <td className="num">{files}</td>
+          <td className="num">{formatBytes(bytes)}</td>
+        </tr>
+        {stats.trashed > 0 ? (
+          <tr className="usage-trash">
+            <td>of which in the trash</td>
+            <td className="num">{stats.trashed}</td>
+            <td className="num">{formatBytes(stats.trashedBytes)}</td>
+          </tr>
+        ) : null}
+      </tfoot>
+    </table>
+  );
 }
 
 export function LibrarySection({ state, actions }: { state: SettingsState; actions: SettingsActions }) {
@@ -109,7 +156,14 @@ export function LibrarySection({ state, actions }: { state: SettingsState; actio
           </p>
         ) : null}
       </SettingRow>
-      <SettingRow label="Disk use" hint={stats ? `${stats.assets} assets (${stats.images} images, ${stats.videos} videos).` : undefined}>
+      <SettingRow
+        label="Disk use"
+        hint={
+          stats
+            ? `${stats.assets} assets (${stats.images} images, ${stats.videos} videos)${stats.trashed > 0 ? ` and ${stats.trashed} in the trash, whose files stay until it is emptied` : ''}.`
+            : undefined
+        }
+      >
         {statsError ? (
           <p className="field-error">{statsError}</p>
         ) : stats === null ? (
@@ -117,22 +171,7 @@ export function LibrarySection({ state, actions }: { state: SettingsState; actio
         ) : used.length === 0 ? (
           <p className="muted">The library is empty.</p>
         ) : (
-          <table className="table usage-table" aria-label="Disk use per bucket">
-            <tbody>
-              {used.map((b) => (
-                <tr key={b.bucket}>
-                  <td>{bucketLabel(b.bucket)}</td>
-                  <td className="num">{b.count}</td>
-                  <td className="num">{formatBytes(b.bytes)}</td>
-                </tr>
-              ))}
-              <tr className="usage-total">
-                <td>All, with {stats.trashed} in the trash</td>
-                <td className="num">{stats.assets}</td>
-                <td className="num">{formatBytes(stats.totalBytes)}</td>
-              </tr>
-            </tbody>
-          </table>
+          <DiskUse stats={stats} used={used} />
         )}
       </SettingRow>
     </SettingsSection>

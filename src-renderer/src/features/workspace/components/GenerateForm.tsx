@@ -7,10 +7,13 @@ import { useStudio } from '../../../store.ts';
 import { clipDuration, jobTypeGroups, SAMPLER_LABELS } from '../options.ts';
 import { isJobType } from '../request.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
+import { GridFields, ImagesField, RunsField, useGenerateSummary } from './BatchFields.tsx';
 import { useFieldError } from './field-error.tsx';
 import { PromptFields } from './PromptFields.tsx';
+import { RecipeReportPanel } from './RecipeLoad.tsx';
 import { FramesField, GuidanceField, SamplerField, SeedField, SizeField, StepsField } from './SettingsFields.tsx';
 import { MissingModelNote, ModelField, useModelMissing } from './ModelField.tsx';
+import { useLiveValidation } from './use-live-validation.ts';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 const SHORTCUT = isMac ? '⌘ Enter' : 'Ctrl Enter';
@@ -70,9 +73,10 @@ function JobTypeField() {
   );
 }
 
-/** A short note when settings were just put into the form from a result or the Library. */
+/** A short note when settings were just put into the form from a result (a file or the Library gets a report instead). */
 function AppliedNote() {
   const applied = useStudio((s) => s.recipeApplied);
+  const reported = useStudio((s) => s.recipeReport !== null);
   const [visible, setVisible] = useState(false);
   useEffect(() => {
     if (applied === 0) return;
@@ -82,21 +86,21 @@ function AppliedNote() {
   }, [applied]);
   return (
     <p className="ws-applied" role="status">
-      {visible ? 'Settings loaded into the form. Change anything, then Generate.' : ''}
+      {visible && !reported ? 'Settings loaded into the form. Change anything, then Generate.' : ''}
     </p>
   );
 }
 
 export function GenerateForm() {
   const actions = useWorkspaceActions();
-  const type = useStudio((s) => s.draft.type);
   const otherError = useFieldError('other');
   const applied = useStudio((s) => s.recipeApplied);
   const [pending, setPending] = useState(0);
   const form = useRef<HTMLFormElement>(null);
-  const preset = PRESETS[type];
   const missingId = useId();
   const modelMissing = useModelMissing();
+  const summary = useGenerateSummary();
+  useLiveValidation();
 
   // Settings sent back from a result: bring the form into view with the prompt ready to edit.
   useEffect(() => {
@@ -111,7 +115,9 @@ export function GenerateForm() {
   async function submit() {
     setPending((n) => n + 1);
     try {
-      await actions.generate();
+      const error = await actions.generate();
+      // The first field with a mistake gets the focus (once it shows as invalid).
+      if (error) requestAnimationFrame(() => form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
     } finally {
       setPending((n) => n - 1);
     }
@@ -128,15 +134,19 @@ export function GenerateForm() {
     }
   };
 
-  const output = preset.kind === 'video' ? 'a clip' : preset.count === 1 ? '1 image' : `${preset.count} images`;
   return (
     <form ref={form} className="ws-form" onSubmit={onSubmit} onKeyDown={onKeyDown} noValidate aria-label="Generation settings">
       <div className="ws-form-body">
         <AppliedNote />
+        <RecipeReportPanel />
         <PromptFields />
         <JobTypeField />
         <ModelField />
         <SeedField />
+        <div className="ws-row">
+          <ImagesField />
+          <RunsField />
+        </div>
         <div className="ws-row">
           <StepsField />
           <SamplerField />
@@ -144,12 +154,13 @@ export function GenerateForm() {
         <GuidanceField />
         <SizeField />
         <FramesField />
+        <GridFields />
         {otherError.message}
       </div>
       <div className="ws-form-foot">
         <MissingModelNote id={missingId} />
-        <span className="hint">
-          <kbd>{SHORTCUT}</kbd> queues {output}
+        <span className="hint" data-testid="generate-summary">
+          <kbd>{SHORTCUT}</kbd> {summary}
         </span>
         <button type="submit" className="btn btn-primary btn-large" aria-busy={pending > 0} aria-describedby={modelMissing ? missingId : undefined}>
           Generate

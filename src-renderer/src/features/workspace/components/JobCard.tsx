@@ -7,6 +7,8 @@ import { Progress } from 'radix-ui';
 import { useEffect } from 'react';
 import type { CSSProperties, ReactNode } from 'react';
 import { useActions } from '../../../app/actions-context.tsx';
+import { isCutOff } from '../../../api/connection.ts';
+import { unknownProgressText } from '../../jobs/components/JobRow.tsx';
 import { VideoPlayer } from '../../../components/video/VideoPlayer.tsx';
 import { PRESETS } from '../../../contract.ts';
 import type { JobView } from '../../../contract.ts';
@@ -15,6 +17,7 @@ import { useStudio } from '../../../store.ts';
 import { statusText } from '../../jobs/components/JobRow.tsx';
 import { assetSrc } from '../media.ts';
 import { SAMPLER_LABELS, clipDuration } from '../options.ts';
+import { runningView } from '../phases.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { sentence } from './field-error.tsx';
 import { CloseIcon, SettingsBackIcon } from '../../../components/icons.tsx';
@@ -50,18 +53,37 @@ export function Tiles({ job, children }: { job: JobView; children: (index: numbe
 
 function LiveProgress({ job }: { job: JobView }) {
   const eta = useStudio((s) => s.progress[job.id]?.etaMs ?? null);
+  const stageProgress = useStudio((s) => s.progress[job.id]?.stageProgress ?? null);
   if (job.status.state !== 'running') return null;
-  const { step, of, stage } = job.status;
+  const view = runningView(PRESETS[job.type].kind, job.status, stageProgress);
+  const counted = view.value !== null;
   return (
-    <div className="ws-progress">
-      <Progress.Root className="progress" value={of > 0 ? step : null} max={of > 0 ? of : 100} aria-label={`Progress of ${jobTypeLabel(job.type)}`}>
-        <Progress.Indicator className="progress-indicator" style={{ width: `${of > 0 ? Math.round((step / of) * 100) : 8}%` }} />
-      </Progress.Root>
-      <span className="ws-progress-text" data-testid="step-text">
-        {of > 0 ? `Step ${step} of ${of}` : 'Starting'}
-        {stage && stage !== 'denoise' ? ` · ${stage}` : ''}
-      </span>
-      <span className="ws-progress-eta">{eta !== null && eta > 0 ? `about ${formatDuration(eta)} left` : ''}</span>
+    <div className="ws-progress-box">
+      <div className="ws-progress">
+        <Progress.Root
+          className={`progress${counted ? '' : ' progress--indeterminate'}`}
+          value={view.value}
+          max={view.max}
+          aria-label={`Progress of ${jobTypeLabel(job.type)}`}
+          aria-valuetext={view.text}
+        >
+          <Progress.Indicator className="progress-indicator" style={counted ? { width: `${Math.round((view.value! / view.max) * 100)}%` } : undefined} />
+        </Progress.Root>
+        <span className="ws-progress-text" data-testid="step-text">
+          {view.text}
+        </span>
+        <span className="ws-progress-eta">{eta !== null && eta > 0 && view.phases[0]?.state === 'active' ? `about ${formatDuration(eta)} left` : ''}</span>
+      </div>
+      <ol className="ws-phases" aria-label="Stages" data-testid="job-phases">
+        {view.phases.map((phase) => (
+          <li key={phase.id} className="ws-phase" data-phase={phase.id} data-state={phase.state} aria-current={phase.state === 'active' ? 'step' : undefined}>
+            <span className="ws-phase-mark" aria-hidden="true">
+              {phase.state === 'done' ? '✓' : ''}
+            </span>
+            {phase.label}
+          </li>
+        ))}
+      </ol>
     </div>
   );
 }
@@ -70,9 +92,15 @@ function Waiting({ job }: { job: JobView }) {
   const paused = useStudio((s) => s.queue?.paused ?? false);
   const preview = useStudio((s) => s.progress[job.id]?.preview ?? null);
   const running = job.status.state === 'running';
+  // No word from the engine (the server stopped): a frozen step count and ETA would mislead.
+  const cutOff = useStudio((s) => isCutOff(s.connection));
   return (
     <>
-      {running ? (
+      {running && cutOff ? (
+        <p className="job-note job-note--unknown" data-testid="step-text">
+          {unknownProgressText(job)}
+        </p>
+      ) : running ? (
         <LiveProgress job={job} />
       ) : (
         <p className="ws-waiting">
@@ -149,6 +177,7 @@ export function JobCard({ id }: { id: string }) {
   const studio = useActions();
   const actions = useWorkspaceActions();
   const hideCard = useStudio((s) => s.hideCard);
+  const cutOff = useStudio((s) => isCutOff(s.connection));
   // The model it ran on (or asked for), by the name the person gave it.
   const modelName = useStudio((s) => {
     const j = s.jobs[id];
@@ -165,7 +194,7 @@ export function JobCard({ id }: { id: string }) {
       <div className="ws-card-head">
         <span className={`ws-kind ws-kind--${PRESETS[job.type].kind}`}>{jobTypeLabel(job.type)}</span>
         <span className={`badge badge--${st.state}`} data-testid="job-status">
-          {st.state === 'running' ? 'Running' : statusText(job)}
+          {st.state === 'running' ? (cutOff ? statusText(job, true) : 'Running') : statusText(job)}
         </span>
         <time className="ws-card-time" dateTime={new Date(job.createdAt).toISOString()} title={`Queued ${formatFullTime(job.createdAt)}`}>
           {formatTime(job.createdAt)}

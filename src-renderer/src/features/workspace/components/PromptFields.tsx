@@ -4,8 +4,10 @@ import { PRESETS } from '../../../contract.ts';
 import { jobTypeLabel } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
 import { enhancedTwin, estimateTokens, tokenBudget } from '../options.ts';
+import { enhancerMissingNote } from '../model-place.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { sentence, useFieldError } from './field-error.tsx';
+import { looksLikeRecipe } from './RecipeLoad.tsx';
 import { SparkIcon } from '../../../components/icons.tsx';
 
 function TokenHint({ text }: { text: string }) {
@@ -136,14 +138,31 @@ function EnhanceBox() {
   );
 }
 
+/** Enhance needs a Qwen model: said before the press, with the way to add one. */
+function EnhancerMissing({ id }: { id: string }) {
+  const missing = useStudio((s) => enhancerMissingNote(s.models) !== null);
+  const navigate = useStudio((s) => s.navigate);
+  if (!missing) return null;
+  return (
+    <p className="ws-hint ws-enhancer-missing" id={id} data-testid="enhancer-missing">
+      Enhance needs a Qwen 2.5 model in a model folder; none is ready.{' '}
+      <button type="button" className="btn-link" onClick={() => navigate('settings')}>
+        Model folders
+      </button>
+    </p>
+  );
+}
+
 export function PromptFields() {
   const prompt = useStudio((s) => s.draft.prompt);
   const negative = useStudio((s) => s.draft.negativePrompt);
   const working = useStudio((s) => s.enhancement?.status === 'working');
+  const noEnhancer = useStudio((s) => enhancerMissingNote(s.models) !== null);
   const update = useStudio((s) => s.updateDraft);
   const actions = useWorkspaceActions();
   const promptId = useId();
   const negativeId = useId();
+  const enhancerNoteId = useId();
   const promptError = useFieldError('prompt');
   const negativeError = useFieldError('negativePrompt');
   return (
@@ -157,8 +176,16 @@ export function PromptFields() {
             className="btn btn-ghost btn-small ws-enhance-btn"
             aria-busy={working}
             disabled={working}
-            title="Let the local Qwen model rewrite your prompt; you review it before anything is queued."
-            onClick={() => void actions.enhance()}
+            aria-disabled={noEnhancer || undefined}
+            aria-describedby={noEnhancer ? enhancerNoteId : undefined}
+            title={
+              noEnhancer
+                ? 'Needs a Qwen 2.5 model: none is ready yet.'
+                : 'Let the local Qwen model rewrite your prompt; you review it before anything is queued.'
+            }
+            onClick={() => {
+              if (!noEnhancer) void actions.enhance();
+            }}
           >
             <SparkIcon /> Enhance
           </button>
@@ -168,11 +195,26 @@ export function PromptFields() {
           className="prompt-input"
           rows={5}
           value={prompt}
-          placeholder="A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain"
+          placeholder="A lighthouse on a basalt cliff at dusk, volumetric light, 35mm film grain — or paste an A1111 infotext"
           onChange={(e) => update({ prompt: e.target.value })}
+          onPaste={(e) => {
+            // An A1111 infotext (or a tool's JSON record) fills the whole form, as A1111's
+            // "read generation parameters" does; anything else pastes as typed.
+            const text = e.clipboardData.getData('text/plain');
+            if (!looksLikeRecipe(text)) return;
+            e.preventDefault();
+            const field = e.currentTarget;
+            const [start, end] = [field.selectionStart, field.selectionEnd];
+            void actions.loadRecipeText(text).then((read) => {
+              if (read) return;
+              const current = useStudio.getState().draft.prompt;
+              update({ prompt: current.slice(0, start) + text + current.slice(end) });
+            });
+          }}
           {...promptError.props}
         />
         {promptError.message}
+        <EnhancerMissing id={enhancerNoteId} />
       </div>
       <EnhanceBox />
       <div className="field">

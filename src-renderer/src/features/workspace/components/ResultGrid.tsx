@@ -1,16 +1,27 @@
 /**
- * A finished job's images: a grid to pick from (select, enlarge, compare two side by side, copy a
- * seed, re-run one image alone), with a lightbox that steps through the batch.
+ * A finished job's images: a grid to pick from (select, enlarge, compare two, copy what reproduces
+ * one image, re-run one image alone), with a lightbox that steps through the batch and fits,
+ * zooms and pans the picture. Each image is named by its own seed: the batch seed and its batch
+ * index (see seeds.ts).
  */
 import { Dialog } from 'radix-ui';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { CSSProperties, KeyboardEvent } from 'react';
 import type { AssetView, JobView } from '../../../contract.ts';
+import { useReturnFocus } from '../../../components/return-focus.ts';
+import { CompareDialog } from '../../../components/viewer/CompareDialog.tsx';
+import { ImageViewer } from '../../../components/viewer/ImageViewer.tsx';
+import type { ViewerHandle } from '../../../components/viewer/ImageViewer.tsx';
+import { imageSeedText, imageSeedValue } from '../../../seeds.ts';
+import type { ImageSeed } from '../../../seeds.ts';
 import { assetSrc } from '../media.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
 import { ChevronLeftIcon, ChevronRightIcon, CloseIcon, CompareIcon, CopyIcon, ExpandIcon, RerunIcon, SettingsBackIcon } from '../../../components/icons.tsx';
 
 const positionOf = (asset: AssetView, index: number) => asset.batchIndex ?? index;
+
+/** The image's own seed: its batch's seed and its place in that seed's batch. */
+const seedOf = (job: JobView, asset: AssetView, index: number): ImageSeed => ({ seed: asset.seed ?? job.params.seed, batchIndex: positionOf(asset, index) });
 
 function ResultTile({
   job,
@@ -34,7 +45,7 @@ function ResultTile({
   const actions = useWorkspaceActions();
   const [broken, setBroken] = useState(false);
   const n = index + 1;
-  const seed = asset.seed ?? job.params.seed;
+  const seed = seedOf(job, asset, index);
   return (
     <div className={`ws-tile ws-result${selected ? ' ws-result--selected' : ''}`} data-testid="result">
       {broken ? <span className="ws-result-broken">Could not load this image</span> : null}
@@ -78,7 +89,7 @@ function ResultTile({
               <RerunIcon />
             </button>
           ) : null}
-          <button type="button" className="ws-tool" aria-label={`Copy seed of image ${n}`} title={`Copy seed ${seed}`} onClick={() => void actions.copySeed(seed)}>
+          <button type="button" className="ws-tool" aria-label={`Copy seed of image ${n}`} title={`Copy ${imageSeedText(seed)}`} onClick={() => void actions.copySeed(seed)}>
             <CopyIcon />
           </button>
           <button type="button" className="ws-tool" aria-label={`Open image ${n} large`} title="Enlarge" onClick={onOpen}>
@@ -106,12 +117,16 @@ function Lightbox({
   onClose(): void;
 }) {
   const actions = useWorkspaceActions();
+  const viewer = useRef<ViewerHandle>(null);
+  const returnFocus = useReturnFocus(true);
   const asset = assets[index]!;
   const total = assets.length;
-  const seed = asset.seed ?? job.params.seed;
+  const seed = seedOf(job, asset, index);
   const go = (delta: number) => onIndex((index + delta + total) % total);
   const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'ArrowLeft' && total > 1) {
+    if (viewer.current?.key(e)) {
+      e.preventDefault();
+    } else if (e.key === 'ArrowLeft' && total > 1) {
       e.preventDefault();
       go(-1);
     } else if (e.key === 'ArrowRight' && total > 1) {
@@ -123,9 +138,18 @@ function Lightbox({
     <Dialog.Root open onOpenChange={(open) => !open && onClose()}>
       <Dialog.Portal>
         <Dialog.Overlay className="ws-overlay" />
-        <Dialog.Content className="ws-lightbox" onKeyDown={onKeyDown} aria-describedby={undefined}>
+        <Dialog.Content className="ws-lightbox" onKeyDown={onKeyDown} onCloseAutoFocus={returnFocus} aria-describedby={undefined}>
           <div className="ws-lightbox-stage">
-            <img src={assetSrc(asset, 'original')} alt={total > 1 ? `Image ${index + 1} of ${total}, full size` : 'The image, full size'} />
+            <ImageViewer
+              ref={viewer}
+              className="ws-lightbox-viewer"
+              src={assetSrc(asset, 'original')}
+              alt={total > 1 ? `Image ${index + 1} of ${total}, full size` : 'The image, full size'}
+              width={asset.width ?? job.params.width}
+              height={asset.height ?? job.params.height}
+              placeholder={asset.thumbUrl ? assetSrc(asset, 'thumb') : null}
+              resetKey={asset.id}
+            />
             {total > 1 ? (
               <>
                 <button type="button" className="stage-nav ws-nav--prev" aria-label="Previous image" onClick={() => go(-1)}>
@@ -142,13 +166,7 @@ function Lightbox({
             <p className="ws-lightbox-prompt">{job.params.prompt}</p>
             <dl className="facts">
               <dt>Seed</dt>
-              <dd>{seed}</dd>
-              {total > 1 ? (
-                <>
-                  <dt>In batch</dt>
-                  <dd>position {positionOf(asset, index) + 1}</dd>
-                </>
-              ) : null}
+              <dd data-testid="lightbox-seed">{imageSeedValue(seed)}</dd>
               <dt>Size</dt>
               <dd>
                 {asset.width ?? job.params.width}×{asset.height ?? job.params.height}
@@ -180,11 +198,14 @@ function Lightbox({
                 <SettingsBackIcon /> Use these settings
               </button>
             </div>
-            {total > 1 ? (
-              <p className="ws-hint">
-                <kbd>←</kbd> <kbd>→</kbd> step through the batch · <kbd>Esc</kbd> closes
-              </p>
-            ) : null}
+            <p className="ws-hint">
+              {total > 1 ? (
+                <>
+                  <kbd>←</kbd> <kbd>→</kbd> step through the batch ·{' '}
+                </>
+              ) : null}
+              <kbd>+</kbd> <kbd>−</kbd> zoom, <kbd>0</kbd> fit, <kbd>1</kbd> 1:1, drag to move · <kbd>Esc</kbd> closes
+            </p>
           </div>
           <Dialog.Close className="ws-icon-btn ws-dialog-close" aria-label="Close">
             <CloseIcon size={16} />
@@ -195,52 +216,37 @@ function Lightbox({
   );
 }
 
-function CompareDialog({
-  job,
-  assets,
-  pair,
-  onClose,
-}: {
-  job: JobView;
-  assets: readonly AssetView[];
-  pair: readonly [number, number];
-  onClose(): void;
-}) {
+/** Two images of the batch compared: slider, side by side or difference, each labelled with its own seed. */
+function BatchCompare({ job, assets, pair, onClose }: { job: JobView; assets: readonly AssetView[]; pair: readonly [number, number]; onClose(): void }) {
   const actions = useWorkspaceActions();
+  const [i, j] = pair;
+  const first = assets[i];
+  const second = assets[j];
+  if (!first || !second) return null;
+  const side = (asset: AssetView, index: number) => {
+    const seed = seedOf(job, asset, index);
+    return {
+      src: assetSrc(asset, 'original'),
+      alt: `Image ${index + 1}`,
+      caption: (
+        <>
+          <span>Image {index + 1}</span>
+          <button type="button" className="btn-link compare-seed" title="Copy what reproduces this image alone" onClick={() => void actions.copySeed(seed)}>
+            {imageSeedText(seed)}
+          </button>
+        </>
+      ),
+    };
+  };
   return (
-    <Dialog.Root open onOpenChange={(open) => !open && onClose()}>
-      <Dialog.Portal>
-        <Dialog.Overlay className="ws-overlay" />
-        <Dialog.Content className="ws-compare" aria-describedby={undefined}>
-          <Dialog.Title className="ws-lightbox-title">
-            Image {pair[0] + 1} and image {pair[1] + 1}, side by side
-          </Dialog.Title>
-          <div className="ws-compare-pair">
-            {pair.map((i) =>
-              assets[i] ? <CompareSide key={i} job={job} asset={assets[i]} index={i} onCopy={(seed) => void actions.copySeed(seed)} /> : null,
-            )}
-          </div>
-          <Dialog.Close className="ws-icon-btn ws-dialog-close" aria-label="Close">
-            <CloseIcon size={16} />
-          </Dialog.Close>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
-  );
-}
-
-function CompareSide({ job, asset, index, onCopy }: { job: JobView; asset: AssetView; index: number; onCopy(seed: number): void }) {
-  const seed = asset.seed ?? job.params.seed;
-  return (
-    <figure className="ws-compare-side">
-      <img src={assetSrc(asset, 'original')} alt={`Image ${index + 1}`} />
-      <figcaption>
-        <span>Image {index + 1}</span>
-        <button type="button" className="btn-link" onClick={() => onCopy(seed)}>
-          seed {seed}
-        </button>
-      </figcaption>
-    </figure>
+    <CompareDialog
+      title={`Image ${i + 1} and image ${j + 1}`}
+      a={side(first, i)}
+      b={side(second, j)}
+      size={{ w: first.width ?? job.params.width, h: first.height ?? job.params.height }}
+      resetKey={`${first.id}:${second.id}`}
+      onClose={onClose}
+    />
   );
 }
 
@@ -300,7 +306,7 @@ export function ResultGrid({ job, assets }: { job: JobView; assets: readonly Ass
         <Lightbox job={job} assets={assets} index={open} canRerun={canRerun} onIndex={setOpen} onClose={() => setOpen(null)} />
       ) : null}
       {comparing && selected.length === 2 ? (
-        <CompareDialog job={job} assets={assets} pair={[selected[0]!, selected[1]!]} onClose={() => setComparing(false)} />
+        <BatchCompare job={job} assets={assets} pair={[selected[0]!, selected[1]!]} onClose={() => setComparing(false)} />
       ) : null}
     </div>
   );

@@ -5,13 +5,11 @@ import { LIMITS } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
 import { clipDuration, FRAME_CHOICES, ratioLabel, SAMPLER_LABELS, samplersFor, sizesFor } from '../options.ts';
 import { effectiveSettings } from '../request.ts';
+import { randomSeed } from '../grid.ts';
 import { useFieldError } from './field-error.tsx';
 import { DiceIcon, LockIcon, SwapIcon, UnlockIcon } from '../../../components/icons.tsx';
 
-/** A fresh seed: any 32-bit number, as the engine draws them. */
-export function randomSeed(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
+export { randomSeed };
 
 export function SeedField() {
   const seed = useStudio((s) => s.draft.seed);

@@ -8,7 +8,8 @@ import type { WorkspaceDraft } from '../store.ts';
 export const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
- * The error the last refusal named for `field`, if any: props for the control (aria-invalid,
+ * The error for `field`, if any — the last refusal that named it (the engine's, or a Generate
+ * press), else the form's own check as typed — as props for the control (aria-invalid,
  * aria-describedby) and the message to show under it.
  */
 export function useFieldError(field: keyof WorkspaceDraft | 'enhancement' | 'other'): {
@@ -16,7 +17,13 @@ export function useFieldError(field: keyof WorkspaceDraft | 'enhancement' | 'oth
   readonly message: ReactNode;
 } {
   const id = useId();
-  const error = useStudio((s) => (s.formError && fieldOf(s.formError.field) === field ? s.formError.message : null));
+  const error = useStudio((s) =>
+    s.formError && fieldOf(s.formError.field) === field
+      ? s.formError.message
+      : field !== 'enhancement' && field !== 'other'
+        ? (s.liveErrors[field] ?? null)
+        : null,
+  );
   if (error === null) return { props: {}, message: null };
   return {
     props: { 'aria-invalid': true, 'aria-describedby': id },
