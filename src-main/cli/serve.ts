@@ -64,6 +64,8 @@ const LARGE_BODY_CHANNELS: Readonly<Record<string, number>> = { 'recipes.fromFil
 /** Progress previews are dropped for a client that lags this far behind; state changes never are. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 const PING_MS = 30_000;
+/** How long an answer sent before its request's body was read waits for the rest of that body. */
+const DRAIN_MS = 10_000;
 
 class HttpError extends Error {
   readonly wire: WireError;
@@ -82,7 +84,29 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra: Rec
     'X-Content-Type-Options': 'nosniff',
     ...extra,
   });
-  res.end(text);
+  const req = res.req as IncomingMessage | undefined;
+  if (!req || req.complete) {
+    res.end(text);
+    return;
+  }
+  // Answered before the body was read (a refusal, or 413 for a body over the limit): the answer goes
+  // out whole now, and the response ends only once the rest of the body was read and dropped (or the
+  // client went, or DRAIN_MS passed). Closing with unread bytes would make the kernel reset the
+  // connection, and the client would lose the answer it had already been sent.
+  res.write(text);
+  req.removeAllListeners('data');
+  req.resume();
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    res.end();
+  };
+  const timer = setTimeout(end, DRAIN_MS);
+  timer.unref();
+  req.once('end', end);
+  req.once('close', end);
 }
 
 function sendError(res: ServerResponse, wire: WireError, extra: Record<string, string> = {}): void {
@@ -224,6 +248,12 @@ export async function startServer(engine: ServeTarget, options: ServeOptions = {
   // headers, 300 s for a request) would let a stalled connection hold its socket for minutes.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // CONNECT asks for a proxy tunnel, which this server is not; without a listener Node drops the
+  // connection unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    rejectUpgrade(socket, 405, 'Method Not Allowed');
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     socket.destroy();

@@ -25,7 +25,35 @@ export function toWireError(e: unknown): { code: string; message: string; field?
   // as a raw ENOSPC or "disk I/O error".
   const disk = diskError(e, { what: 'could not finish' });
   if (disk) return { code: disk.code, message: disk.message };
+  const file = fileError(e);
+  if (file) return file;
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** What a file-system refusal about a path means, said so the path can be fixed. */
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENAMETOOLONG: 'the path is too long for the file system',
+  ENOENT: 'there is no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder, not a file',
+  EEXIST: 'something is already there',
+  EACCES: 'permission denied',
+  EPERM: 'the operation is not permitted there',
+  EROFS: 'the disk is read-only',
+  ELOOP: 'the path has too many symbolic links',
+};
+
+/** A file-system error naming a path (ENAMETOOLONG from a stat, say) as a sentence, or null. */
+function fileError(e: unknown): { code: string; message: string } | null {
+  const { code, path, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  // Node refuses a path with a NUL in it before any system call (a C string would end there).
+  if (code === 'ERR_INVALID_ARG_VALUE' && e instanceof Error && /without null bytes/.test(e.message)) {
+    return { code: 'invalid_params', message: 'a path cannot contain a NUL character (\\0): check the path and try again' };
+  }
+  const meaning = typeof code === 'string' ? FILE_ERRORS[code] : undefined;
+  if (!meaning || typeof path !== 'string') return null;
+  const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+  return { code: 'file_error', message: `could not ${syscall ?? 'use'} ${shown}: ${meaning} (${code}); check the path and try again` };
 }
 
 // ── The disk under the data: full or failing ─────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
  * older version stored with them. With `stripMetadata` the files carry no generation data at all
  * (strip-metadata.ts) and no sidecar is written.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import type { Database } from '../db/database.ts';
 import { StudioError } from '../errors.ts';
@@ -16,6 +16,7 @@ import type { AssetRow } from './store.ts';
 import { shareableFromStored } from '../media/recipe.ts';
 import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { StripError, writeWithoutMetadata } from './strip-metadata.ts';
+import { makeDir } from '../fs/make-dir.ts';
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i;
 
@@ -63,7 +64,7 @@ export async function exportAssets(db: Database, root: string, ids: readonly str
   }
   const target = resolve(dir);
   try {
-    await mkdir(target, { recursive: true });
+    await makeDir(target);
   } catch (error) {
     throw new StudioError('export_failed', `cannot create the export folder ${target} (${(error as Error).message}); choose another folder`, { field: 'dir' });
   }

@@ -21,6 +21,7 @@ import type { Database } from '../db/database.ts';
 import type { DataLayout } from '../paths.ts';
 import { StudioError } from '../errors.ts';
 import { TEMP_FILE_SUFFIX } from '../fs/atomic-write.ts';
+import { makeDir } from '../fs/make-dir.ts';
 import type { MoveReport } from '../../../src-preload/contract/library.ts';
 import { copyFileDurable, isInside, libraryRootOf, setLibraryRoot, sha256Of } from './store.ts';
 
@@ -154,6 +155,13 @@ export async function moveLibraryRoot(db: Database, layout: DataLayout, to: stri
     const running = db.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status = 'running'")?.n ?? 0;
     if (running > 0) {
       throw new StudioError('busy', `${running} job${running === 1 ? ' is' : 's are'} running and writing into the library; pause the queue, wait for ${running === 1 ? 'it' : 'them'} to finish, then move the library`);
+    }
+    // Made before the plan is saved: a folder that cannot be created (a path under /proc, a
+    // read-only disk) is refused now, not left as an unfinished move every later move must finish.
+    try {
+      await makeDir(target);
+    } catch (error) {
+      throw new StudioError('invalid_params', `cannot create ${target} for the library (${(error as Error).message}); choose a folder you can write to`, { field: 'to' });
     }
     plan = { from, to: target, phase: 'copying', startedAt: Date.now() };
     savePlan(db, plan);

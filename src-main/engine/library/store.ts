@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync } from 'node:fs';
-import { access, copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { access, copyFile, link, open, rename, unlink } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Database } from '../db/database.ts';
 import type { DataLayout } from '../paths.ts';
@@ -18,6 +18,7 @@ import { BUCKETS, JOB_TYPES, PRESETS } from '../../../src-preload/contract/catal
 import type { Bucket, JobType, Quality } from '../../../src-preload/contract/catalog.ts';
 import { mediaUrl } from '../../../src-preload/contract/library.ts';
 import type { AssetView } from '../../../src-preload/contract/library.ts';
+import { makeDir } from '../fs/make-dir.ts';
 
 export const THUMBS_DIR = '.thumbs';
 const ROOT_KEY = 'library.root';
@@ -126,7 +127,7 @@ export async function copyFileDurable(
   /** Writes the copy into the temp file (default: a plain copy); e.g. one without metadata. */
   write: (source: string, temp: string) => Promise<unknown> = copyFile,
 ): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  await makeDir(dirname(target));
   const temp = tempPathFor(target);
   try {
     await write(source, temp);
