@@ -8,10 +8,11 @@
  * notices other connections' commits through PRAGMA data_version.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { Database } from './db/database.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { BackoffPolicy } from './jobs/queue.ts';
+import { ModelChoices } from './models/choices.ts';
 import { ModelRegistry } from './models/registry.ts';
 import type { DetectedFamily, FamilyValidator } from './models/registry.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -37,7 +38,7 @@ import { GpuMonitor } from './gpu/monitor.ts';
 import { PRESETS, resolveRequest } from '../../src-preload/contract/catalog.ts';
 import type { ModelFamily } from '../../src-preload/contract/catalog.ts';
 import type { EventName, Events, Handlers } from '../../src-preload/contract/channels.ts';
-import type { GpuStats, JobView } from '../../src-preload/contract/status.ts';
+import type { GpuStats, JobView, ModelInfo } from '../../src-preload/contract/status.ts';
 import type { ModelRef } from './pipelines/types.ts';
 import { SettingsStore } from './settings/store.ts';
 import { settingsHandlers } from './settings/handlers.ts';
@@ -156,7 +157,7 @@ export class Engine {
       warn: (message) => this.log.write('warn', 'settings', message),
     });
     const settings = this.settings.effective();
-    this.models = new ModelRegistry(settings.modelDirs, BUILTIN_VALIDATORS);
+    this.models = new ModelRegistry(settings.modelDirs, BUILTIN_VALIDATORS, new ModelChoices(join(layout.root, 'model-choices.json')));
     this.preparer = new ModelPreparer({
       modelsDir: layout.models,
       findVaes: () => this.models.vaes(),
@@ -405,6 +406,20 @@ export class Engine {
     this.emit('gpu.changed', this.gpuStats());
   }
 
+  /** A model of the list by its id (rescanned, so a model just added or removed is seen), or not_found. */
+  private listedModel(id: string): ModelInfo {
+    const model = this.models.refresh().find((m) => m.id === id);
+    if (!model) throw new StudioError('not_found', `no model with id ${id} in the list; choose Scan again to update it`);
+    return model;
+  }
+
+  /** After a choice about the list: every window gets the new list. */
+  private modelsChanged(): readonly ModelInfo[] {
+    const models = this.models.refresh();
+    this.emit('models.changed', models);
+    return models;
+  }
+
   private gpuStats(): GpuStats {
     const snap = this.gpu.snapshot();
     return {
@@ -480,6 +495,26 @@ export class Engine {
         const found = this.preparer.cancel(id);
         if (!found) throw new StudioError('not_found', `no model preparation ${id}`);
         return found;
+      },
+      'models.setDefault': async ({ id }) => {
+        const model = this.listedModel(id);
+        if (model.status !== 'ready') {
+          throw new StudioError('conflict', `${model.name} is not ready (${model.status === 'needs_preparation' ? 'prepare it first' : model.problems.join('; ')}), so it cannot be the default`);
+        }
+        await this.models.choices!.setDefault(model.family, model.id);
+        if (model.hidden) await this.models.choices!.setHidden(model.path, false);
+        return this.modelsChanged();
+      },
+      'models.setHidden': async ({ id, hidden }) => {
+        await this.models.choices!.setHidden(this.listedModel(id).path, hidden);
+        return this.modelsChanged();
+      },
+      'models.reveal': async ({ id }) => {
+        const { path } = this.listedModel(id);
+        if (!existsSync(path)) throw new StudioError('not_found', `${path} is no longer there; choose Scan again to update the list`);
+        if (!this.options.reveal) return { revealed: false, path };
+        await this.options.reveal(path);
+        return { revealed: true, path };
       },
       'gpu.status': async () => this.gpuStats(),
       'prompts.enhance': async ({ prompt, type, seed }) => {

@@ -70,6 +70,9 @@ export const ModelAddSchema = z.strictObject({
   name: z.string().trim().max(120).nullable().optional(),
 });
 
+/** A model by the id the list gives it (a folder name, a GGUF file name, `checkpoint:<file>`). */
+export const ModelIdSchema = z.strictObject({ id: z.string().min(1).max(300) });
+
 export const channels = {
   'app.info': channel<AppInfo>()(Empty),
   'catalog.list': channel<readonly JobPreset[]>()(Empty),
@@ -89,6 +92,12 @@ export const channels = {
   'models.add': channel<Preparation>()(ModelAddSchema),
   'models.preparations': channel<readonly Preparation[]>()(Empty),
   'models.cancelPreparation': channel<Preparation>()(z.strictObject({ id: z.string().min(1).max(64) })),
+  /** Makes a ready model its family's default (what a job that names no model runs on); the new list. */
+  'models.setDefault': channel<readonly ModelInfo[]>()(ModelIdSchema),
+  /** Removes a model from the list (its files stay; a job naming it still runs), or puts it back; the new list. */
+  'models.setHidden': channel<readonly ModelInfo[]>()(z.strictObject({ id: ModelIdSchema.shape.id, hidden: z.boolean() })),
+  /** Shows the model's file or folder in the system file manager (the app); elsewhere answers revealed: false. */
+  'models.reveal': channel<{ readonly revealed: boolean; readonly path: string }>()(ModelIdSchema),
   'gpu.status': channel<GpuStats>()(Empty),
   'prompts.enhance': channel<EnhanceResult>()(EnhanceSchema),
   ...libraryChannels,

@@ -102,6 +102,10 @@ export interface ModelInfo {
   readonly hash?: string | null;
   /** The checkpoint file or folder a prepared model was made from. */
   readonly source?: string | null;
+  /** The model a job of its family runs on when it names none (chosen in Models, else the first ready one). */
+  readonly isDefault?: boolean;
+  /** Removed from the list by the person (Models → Remove from list): not offered, its files untouched. */
+  readonly hidden?: boolean;
 }
 
 /** What a file or folder is, before adding it ("Add model…" shows this first). */

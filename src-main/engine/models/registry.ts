@@ -12,6 +12,7 @@ import { identifyFileSync } from '../checkpoints/identify.ts';
 import type { Identified } from '../checkpoints/identify.ts';
 import { readPreparedManifest } from '../checkpoints/prepared.ts';
 import { DTYPE_LABEL } from '../weights/dtypes.ts';
+import type { ModelChoices, ModelChoiceValues } from './choices.ts';
 import { inspectQwenGguf } from './qwen-gguf.ts';
 import type { QwenGgufInspection } from './qwen-gguf.ts';
 
@@ -175,10 +176,13 @@ export class ModelRegistry {
   private vaeFiles: string[] = [];
   private readonly identified = new Map<string, { size: number; mtimeMs: number; result: Identified }>();
   private readonly ggufs = new Map<string, { size: number; mtimeMs: number; result: QwenGgufInspection }>();
+  /** The person's default per family and the models removed from the list (none without). */
+  readonly choices: ModelChoices | null;
 
-  constructor(dirs: readonly string[], validators: Partial<Record<DetectedFamily, FamilyValidator>> = {}) {
+  constructor(dirs: readonly string[], validators: Partial<Record<DetectedFamily, FamilyValidator>> = {}, choices: ModelChoices | null = null) {
     this.folders = [...new Set(dirs.map((d) => resolve(d)))];
     this.validators = validators;
+    this.choices = choices;
   }
 
   get dirs(): readonly string[] {
@@ -245,7 +249,7 @@ export class ModelRegistry {
     // A checkpoint already prepared is listed once: as the prepared model.
     const prepared = new Set(found.map((m) => m.source).filter((p): p is string => !!p).map(realPathOr));
     this.vaeFiles = vaes;
-    this.cache = [...found, ...candidates.filter((c) => !prepared.has(realPathOr(c.path)))];
+    this.cache = marked([...found, ...candidates.filter((c) => !prepared.has(realPathOr(c.path)))], this.choices?.read() ?? null);
     return this.cache;
   }
 
@@ -296,10 +300,13 @@ export class ModelRegistry {
       if (named.status !== 'ready') return { missing: `${family} model "${id}" is not usable: ${named.problems.join('; ')}` };
       return named;
     }
-    // A GGUF runs on llama.cpp with GPU builds from npm: the enhancer takes one before an ONNX folder.
-    const ready = models.find((m) => m.status === 'ready' && family === 'qwen' && isGgufInfo(m)) ?? models.find((m) => m.status === 'ready');
+    const ready = models.find((m) => m.isDefault);
     if (ready) return ready;
-    const waiting = models.find((m) => m.status === 'needs_preparation');
+    const removed = models.filter((m) => m.status === 'ready' && m.hidden);
+    if (removed.length > 0) {
+      return { missing: `every ready ${family} model was removed from the list (${removed.map((m) => m.id).join(', ')}): put one back in the Models view, or name it with --model` };
+    }
+    const waiting = models.find((m) => m.status === 'needs_preparation' && !m.hidden);
     if (waiting) return { missing: unprepared(waiting) };
     const broken = models.filter((m) => m.status === 'invalid');
     const why = broken.length ? ` (found ${broken.map((m) => `${m.id}: ${m.problems.join('; ')}`).join(' | ')})` : '';
@@ -377,6 +384,22 @@ export const FAMILY_HELP: Record<DetectedFamily, string> = {
   wan: 'a WAN 2.1 T2V ONNX export (model_index.json, text_encoder/, transformer/, vae_decoder/, tokenizer/, scheduler/)',
   qwen: 'a Qwen2.5 Instruct GGUF file (such as Qwen2.5-7B-Instruct-Q4_K_M.gguf from LM Studio, Ollama or Hugging Face), or a Qwen2.5 Instruct ONNX export in the transformers.js layout (config.json, tokenizer.json, onnx/model*.onnx)',
 };
+
+/**
+ * The default of a family: the one the person chose, while it is ready and listed; else the first
+ * ready one (for the enhancer a GGUF first: it runs on llama.cpp with GPU builds from npm).
+ */
+function defaultOf(models: readonly ModelInfo[], family: DetectedFamily, choices: ModelChoiceValues | null): ModelInfo | null {
+  const usable = models.filter((m) => m.family === family && m.status === 'ready' && !choices?.hidden.includes(m.path));
+  const chosen = choices?.defaults[family];
+  return (chosen ? usable.find((m) => m.id === chosen) : undefined) ?? (family === 'qwen' ? usable.find(isGgufInfo) : undefined) ?? usable[0] ?? null;
+}
+
+/** The list with each family's default marked and the models removed from the list said. */
+function marked(models: readonly ModelInfo[], choices: ModelChoiceValues | null): ModelInfo[] {
+  const defaults = new Set((['sdxl', 'wan', 'qwen'] as const).map((f) => defaultOf(models, f, choices)).filter((m) => m !== null));
+  return models.map((m) => ({ ...m, isDefault: defaults.has(m), hidden: choices?.hidden.includes(m.path) ?? false }));
+}
 
 /** A model listed from a GGUF file (the enhancer runs it on llama.cpp). */
 export function isGgufInfo(model: Pick<ModelInfo, 'path'>): boolean {

@@ -8,6 +8,7 @@ import {
   asSentence,
   cleanPath,
   isNewerPreparation,
+  defaultModel,
   missingModelNote,
   modelOptionLabel,
   percent,
@@ -133,5 +134,28 @@ describe('the Workspace picker', () => {
     expect(missingModelNote([], 'sdxl')).toEqual({ action: 'add', message: 'No SDXL model is ready, so jobs of this type would fail. Add one first.' });
     // Add model… takes SDXL files; a WAN model is a folder put into a model folder.
     expect(missingModelNote(list.slice(0, 3), 'wan')).toMatchObject({ action: 'folders', message: expect.stringContaining('No WAN 2.1 model is ready') });
+  });
+
+  it('offers neither removed models nor a removed default, and takes the default the engine marks', () => {
+    const chosen = [
+      model({ id: 'a-xl', name: 'a-xl', isDefault: false }),
+      model({ id: 'b-xl', name: 'b-xl', isDefault: true }),
+      model({ id: 'c-xl', name: 'c-xl', hidden: true }),
+    ];
+    expect(readyModels(chosen, 'sdxl').map((m) => m.id)).toEqual(['a-xl', 'b-xl']);
+    expect(defaultModel(chosen, 'sdxl')?.id).toBe('b-xl');
+    // An older engine marks nothing: the first ready one, as it picks.
+    expect(defaultModel([model({ id: 'a-xl' }), model({ id: 'b-xl' })], 'sdxl')?.id).toBe('a-xl');
+    expect(defaultModel(null, 'sdxl')).toBeUndefined();
+  });
+
+  it('says when every ready model of the family was removed from the list, and sends the person to Models', () => {
+    const removed = [model({ id: 'a-xl', hidden: true }), model({ id: 'checkpoint:pony.safetensors', status: 'needs_preparation', hidden: true })];
+    expect(missingModelNote(removed, 'sdxl')).toEqual({
+      action: 'prepare',
+      message: 'Every ready SDXL model was removed from the list, so jobs of this type would fail. Put one back in Models (Show removed).',
+    });
+    // A removed checkpoint is not counted as waiting to be prepared.
+    expect(missingModelNote(removed.slice(1), 'sdxl')).toEqual({ action: 'add', message: 'No SDXL model is ready, so jobs of this type would fail. Add one first.' });
   });
 });

@@ -75,9 +75,15 @@ export function modelStatusLabel(model: ModelInfo): string {
   return 'Invalid';
 }
 
-/** Models a job of this family can run on now, in the engine's order (its first is the default). */
+/** Models a job of this family can run on now, in the engine's order (those removed from the list left out). */
 export function readyModels(models: readonly ModelInfo[] | null, family: ModelFamily | 'qwen'): ModelInfo[] {
-  return (models ?? []).filter((m) => m.family === family && m.status === 'ready');
+  return (models ?? []).filter((m) => m.family === family && m.status === 'ready' && !m.hidden);
+}
+
+/** The model a job of this family that names none runs on: the one the engine marks, else the first ready. */
+export function defaultModel(models: readonly ModelInfo[] | null, family: ModelFamily | 'qwen'): ModelInfo | undefined {
+  const ready = readyModels(models, family);
+  return ready.find((m) => m.isDefault) ?? ready[0];
 }
 
 /** "Tiny XL v1.0 · fp16" — the name a person gave it and how it is stored. */
@@ -95,8 +101,12 @@ export function missingModelNote(
   family: ModelFamily,
 ): { readonly message: string; readonly action: 'prepare' | 'add' | 'folders' } | null {
   if (models === null || readyModels(models, family).length > 0) return null;
-  const waiting = models.filter((m) => m.family === family && m.status === 'needs_preparation').length;
+  const waiting = models.filter((m) => m.family === family && m.status === 'needs_preparation' && !m.hidden).length;
   const label = FAMILY_LABEL[family];
+  const removed = models.filter((m) => m.family === family && m.status === 'ready' && m.hidden).length;
+  if (removed > 0) {
+    return { message: `Every ready ${label} model was removed from the list, so jobs of this type would fail. Put one back in Models (Show removed).`, action: 'prepare' };
+  }
   if (waiting > 0) {
     const which = waiting === 1 ? 'a checkpoint in your model folders is' : `${waiting} checkpoints in your model folders are`;
     return { message: `No ${label} model is prepared yet: ${which} ready to prepare, and jobs of this type fail until one is.`, action: 'prepare' };

@@ -1,13 +1,71 @@
 /**
  * The model list: each model's name, what it is ("SDXL checkpoint, fp16, 6.9 GB, VAE included"),
- * its A1111 model hash once prepared, and its status — Ready, Invalid with the reasons, or Ready to
- * prepare with a one-click Prepare.
+ * its A1111 model hash once prepared, and its status — Ready (and Default for its family's default),
+ * Invalid with the reasons, or Ready to prepare with a one-click Prepare — with the row's actions:
+ * Make default, Show in folder (Copy path in a browser), Remove from list (Put back when removed).
  */
+import { useMemo } from 'react';
+import { getStudioApi } from '../../../api/index.ts';
+import { appVerbs } from '../../../api/app-verbs.ts';
+import { CloseIcon, CopyIcon, FolderIcon, RestoreIcon } from '../../../components/icons.tsx';
 import type { ModelInfo } from '../../../contract.ts';
 import { formatFileSize } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
+import { createModelListActions } from '../list-actions.ts';
+import type { ModelListActions } from '../list-actions.ts';
 import { FAMILY_LABEL, asSentence, modelStatusLabel, percent, runningFor } from '../logic.ts';
 import { useModelsActions } from '../use-models-actions.ts';
+
+function useModelListActions(): ModelListActions {
+  return useMemo(
+    () => createModelListActions(getStudioApi(), useStudio, { canReveal: appVerbs().pickFolder !== null, copy: (text) => navigator.clipboard.writeText(text) }),
+    [],
+  );
+}
+
+/** Make default, Show in folder / Copy path, Remove from list (or Put back). */
+function RowActions({ model, actions }: { model: ModelInfo; actions: ModelListActions }) {
+  return (
+    <div className="model-actions">
+      {model.status === 'ready' && !model.isDefault && !model.hidden ? (
+        <button
+          type="button"
+          className="btn btn-secondary btn-small"
+          aria-label={`Make default: ${model.name}`}
+          title={`${FAMILY_LABEL[model.family]} jobs that name no model run on the default`}
+          onClick={() => void actions.makeDefault(model)}
+        >
+          Make default
+        </button>
+      ) : null}
+      {model.hidden ? (
+        <button type="button" className="btn btn-secondary btn-small" aria-label={`Put back: ${model.name}`} onClick={() => void actions.setHidden(model, false)}>
+          <RestoreIcon /> Put back
+        </button>
+      ) : null}
+      <button
+        type="button"
+        className="icon-btn"
+        aria-label={actions.canReveal ? `Show ${model.name} in its folder` : `Copy the path of ${model.name}`}
+        title={actions.canReveal ? 'Show in folder' : 'Copy path (a browser cannot open your file manager)'}
+        onClick={() => void actions.reveal(model)}
+      >
+        {actions.canReveal ? <FolderIcon /> : <CopyIcon />}
+      </button>
+      {model.hidden ? null : (
+        <button
+          type="button"
+          className="icon-btn"
+          aria-label={`Remove ${model.name} from the list`}
+          title="Remove from the list (its files stay where they are)"
+          onClick={() => void actions.setHidden(model, true)}
+        >
+          <CloseIcon />
+        </button>
+      )}
+    </div>
+  );
+}
 
 const BADGE: Readonly<Record<ModelInfo['status'], string>> = {
   ready: 'badge--done',
@@ -15,7 +73,7 @@ const BADGE: Readonly<Record<ModelInfo['status'], string>> = {
   invalid: 'badge--failed',
 };
 
-function StatusCell({ model }: { model: ModelInfo }) {
+function StatusCell({ model, listActions }: { model: ModelInfo; listActions: ModelListActions }) {
   const actions = useModelsActions();
   const running = useStudio((s) => (model.status === 'needs_preparation' ? runningFor(s.preparations, model.path) : null));
   if (running) {
@@ -28,7 +86,15 @@ function StatusCell({ model }: { model: ModelInfo }) {
   return (
     <td className="model-status">
       <div className="model-status-stack">
-        <span className={`badge ${BADGE[model.status]}`}>{modelStatusLabel(model)}</span>
+        <span className="model-badges">
+          <span className={`badge ${BADGE[model.status]}`}>{modelStatusLabel(model)}</span>
+          {model.isDefault ? (
+            <span className="badge badge--default" data-testid="model-default" title={`${FAMILY_LABEL[model.family]} jobs that name no model run on this one`}>
+              Default
+            </span>
+          ) : null}
+          {model.hidden ? <span className="badge badge--removed">Removed</span> : null}
+        </span>
         {model.status === 'needs_preparation' ? (
           <button
             type="button"
@@ -40,15 +106,16 @@ function StatusCell({ model }: { model: ModelInfo }) {
             Prepare
           </button>
         ) : null}
+        <RowActions model={model} actions={listActions} />
       </div>
     </td>
   );
 }
 
-function ModelRow({ model }: { model: ModelInfo }) {
+function ModelRow({ model, listActions }: { model: ModelInfo; listActions: ModelListActions }) {
   const prepared = model.status === 'ready' && model.hash;
   return (
-    <tr data-model-id={model.id} data-status={model.status}>
+    <tr data-model-id={model.id} data-status={model.status} data-hidden={model.hidden ? 'true' : undefined}>
       <td className="model-cell">
         <div className="model-name">{model.name}</div>
         {model.description ? <div className="model-description">{model.description}</div> : null}
@@ -73,12 +140,13 @@ function ModelRow({ model }: { model: ModelInfo }) {
       <td>{FAMILY_LABEL[model.family] ?? model.family}</td>
       <td className="num">{formatFileSize(model.sizeBytes)}</td>
       <td>{model.precision}</td>
-      <StatusCell model={model} />
+      <StatusCell model={model} listActions={listActions} />
     </tr>
   );
 }
 
 export function ModelTable({ models }: { models: readonly ModelInfo[] }) {
+  const listActions = useModelListActions();
   return (
     <div className="panel table-panel">
       <table className="table models-table" aria-label="Models">
@@ -102,7 +170,7 @@ export function ModelTable({ models }: { models: readonly ModelInfo[] }) {
         </thead>
         <tbody>
           {models.map((m) => (
-            <ModelRow key={m.id} model={m} />
+            <ModelRow key={m.id} model={m} listActions={listActions} />
           ))}
         </tbody>
       </table>

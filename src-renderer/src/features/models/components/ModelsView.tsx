@@ -93,7 +93,10 @@ export function ModelsView() {
   const openAddModel = useStudio((s) => s.openAddModel);
   const actions = useActions();
   const [refreshing, setRefreshing] = useState(false);
+  const [showRemoved, setShowRemoved] = useState(false);
   const drop = useDropToAdd();
+  const removed = models?.filter((m) => m.hidden).length ?? 0;
+  const listed = models && (showRemoved ? models : models.filter((m) => !m.hidden));
 
   const refresh = async () => {
     setRefreshing(true);
@@ -118,13 +121,23 @@ export function ModelsView() {
         }
       />
       <Preparations />
-      {models === null ? (
+      {models === null || listed === null ? (
         <p className="muted">Loading the model list…</p>
-      ) : models.length === 0 ? (
+      ) : listed.length === 0 && removed === 0 ? (
         <EmptyState modelDirs={modelDirs} />
       ) : (
-        <ModelTable models={models} />
+        <ModelTable models={listed} />
       )}
+      {removed > 0 || showRemoved ? (
+        <p className="models-removed">
+          {removed === 0
+            ? 'No model is removed from the list.'
+            : `${removed === 1 ? '1 model is' : `${removed} models are`} removed from the list (their files are untouched).`}{' '}
+          <button type="button" className="btn-link" aria-pressed={showRemoved} onClick={() => setShowRemoved((v) => !v)}>
+            {showRemoved ? 'Hide removed' : 'Show removed'}
+          </button>
+        </p>
+      ) : null}
       <p className="models-drop-hint">Drop a checkpoint or a diffusers folder anywhere on this view to add it.</p>
       {drop.over ? (
         <div className="models-drop" aria-hidden="true">

@@ -1,6 +1,6 @@
 /**
  * Which model a job runs on: the ready models of the job type's family, by the name they were given,
- * how they are stored and where they run, or the engine's default (its first ready one). The pick
+ * how they are stored and where they run, or the engine's default (the one made default in Models, else its first ready one). The pick
  * is remembered per job type. When the family has none — or an enhanced type has no Qwen model —
  * the form says so beside Generate and links to where to fix it (Models → Add model…, Prepare, or
  * Settings → Models for a model folder).
@@ -9,7 +9,7 @@ import { useId } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { PRESETS } from '../../../contract.ts';
 import { useStudio } from '../../../store.ts';
-import { missingModelNote, modelOptionLabel, readyModels } from '../../models/logic.ts';
+import { defaultModel, missingModelNote, modelOptionLabel, readyModels } from '../../models/logic.ts';
 import { enhancerMissingNote, modelDetails } from '../model-place.ts';
 import { useFieldError } from './field-error.tsx';
 
@@ -21,15 +21,17 @@ export function ModelField() {
   const id = useId();
   const hintId = useId();
   const error = useFieldError('model');
+  const fallback = useStudio((s) => defaultModel(s.models, family));
+  const removed = useStudio((s) => model !== '' && (s.models ?? []).some((m) => m.id === model && m.hidden));
   const known = model === '' || ready.some((m) => m.id === model);
-  const shown = model === '' ? ready[0] : ready.find((m) => m.id === model);
+  const shown = model === '' ? fallback : ready.find((m) => m.id === model);
   // A string, so a job's progress does not re-render the picker.
   const details = useStudio((s) => (shown ? modelDetails(shown, s.jobs, s.settings?.effective.providers ?? s.appInfo?.providers ?? []) : ''));
   return (
     <div className="field">
       <label htmlFor={id}>Model</label>
       <select id={id} value={model} onChange={(e) => update({ model: e.target.value })} aria-describedby={error.message ? undefined : hintId} {...error.props}>
-        <option value="">{ready[0] ? `Default: ${modelOptionLabel(ready[0])}` : 'Default (first ready)'}</option>
+        <option value="">{fallback ? `Default: ${modelOptionLabel(fallback)}` : 'Default (first ready)'}</option>
         {ready.map((m) => (
           <option key={m.id} value={m.id}>
             {modelOptionLabel(m)}
@@ -40,9 +42,11 @@ export function ModelField() {
       {error.message ?? (
         <p className="ws-hint" id={hintId} data-testid="model-details">
           {!known
-            ? 'This model is not ready on this machine; pick another or the default.'
+            ? removed
+              ? 'This model was removed from the list in Models; pick another, the default, or put it back.'
+              : 'This model is not ready on this machine; pick another or the default.'
             : shown
-              ? `${model === '' ? 'The first ready model · ' : ''}${details}`
+              ? `${model === '' ? (shown === ready[0] ? 'The first ready model · ' : 'The default chosen in Models · ') : ''}${details}`
               : ''}
         </p>
       )}
