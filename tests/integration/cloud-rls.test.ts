@@ -232,6 +232,53 @@ describe.skipIf(!bin)('cloud schema on PostgreSQL: row-level security, push and 
     });
   });
 
+  describe('every synced table', () => {
+    it("holds each table to its owner: another user reads, changes, deletes and forges none of A's rows; anon sees none; an admin reads them", async () => {
+      const project = randomUUID();
+      const job = randomUUID();
+      const image = randomUUID();
+      const rows: [string, string, Record<string, unknown>][] = [
+        ['profiles', A, { username: 'a' }],
+        ['characters', randomUUID(), { name: 'Ada' }],
+        ['projects', project, { title: 'matrix' }],
+        ['scenes', randomUUID(), { project_id: project, scene_number: 1, description: 'opening' }],
+        ['jobs', job, { job_type: 'video_fast', format: 'video', original_prompt: 'waves', status: 'queued', device_id: 'deskA' }],
+        ['images', image, { ...imageFields('matrix'), job_id: job, project_id: project }],
+        ['videos', randomUUID(), { bucket: 'video_fast', file_size: 10, sha256: sha('v'), job_id: job }],
+        ['usage_logs', randomUUID(), { action: 'generate', job_id: job }],
+        ['asset_tags', elementId(image, 'sea'), { asset_kind: 'image', asset_id: image, tag: 'sea' }],
+        ['project_assets', elementId(project, image), { project_id: project, asset_kind: 'image', asset_id: image }],
+      ];
+      const r = await push(A, rows.map(([t, id, set]) => op(t, id, hlc(now, 1, 'deskA'), set)));
+      expect(r.results.filter((x) => x.status !== 'applied')).toEqual([]);
+
+      for (const [t, id] of rows) {
+        const [before] = await stored(`select to_jsonb(x) j from public.${t} x where id = $1`, [id]);
+        expect(before, t).toBeDefined();
+        const read = await as(B, (q) => q.query(`select * from public.${t} where id = $1`, [id]));
+        expect(read.rowCount, `${t}: B reads A's row`).toBe(0);
+        if (t === 'usage_logs') {
+          await expect(as(B, (q) => q.query(`update public.${t} set action = 'x' where id = $1`, [id]))).rejects.toThrow(/permission denied/);
+          await expect(as(B, (q) => q.query(`delete from public.${t} where id = $1`, [id]))).rejects.toThrow(/permission denied/);
+        } else {
+          const upd = await as(B, (q) => q.query(`update public.${t} set deleted_at = now() where id = $1`, [id]));
+          const del = await as(B, (q) => q.query(`delete from public.${t} where id = $1`, [id]));
+          expect([upd.rowCount, del.rowCount], `${t}: B changes A's row`).toEqual([0, 0]);
+        }
+        // B re-inserting A's exact row (A's user_id) is refused before anything else is checked.
+        await expect(
+          as(B, (q) => q.query(`insert into public.${t} select * from jsonb_populate_record(null::public.${t}, $1)`, [before!.j])),
+          `${t}: B forges A's row`,
+        ).rejects.toThrow(/row-level security/);
+        await expect(as(null, (q) => q.query(`select * from public.${t}`)), `${t}: anon`).rejects.toThrow(/permission denied/);
+        const admin = await as(ADMIN, (q) => q.query(`select * from public.${t} where id = $1`, [id]));
+        expect(admin.rowCount, `${t}: admin reads`).toBe(1);
+        const [after] = await stored(`select to_jsonb(x) j from public.${t} x where id = $1`, [id]);
+        expect(after, t).toEqual(before);
+      }
+    });
+  });
+
   describe('jobs', () => {
     const job = randomUUID();
     const base = { job_type: 'sdxl_image_fast', model_family: 'sdxl', quality: 'fast', format: 'image', original_prompt: 'a fox', device_id: 'deskA' };
