@@ -8,6 +8,10 @@
  * Each component has `model.onnx` (float32, plain operators: every provider, the CPU included)
  * and `model.gpu.onnx` for GPU providers (float16 with fused attention; the VAE stays float32 unless
  * it is fp16-safe).
+ *
+ * A WAN 2.1 model (wan-prepare.ts) has transformer/, text_encoder/ and vae_decoder/ the same way,
+ * each with its own weights.json (ComfyUI's three files may live in three folders), a
+ * `tokenizer/` (tokenizer.json, or `spiece.model`) and the `wan` block in prepared.json.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -43,23 +47,39 @@ export interface SourceStamp {
 
 export interface PreparedManifest {
   readonly format: number;
-  readonly kind: 'sdxl_single_file' | 'sdxl_diffusers';
-  /** The checkpoint file or diffusers folder as the user named it. */
+  readonly kind: 'sdxl_single_file' | 'sdxl_diffusers' | WanPreparedKind;
+  /** The checkpoint file or model folder as the user named it (the first file of a WAN model's chosen parts). */
   readonly input: string;
   readonly name: string;
   readonly description: string;
-  /** sha256 of the checkpoint file (a diffusers folder: of its UNet weight files in order). */
+  /** sha256 of the checkpoint file (a diffusers folder: of its UNet weight files in order; WAN: of the transformer's file(s)). */
   readonly sha256: string;
   /** A1111's "Model hash": the first 10 hex digits of the file's sha256. */
   readonly shortHash: string;
   readonly sources: readonly SourceStamp[];
   readonly vae: SourceStamp | null;
-  readonly prediction: 'epsilon' | 'v_prediction';
+  readonly prediction: 'epsilon' | 'v_prediction' | 'flow_prediction';
   readonly precision: 'fp32' | 'fp16' | 'bf16' | 'mixed';
   /** Bytes of all weights the graphs use (VRAM planning). */
   readonly weightBytes: number;
   readonly appVersion: string;
   readonly preparedAt: string;
+  /** A WAN 2.1 model: what its parts are (absent for SDXL). */
+  readonly wan?: PreparedWan;
+}
+
+/** Where a WAN 2.1 model came from: a diffusers folder, Wan-AI's release, ComfyUI files (a models/ folder), files chosen one by one. */
+export type WanPreparedKind = 'wan_diffusers' | 'wan_ai' | 'wan_comfyui' | 'wan_files';
+
+export interface PreparedWan {
+  /** '1.3B' / '14B', or null for another width. */
+  readonly size: '1.3B' | '14B' | null;
+  /** Width of the text states the transformer reads (UMT5-XXL: 4096). */
+  readonly textDim: number;
+  /** Each part's file(s) and precision, for the Models view. */
+  readonly parts: Readonly<Record<'transformer' | 'textEncoder' | 'vae', { readonly files: readonly string[]; readonly precision: string; readonly description: string }>>;
+  /** Where the tokenizer came from: 'tokenizer.json', 'spiece.model' or ComfyUI's 'spiece_model' tensor. */
+  readonly tokenizer: 'tokenizer.json' | 'spiece.model' | 'spiece_model';
 }
 
 function readJson(path: string): unknown {

@@ -11,6 +11,7 @@ import type { OnnxHeader } from './onnx-header.ts';
 import type { ValidationReport } from './registry.ts';
 import { parseFlowSchedulerConfig } from '../numerics/flow/index.ts';
 import { readComponent } from './sdxl-validator.ts';
+import { readPreparedManifest } from '../checkpoints/prepared.ts';
 
 /** A graph value as both the header reader and onnxruntime's metadata describe it. */
 export interface IoValue {
@@ -64,7 +65,11 @@ export interface TextEncoderIo {
   readonly fixedLength: number | null;
 }
 
-export function resolveTextEncoderIo(inputs: readonly IoValue[], outputs: readonly IoValue[], problems: string[]): TextEncoderIo | null {
+/**
+ * `textWidth`: the text states' width the model is built for — UMT5-XXL's 4096 for an export; a
+ * model the studio prepared from weights says its own in prepared.json (the tests' tiny models).
+ */
+export function resolveTextEncoderIo(inputs: readonly IoValue[], outputs: readonly IoValue[], problems: string[], textWidth = WAN_TEXT_WIDTH): TextEncoderIo | null {
   const c = 'text_encoder/model.onnx';
   const ids = pick(inputs, WAN_NAMES.textIds);
   const mask = pick(inputs, WAN_NAMES.textMask);
@@ -78,8 +83,8 @@ export function resolveTextEncoderIo(inputs: readonly IoValue[], outputs: readon
   if (!output) problems.push(`${c} has no output 'last_hidden_state' (outputs: ${list(outputs)})`);
   else {
     const width = output.shape[2];
-    if (typeof width === 'number' && width !== WAN_TEXT_WIDTH) {
-      problems.push(`${c} gives ${width}-wide states; WAN 2.1 conditions on UMT5-XXL's ${WAN_TEXT_WIDTH}-wide states`);
+    if (typeof width === 'number' && width !== textWidth) {
+      problems.push(`${c} gives ${width}-wide states; WAN 2.1 conditions on UMT5-XXL's ${textWidth}-wide states`);
     }
   }
   if (problems.length > before || !ids || !output) return null;
@@ -94,7 +99,7 @@ export interface TransformerIo {
   readonly output: IoValue;
 }
 
-export function resolveTransformerIo(inputs: readonly IoValue[], outputs: readonly IoValue[], problems: string[]): TransformerIo | null {
+export function resolveTransformerIo(inputs: readonly IoValue[], outputs: readonly IoValue[], problems: string[], textWidth = WAN_TEXT_WIDTH): TransformerIo | null {
   const c = 'transformer/model.onnx';
   const latents = pick(inputs, WAN_NAMES.latents);
   const timestep = pick(inputs, WAN_NAMES.timestep);
@@ -115,7 +120,7 @@ export function resolveTransformerIo(inputs: readonly IoValue[], outputs: readon
   else {
     if (!FLOATS.has(context.type)) problems.push(`${c} input '${context.name}' is ${context.type}, expected float32 or float16`);
     const width = context.shape[2];
-    if (typeof width === 'number' && width !== WAN_TEXT_WIDTH) problems.push(`${c} takes ${width}-wide text states; WAN 2.1's are ${WAN_TEXT_WIDTH} wide`);
+    if (typeof width === 'number' && width !== textWidth) problems.push(`${c} takes ${width}-wide text states; WAN 2.1's are ${textWidth} wide`);
   }
   const extra = inputs.filter((i) => i !== latents && i !== timestep && i !== context);
   if (extra.length) {
@@ -253,17 +258,23 @@ function toIo(h: OnnxHeader): { inputs: IoValue[]; outputs: IoValue[] } {
   return { inputs: h.inputs.map(map), outputs: h.outputs.map(map) };
 }
 
+/** The text width a folder's graphs are built for: a prepared model's own (prepared.json), else UMT5-XXL's. */
+export function wanTextWidth(folder: string): number {
+  return readPreparedManifest(folder)?.wan?.textDim ?? WAN_TEXT_WIDTH;
+}
+
 export function validateWan(folder: string): ValidationReport {
   const problems: string[] = [];
+  const textWidth = wanTextWidth(folder);
   const te = readComponent(folder, 'text_encoder', problems);
   if (te) {
     const io = toIo(te);
-    resolveTextEncoderIo(io.inputs, io.outputs, problems);
+    resolveTextEncoderIo(io.inputs, io.outputs, problems, textWidth);
   }
   const transformer = readComponent(folder, 'transformer', problems);
   const transformerIo = transformer ? (() => {
     const io = toIo(transformer);
-    return resolveTransformerIo(io.inputs, io.outputs, problems);
+    return resolveTransformerIo(io.inputs, io.outputs, problems, textWidth);
   })() : null;
   const vaeConfig = readJsonFile(folder, 'vae_decoder/config.json', problems);
   if (vaeConfig) parseWanVaeConfig(vaeConfig, problems);
@@ -273,7 +284,9 @@ export function validateWan(folder: string): ValidationReport {
     return resolveVaeDecoderIo(io.inputs, io.outputs, vaeConfig, problems);
   })() : null;
 
-  const tokenizer = readJsonFile(folder, 'tokenizer/tokenizer.json', problems);
+  // tokenizer.json, or the SentencePiece model a model prepared from ComfyUI's UMT5 file carries.
+  const spieceOnly = !existsSync(join(folder, 'tokenizer', 'tokenizer.json')) && existsSync(join(folder, 'tokenizer', 'spiece.model'));
+  const tokenizer = spieceOnly ? null : readJsonFile(folder, 'tokenizer/tokenizer.json', problems);
   if (tokenizer && (typeof tokenizer.model !== 'object' || tokenizer.model === null)) {
     problems.push("tokenizer/tokenizer.json has no 'model': it is not a Hugging Face tokenizers file");
   }

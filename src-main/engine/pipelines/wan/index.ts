@@ -200,7 +200,7 @@ export class WanPipeline implements Pipeline {
 
     // The text conditioning is the same every step: its tensors are made once.
     const ctxSpec = inputSpec(m.transformer.loaded.session, m.transformer.io.context.name, 'transformer');
-    const contextDims = [1, WAN_TEXT_LENGTH, WAN_TEXT_WIDTH];
+    const contextDims = [1, WAN_TEXT_LENGTH, m.text.width ?? WAN_TEXT_WIDTH];
     const context = { cond: floatTensor(ctxSpec, cond.states, contextDims), uncond: uncond ? floatTensor(ctxSpec, uncond.states, contextDims) : null };
 
     const stepMs: number[] = [];

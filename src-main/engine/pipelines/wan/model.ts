@@ -10,7 +10,7 @@ import { inputInfo, outputInfo } from '../../inference/runtime.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
 import { parseFlowSchedulerConfig } from '../../numerics/flow/index.ts';
 import type { FlowSchedulerConfig } from '../../numerics/flow/index.ts';
-import { parseWanVaeConfig, resolveTextEncoderIo, resolveTransformerIo, resolveVaeDecoderIo } from '../../models/wan-validator.ts';
+import { parseWanVaeConfig, resolveTextEncoderIo, resolveTransformerIo, resolveVaeDecoderIo, wanTextWidth } from '../../models/wan-validator.ts';
 import type { IoValue, TransformerIo } from '../../models/wan-validator.ts';
 import { PipelineError } from '../types.ts';
 import { loadComponent, readModelJson } from '../common/model-files.ts';
@@ -55,22 +55,24 @@ export async function loadWanModel(runtime: OrtRuntime, folder: string, provider
   try {
     tokenizer = await Umt5Tokenizer.fromDirectory(join(folder, 'tokenizer'));
   } catch (e) {
-    throw new PipelineError('model_invalid', `tokenizer/ cannot be read: ${(e as Error).message}`);
+    throw new PipelineError('model_invalid', `tokenizer/ cannot be read (it needs tokenizer.json, or spiece.model): ${(e as Error).message}`);
   }
 
+  // UMT5-XXL's 4096, or the width a model prepared from weights was built for (prepared.json).
+  const width = wanTextWidth(folder);
   const textLoaded = await loadComponent(runtime, folder, 'text_encoder', providers);
   const textIo = io(textLoaded.session);
-  const text = orFail(resolveTextEncoderIo(textIo.inputs, textIo.outputs, problems), problems);
+  const text = orFail(resolveTextEncoderIo(textIo.inputs, textIo.outputs, problems, width), problems);
   const transformerLoaded = await loadComponent(runtime, folder, 'transformer', providers);
   const trIo = io(transformerLoaded.session);
-  const transformer = orFail(resolveTransformerIo(trIo.inputs, trIo.outputs, problems), problems);
+  const transformer = orFail(resolveTransformerIo(trIo.inputs, trIo.outputs, problems, width), problems);
   const vaeLoaded = await loadComponent(runtime, folder, 'vae_decoder', providers);
   const vaeIo = io(vaeLoaded.session);
   const vae = orFail(resolveVaeDecoderIo(vaeIo.inputs, vaeIo.outputs, vaeConfigJson, problems), problems);
 
   return {
     path: folder,
-    text: { loaded: textLoaded, session: textLoaded.session, io: text, tokenizer },
+    text: { loaded: textLoaded, session: textLoaded.session, io: text, tokenizer, width },
     transformer: { loaded: transformerLoaded, io: transformer },
     vae: { loaded: vaeLoaded, session: vaeLoaded.session, io: vae, config: vaeConfig },
     schedulerConfig,

@@ -17,6 +17,8 @@ export interface WanTextEncoder {
   readonly session: InferenceSession;
   readonly io: TextEncoderIo;
   readonly tokenizer: Umt5Tokenizer;
+  /** Width of the states (default UMT5-XXL's 4096; a model prepared from other weights says its own). */
+  readonly width?: number;
 }
 
 export interface EncodedText {
@@ -48,15 +50,16 @@ export async function encodeWanText(runtime: OrtRuntime, enc: WanTextEncoder, pr
   const out = await runtime.run(enc.session, feeds);
   const { data, dims } = outputFloat32(out, io.output.name, 'text_encoder');
   const width = dims[2];
-  if (dims.length !== 3 || width !== WAN_TEXT_WIDTH || dims[1] !== feedLength) {
+  const textWidth = enc.width ?? WAN_TEXT_WIDTH;
+  if (dims.length !== 3 || width !== textWidth || dims[1] !== feedLength) {
     throw new PipelineError(
       'model_invalid',
-      `text_encoder/model.onnx returned states of shape [${dims.join(', ')}]; WAN needs [1, ${feedLength}, ${WAN_TEXT_WIDTH}] (UMT5-XXL)`,
+      `text_encoder/model.onnx returned states of shape [${dims.join(', ')}]; WAN needs [1, ${feedLength}, ${textWidth}] (UMT5-XXL)`,
     );
   }
   const keep = Math.min(used, WAN_TEXT_LENGTH);
-  const states = new Float32Array(WAN_TEXT_LENGTH * WAN_TEXT_WIDTH);
-  states.set(data.subarray(0, keep * WAN_TEXT_WIDTH));
+  const states = new Float32Array(WAN_TEXT_LENGTH * textWidth);
+  states.set(data.subarray(0, keep * textWidth));
   const note = !io.mask && io.fixedLength !== null
     ? `text_encoder/model.onnx has a fixed length of ${io.fixedLength} and no attention_mask, so padding tokens were encoded with the prompt; an export with attention_mask (or a dynamic length) matches diffusers exactly`
     : null;
