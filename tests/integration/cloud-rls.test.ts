@@ -434,6 +434,107 @@ describe.skipIf(!bin)('cloud schema on PostgreSQL: row-level security, push and 
         ],
       });
     });
+
+    it('three desktops, 150 random edits with ties and retries: any arrival order gives the highest clock per field', async () => {
+      // Seeded so a failure replays (mulberry32).
+      let seed = 20261206;
+      const rand = () => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const devices = ['deskA', 'deskB', 'deskC'];
+      const TAGS = ['red', 'blue', 'green'];
+      const ROWS = 2;
+      type Edit = { row: number; clock: string; kind: 'image'; set: Record<string, unknown> } | { row: number; clock: string; kind: 'tag'; tag: string; removed: boolean };
+      // Every clock of 25 instants × 2 counters × 3 devices, once each (a device never issues one
+      // clock twice), in random order: equal wall times and counters, broken by device id, are common.
+      const clocks = devices.flatMap((d) => Array.from({ length: 50 }, (_, i) => hlc(now + (i >> 1), i & 1, d)));
+      for (let i = clocks.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [clocks[i], clocks[j]] = [clocks[j]!, clocks[i]!];
+      }
+      const edits: Edit[] = clocks.map((clock) => {
+        const row = Math.floor(rand() * ROWS);
+        if (rand() < 0.3) return { row, clock, kind: 'tag', tag: pick(TAGS), removed: rand() < 0.4 };
+        const set: Record<string, unknown> = {};
+        if (rand() < 0.6) set.title = `t${Math.floor(rand() * 1000)}`;
+        if (rand() < 0.6) set.rating = Math.floor(rand() * 6);
+        if (rand() < 0.6) set.favorite = rand() < 0.5;
+        if (rand() < 0.4) set.trashed_at = rand() < 0.5 ? new Date(now).toISOString() : null;
+        if (Object.keys(set).length === 0) set.title = 'only';
+        return { row, clock, kind: 'image', set };
+      });
+
+      // What per-field last-writer-wins must end with, computed here.
+      const expected = Array.from({ length: ROWS }, () => ({
+        fields: { title: null, rating: 0, favorite: false, trashed: false } as Record<string, unknown>,
+        clocks: {} as Record<string, string>,
+        tags: {} as Record<string, { removed: boolean; clock: string }>,
+      }));
+      for (const e of edits) {
+        const x = expected[e.row]!;
+        if (e.kind === 'tag') {
+          if (!x.tags[e.tag] || x.tags[e.tag]!.clock < e.clock) x.tags[e.tag] = { removed: e.removed, clock: e.clock };
+          continue;
+        }
+        for (const [k, v] of Object.entries(e.set)) {
+          const key = k === 'trashed_at' ? 'trashed' : k;
+          if ((x.clocks[key] ?? '') < e.clock) {
+            x.clocks[key] = e.clock;
+            x.fields[key] = k === 'trashed_at' ? v !== null : v;
+          }
+        }
+      }
+      const want = expected.map((x) => ({
+        ...x.fields,
+        tags: Object.entries(x.tags).filter(([, t]) => !t.removed).map(([tag]) => tag).sort(),
+      }));
+
+      async function arrive(order: Edit[]) {
+        const uid = randomUUID();
+        await db.query(`insert into auth.users (id) values ($1)`, [uid]);
+        const images = Array.from({ length: ROWS }, () => randomUUID());
+        const created = await push(uid, images.map((id, i) => op('images', id, hlc(now - 1000, 0, 'deskA'), imageFields(`row ${i}`))));
+        expect(created.applied).toBe(ROWS);
+        const ops = order.map((e) =>
+          e.kind === 'tag'
+            ? op('asset_tags', elementId(images[e.row]!, e.tag), e.clock, {
+                asset_kind: 'image', asset_id: images[e.row]!, tag: e.tag, deleted_at: e.removed ? new Date(now).toISOString() : null,
+              })
+            : op('images', images[e.row]!, e.clock, e.set),
+        );
+        // Random batch sizes, and every batch sent twice (a retry after a lost reply).
+        for (let i = 0; i < ops.length; ) {
+          const batch = ops.slice(i, (i += 1 + Math.floor(rand() * 12)));
+          const first = await push(uid, batch);
+          expect(first.rejected, JSON.stringify(first.results.filter((x) => x.status === 'rejected'))).toBe(0);
+          expect((await push(uid, batch)).duplicate).toBe(batch.length);
+        }
+        const got = [];
+        for (const id of images) {
+          const [img] = await stored(
+            'select title, rating, favorite, trashed_at is not null as trashed from public.images where id = $1', [id],
+          );
+          const tags = await stored('select tag from public.asset_tags where asset_id = $1 and deleted_at is null order by tag', [id]);
+          got.push({ ...img, tags: tags.map((t) => t.tag as string) });
+        }
+        return got;
+      }
+      const shuffled = () => {
+        const xs = [...edits];
+        for (let i = xs.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+        }
+        return xs;
+      };
+      expect(await arrive(edits)).toEqual(want);
+      expect(await arrive([...edits].reverse())).toEqual(want);
+      expect(await arrive(shuffled())).toEqual(want);
+    });
   });
 
   describe('sync_pull', () => {
