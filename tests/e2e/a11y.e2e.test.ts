@@ -3,7 +3,9 @@
  * renderer, served by `studio serve` with the real engine and the test-only pipeline, in Debian's
  * Chromium, at 1440×900 and at 1024×700 — the Workspace (with results, the lightbox, compare), the
  * Library (grid, selection, preview of an image and of a video, compare, the date and tag filters,
- * the Import dialog), the Queue, Models and its Add model dialog, Settings, and the GPU details.
+ * the Import dialog, the selection's Tag/Move/Export/Delete dialogs, the preview's delete
+ * confirmation), the Queue and a finished job's results, Models and its Add model dialog, Settings
+ * (with every check run, a refused folder and the Move… form), and the GPU details.
  * Zero violations is the bar.
  *
  * Also what the status bar and Settings promise: the GPU item opens the GPU's details (and its
@@ -114,7 +116,7 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
     }
   });
 
-  it('has no violations in the Library: grid, selection, preview, compare, filters and the Import dialog', { timeout: 120_000 }, async () => {
+  it('has no violations in the Library: grid, selection and its dialogs, preview and its delete confirmation, compare, filters and the Import dialog', { timeout: 120_000 }, async () => {
     await page.getByRole('tab', { name: /Library/ }).click();
     await until(() => cells(page).count()).toBe(11);
     for (const size of SIZES) {
@@ -129,11 +131,31 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
       await page.getByRole('dialog', { name: 'Compare two images' }).waitFor();
       await check('Library compare');
       await page.keyboard.press('Escape');
+      // The selection's own dialogs: Tag…, Move to project…, Export…, Delete.
+      for (const [button, name] of [
+        [/^Tag/, /^Tag /],
+        [/^Move to project/, /project/i],
+        [/^Export/, /^Export /],
+        [/^(Delete|Move to the trash)$/, /trash/i],
+      ] as const) {
+        await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: button }).click();
+        const layer = page.locator('[role="dialog"], [role="alertdialog"]').filter({ hasText: name });
+        await layer.first().waitFor();
+        await check(`the selection's ${button} dialog`);
+        await page.keyboard.press('Escape');
+        await until(() => page.locator('[role="dialog"], [role="alertdialog"]').count()).toBe(0);
+      }
       await page.getByRole('toolbar', { name: 'Selection' }).getByRole('button', { name: 'Clear' }).click();
 
       await cells(page).nth(1).dblclick();
       await page.getByTestId('library-preview').waitFor();
       await check('the Library preview (an image)');
+      // Its Delete… asks first.
+      await page.getByTestId('library-preview').getByRole('button', { name: 'Delete…' }).click();
+      await page.getByRole('alertdialog').waitFor();
+      await check('the preview\'s delete confirmation');
+      await page.keyboard.press('Escape');
+      await until(() => page.getByRole('alertdialog').count()).toBe(0);
       await page.keyboard.press('Escape');
       await page.locator('[data-testid="library-grid"] .cell[data-asset-id]', { hasText: 'kite' }).dblclick();
       await page.getByTestId('library-preview').locator('video').waitFor();
@@ -161,12 +183,20 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
     }
   });
 
-  it('has no violations in the Queue, Models (and Add model), Settings and the GPU details', { timeout: 120_000 }, async () => {
+  it('has no violations in the Queue and a finished job’s results, Models (and Add model), Settings with its checks and forms, and the GPU details', { timeout: 120_000 }, async () => {
     for (const size of SIZES) {
       await page.setViewportSize(size);
       await page.getByRole('tab', { name: /Queue/ }).click();
       await page.getByRole('heading', { name: 'Queue', level: 1 }).waitFor();
       await check('the Queue');
+      // A finished job's results, opened from its row.
+      await page.getByRole('region', { name: 'Finished' }).getByRole('button', { name: /^Open the 6 images of/ }).first().click();
+      const results = page.getByRole('dialog', { name: /^SDXL image · fast · 6 images/ });
+      await results.waitFor();
+      await until(() => results.getByTestId('result').count()).toBe(6);
+      await check('the Queue\'s results dialog');
+      await page.keyboard.press('Escape');
+      await results.waitFor({ state: 'detached' });
       await page.getByRole('tab', { name: /Models/ }).click();
       await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
       await check('Models');
@@ -178,6 +208,22 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
       await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
       await page.getByRole('table', { name: 'Disk use per bucket' }).waitFor();
       await check('Settings');
+      // Its sections' states: every check's results, a refused model folder, the library's Move… form.
+      await page.getByRole('button', { name: 'Check everything' }).click();
+      await page.getByRole('list', { name: 'GPU check' }).waitFor();
+      await until(() => page.getByRole('button', { name: 'Check everything' }).isEnabled()).toBe(true);
+      const folder = page.getByLabel('Model folder to add');
+      await folder.fill(path.join(dataDir, 'unplugged-drive'));
+      await folder.press('Enter');
+      await page.getByRole('alert').filter({ hasText: 'this folder does not exist' }).waitFor();
+      await page.getByRole('button', { name: 'Move…' }).click();
+      await page.getByLabel('Move the library to').waitFor();
+      await check('Settings with every check run, a refused folder and the Move… form');
+      await folder.fill('');
+      await page.reload();
+      await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+      await page.getByRole('tab', { name: /Settings/ }).click();
+      await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
       await page.getByTestId('gpu-status').click();
       await page.getByRole('dialog', { name: 'GPU details' }).waitFor();
       await check('the GPU details');
