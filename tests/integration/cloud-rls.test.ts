@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_TYPES } from '../../src-preload/contract/catalog.ts';
+import { formatHlc } from '../../src-main/engine/sync/hlc.ts';
 import { findPostgresBin, startCluster, type PgCluster } from '../helpers/postgres/cluster.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -26,10 +27,8 @@ const A = randomUUID();
 const B = randomUUID();
 const ADMIN = randomUUID();
 
-/** An HLC as the migration reads it: 15-digit wall ms, 6-digit counter, device id. */
-function hlc(ms: number, counter: number, device: string): string {
-  return `${String(ms).padStart(15, '0')}:${String(counter).padStart(6, '0')}:${device}`;
-}
+/** An HLC as the desktop writes it (15-digit wall ms, 6-digit counter, device id). */
+const hlc = (wall: number, counter: number, device: string) => formatHlc({ wall, counter, device });
 /** public.sync_element_id, computed on the desktop: md5 of 'a:b' read as a uuid. */
 function elementId(a: string, b: string): string {
   const h = createHash('md5').update(`${a}:${b}`).digest('hex');
