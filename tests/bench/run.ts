@@ -15,8 +15,9 @@ import { videoBench } from './video.bench.ts';
 import { enhancerBench } from './enhancer.bench.ts';
 import { wanBench } from './wan.bench.ts';
 import { checkpointBench } from './checkpoint.bench.ts';
+import { hardeningBench } from './hardening.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

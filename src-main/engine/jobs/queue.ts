@@ -280,6 +280,20 @@ export class JobQueue {
   }
 
   /**
+   * The library paths a running job is about to move its outputs to, committed before the first
+   * move (see placeOutputs): what a process killed before `complete` leaves behind is found here.
+   */
+  notePlacing(id: string, relPaths: readonly string[]): void {
+    this.db.run(`UPDATE jobs SET metadata = json_set(metadata, '$.placing', json(?)) WHERE id = ?`, JSON.stringify(relPaths), id);
+  }
+
+  /** The paths an earlier attempt of the job recorded and never committed (empty when none). */
+  placing(id: string): string[] {
+    const row = this.db.get<{ p: string | null }>(`SELECT json_extract(metadata, '$.placing') AS p FROM jobs WHERE id = ?`, id);
+    return row?.p ? (JSON.parse(row.p) as string[]) : [];
+  }
+
+  /**
    * running → done. `also` runs inside the same transaction (the engine inserts the asset rows
    * there), so a job is never done without its assets or the other way round.
    */
@@ -288,7 +302,7 @@ export class JobQueue {
     const row = this.db.transaction(() => {
       const r = this.db.run(
         `UPDATE jobs SET status = 'done', status_at = ?, finished_at = ?, step = total_steps, stage = NULL,
-            lease_owner = NULL, metadata = json_set(metadata, '$.assets', json(?))
+            lease_owner = NULL, metadata = json_remove(json_set(metadata, '$.assets', json(?)), '$.placing')
          WHERE id = ? AND status = 'running'`,
         t,
         t,

@@ -9,7 +9,7 @@
  * A failure (a full library disk) removes what was placed, so the library is left as it was.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync, openSync, fsyncSync, closeSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, openSync, fsyncSync, closeSync, renameSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { copyFileDurable } from './store.ts';
@@ -62,23 +62,37 @@ async function moveInto(from: string, to: string): Promise<void> {
 /**
  * Step 1 (outside the transaction): hash and move every output into the library. On any failure
  * the outputs already moved are removed again before the error is thrown: they have no rows.
+ * `record` is handed every library path (relative to the root) before the first file is moved, to
+ * be committed first: a process killed between a move and the commit that adds the rows leaves
+ * files only at paths so recorded, which `removeUnrecorded` takes away (on the job's next attempt,
+ * or when a runner starts) — never a file the database does not know, nor a duplicate after a re-run.
  */
-export async function placeOutputs(libraryRoot: string, job: JobView, result: PipelineResult, at = new Date()): Promise<PlacedAsset[]> {
+export async function placeOutputs(
+  libraryRoot: string,
+  job: JobView,
+  result: PipelineResult,
+  at = new Date(),
+  record?: (relPaths: readonly string[]) => void,
+): Promise<PlacedAsset[]> {
+  const plan = result.outputs.map((output) => {
+    const id = randomUUID();
+    const target = assetPath(libraryRoot, job.type, id, extname(output.file) || '.bin', at);
+    const thumbTarget = output.thumbFile ? join(libraryRoot, '.thumbs', job.type, `${id}.png`) : null;
+    return { id, output, target, thumbTarget };
+  });
+  record?.(plan.flatMap((p) => [relative(libraryRoot, p.target), ...(p.thumbTarget ? [relative(libraryRoot, p.thumbTarget)] : [])]));
   const placed: PlacedAsset[] = [];
   const moved: string[] = [];
   try {
-    for (const output of result.outputs) {
-      const id = randomUUID();
+    for (const { id, output, target, thumbTarget } of plan) {
       const sha256 = await sha256File(output.file);
       const size = statSync(output.file).size;
-      const target = assetPath(libraryRoot, job.type, id, extname(output.file) || '.bin', at);
       mkdirSync(join(target, '..'), { recursive: true });
       await moveInto(output.file, target);
       moved.push(target);
       fsyncDir(join(target, '..'));
       let relThumb: string | null = null;
-      if (output.thumbFile) {
-        const thumbTarget = join(libraryRoot, '.thumbs', job.type, `${id}.png`);
+      if (output.thumbFile && thumbTarget) {
         mkdirSync(join(thumbTarget, '..'), { recursive: true });
         await moveInto(output.thumbFile, thumbTarget);
         moved.push(thumbTarget);
@@ -91,6 +105,46 @@ export async function placeOutputs(libraryRoot: string, job: JobView, result: Pi
     throw e;
   }
   return placed;
+}
+
+/**
+ * Removes the files at `relPaths` (recorded by `placeOutputs` for an attempt that never committed)
+ * that no asset row names; returns how many it removed.
+ */
+export async function removeUnrecorded(db: Database, libraryRoot: string, relPaths: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const rel of relPaths) {
+    if (rel.startsWith('..') || rel.startsWith('/')) continue;
+    const known = db.get<{ n: number }>('SELECT count(*) AS n FROM assets WHERE file_path = ? OR thumb_path = ?', rel, rel)?.n ?? 0;
+    if (known > 0) continue;
+    const file = join(libraryRoot, rel);
+    if (!existsSync(file)) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * For a runner starting: the files of every attempt that recorded its paths and was stopped before
+ * its commit (a killed process), on jobs not running now, are removed; returns how many. A job that
+ * runs again meanwhile cleans its own at its next placement (and its new record is left alone here).
+ */
+export async function sweepUncommittedPlacements(db: Database, libraryRoot: string): Promise<number> {
+  const rows = db.all<{ id: string; placing: string }>(
+    `SELECT id, json_extract(metadata, '$.placing') AS placing FROM jobs
+     WHERE status != 'running' AND json_extract(metadata, '$.placing') IS NOT NULL`,
+  );
+  let removed = 0;
+  for (const r of rows) {
+    removed += await removeUnrecorded(db, libraryRoot, JSON.parse(r.placing) as string[]);
+    db.run(
+      `UPDATE jobs SET metadata = json_remove(metadata, '$.placing') WHERE id = ? AND json_extract(metadata, '$.placing') = ?`,
+      r.id,
+      r.placing,
+    );
+  }
+  return removed;
 }
 
 /** Removes placed outputs whose rows were never written (the job failed after placing them). */

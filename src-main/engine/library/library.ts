@@ -37,6 +37,7 @@ import { importFolder } from './import.ts';
 import { exportAssets } from './export.ts';
 import { checkLibrary } from './check.ts';
 import { finishPendingMove, moveLibraryRoot, pendingMove } from './move.ts';
+import { sweepUncommittedPlacements } from './ingest.ts';
 import { mediaResponse, resolveMedia } from './media.ts';
 import type { ResolvedMedia } from './media.ts';
 import { ASSET_COLUMNS, absoluteInRoot, isInside, libraryRootOf, tagsOf, toAssetView } from './store.ts';
@@ -111,6 +112,8 @@ export class Library {
     } catch {
       // Reported by stats (pendingMove) and retried by the next move or open.
     }
+    // Outputs a killed runner had moved in without their rows: gone, so no file lacks its row.
+    await sweepUncommittedPlacements(this.db, this.root).catch(() => 0);
     this.thumbnails.scan();
   }
 

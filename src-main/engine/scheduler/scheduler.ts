@@ -21,7 +21,7 @@ import { UnsavedEnds, bestEffort } from './unsaved-ends.ts';
 import type { FfmpegLocation } from '../media/ffmpeg-locate.ts';
 import type { ModelRef, PipelineResult, ProgressUpdate, RunRequest } from '../pipelines/types.ts';
 import { chooseBatch, estimateNeed, totalFor } from './vram.ts';
-import { insertAssets, placeOutputs, removePlaced } from '../library/ingest.ts';
+import { insertAssets, placeOutputs, removePlaced, removeUnrecorded } from '../library/ingest.ts';
 import type { PlacedAsset } from '../library/ingest.ts';
 
 export type RunEnd =
@@ -418,7 +418,11 @@ export class Scheduler {
     const root = this.o.libraryRoot();
     let placed: PlacedAsset[] = [];
     try {
-      placed = await placeOutputs(root, job, end.result);
+      // Files an earlier attempt moved in and was killed before recording go first: the re-run's
+      // outputs replace them, never sit beside them.
+      const leftover = q.placing(job.id);
+      if (leftover.length > 0) await removeUnrecorded(this.o.db, root, leftover);
+      placed = await placeOutputs(root, job, end.result, new Date(), (rels) => q.notePlacing(job.id, rels));
       const fresh = q.get(job.id) ?? job;
       dropStaging();
       q.complete(
