@@ -112,9 +112,9 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'models list': spec('models list', 'list the models found and whether each is usable', 'client'),
   'models add': spec(
     'models add',
-    'add an SDXL checkpoint (.safetensors from A1111, ComfyUI or Civitai) or a diffusers folder: checks it and prepares it to run, with progress',
+    'add an SDXL checkpoint (.safetensors from A1111, ComfyUI or Civitai), a diffusers folder, or a WAN 2.1 model (its folder, or its transformer, text encoder and VAE files together): checks it and prepares it to run, with progress',
     'client',
-    ['PATH'],
+    ['PATH…'],
     {
       name: { type: 'string', value: 'NAME', help: 'the name it is listed under (default: the file or folder name)' },
       vae: { type: 'string', value: 'FILE', help: 'a VAE file to use with it (needed when the checkpoint has none inside)' },

@@ -262,7 +262,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     case 'models add':
       return withEngine(ctx, 'client', (engine) =>
         modelsAdd(engine, io, {
-          path: line.args[0]!,
+          paths: line.args,
           name: typeof line.values.name === 'string' ? line.values.name : null,
           vae: typeof line.values.vae === 'string' ? line.values.vae : null,
           json,

@@ -1,7 +1,9 @@
 /**
- * `studio models add PATH [--name NAME] [--vae FILE] [--json]`: says what the file is, prepares it
- * with a progress bar and an ETA on stderr, and prints the model's id to use with --model. Ctrl-C
- * cancels the preparation (nothing is left behind).
+ * `studio models add PATH [PATH…] [--name NAME] [--vae FILE] [--json]`: says what the file is,
+ * prepares it with a progress bar and an ETA on stderr, and prints the model's id to use with
+ * --model. Several paths are one model's parts chosen one by one (a WAN 2.1 model from ComfyUI's
+ * transformer, text encoder and VAE files); one part alone says which parts are still needed.
+ * Ctrl-C cancels the preparation (nothing is left behind).
  */
 import { resolve } from 'node:path';
 import type { Preparation } from '../../src-preload/contract/status.ts';
@@ -30,7 +32,8 @@ export function preparationLine(p: Preparation, columns = 80): string {
 }
 
 export interface ModelsAddOptions {
-  readonly path: string;
+  /** One path, or a WAN 2.1 model's parts. */
+  readonly paths: readonly string[];
   readonly name: string | null;
   readonly vae: string | null;
   readonly json: boolean;
@@ -38,15 +41,27 @@ export interface ModelsAddOptions {
 }
 
 export async function modelsAdd(engine: CliEngine, io: Io, options: ModelsAddOptions): Promise<number> {
-  const path = resolve(options.cwd, options.path);
+  const paths = options.paths.map((p) => resolve(options.cwd, p));
+  const path = paths[0]!;
+  const several = paths.length > 1 ? { paths } : {};
   const vae = options.vae ? resolve(options.cwd, options.vae) : null;
-  const inspection = await invoke(engine.handlers, 'models.inspect', { path });
+  const inspection = await invoke(engine.handlers, 'models.inspect', { path, ...several });
   if (!inspection.ok) {
     if (options.json) io.stdout.write(`${JSON.stringify({ error: { code: 'wrong_kind', message: inspection.message } }, null, 2)}\n`);
     else io.stderr.write(`${inspection.message}\n`);
     return EXIT.engine;
   }
-  if (!options.json) io.stderr.write(`Found: ${inspection.description}\n`);
+  if (inspection.wan && inspection.wan.missing.length > 0) {
+    // One part of a WAN model (or two): say what was found and what to add.
+    const message = `${inspection.description}: add them in one command, e.g. studio models add TRANSFORMER TEXT_ENCODER VAE`;
+    if (options.json) io.stdout.write(`${JSON.stringify({ error: { code: 'incomplete', message }, found: inspection.wan.parts }, null, 2)}\n`);
+    else io.stderr.write(`${message}\n`);
+    return EXIT.engine;
+  }
+  if (!options.json) {
+    io.stderr.write(`Found: ${inspection.description}\n`);
+    for (const part of inspection.wan?.parts ?? []) io.stderr.write(`  ${part.description}: ${part.path}\n`);
+  }
 
   const tty = io.stderr.isTTY === true;
   let lastPhase: string | null = null;
@@ -71,7 +86,7 @@ export async function modelsAdd(engine: CliEngine, io: Io, options: ModelsAddOpt
     if (id) void invoke(engine.handlers, 'models.cancelPreparation', { id }).catch(() => undefined);
   });
   try {
-    const started = await invoke(engine.handlers, 'models.add', { path, vae, name: options.name });
+    const started = await invoke(engine.handlers, 'models.add', { path, ...several, vae, name: options.name });
     id = started.id;
     seen(started);
     await done;
@@ -88,9 +103,10 @@ export async function modelsAdd(engine: CliEngine, io: Io, options: ModelsAddOpt
         const models = await invoke(engine.handlers, 'models.list', undefined);
         const model = models.find((m) => m.id === result.modelId);
         const hash = model?.hash ? ` (model hash ${model.hash})` : '';
+        const type = model?.family === 'wan' || inspection.kind === 'wan_model' ? 'video_fast' : 'sdxl_image_fast';
         io.stdout.write(
           `${result.reused ? 'Already prepared' : 'Prepared'}: ${result.modelId}${hash} — ${result.description ?? inspection.description}\n` +
-            `Generate with it: studio generate --type sdxl_image_fast --model ${result.modelId} --prompt "…"\n`,
+            `Generate with it: studio generate --type ${type} --model ${result.modelId} --prompt "…"\n`,
         );
       }
       return EXIT.ok;

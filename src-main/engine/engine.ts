@@ -488,8 +488,8 @@ export class Engine {
         return s;
       },
       'models.list': async () => this.models.refresh(),
-      'models.inspect': ({ path }) => this.preparer.inspect(path),
-      'models.add': ({ path, vae, name }) => this.preparer.add({ path, vae: vae ?? null, name: name ?? null }),
+      'models.inspect': ({ path, paths }) => this.preparer.inspect(path, paths),
+      'models.add': ({ path, paths, vae, name }) => this.preparer.add({ path, paths: paths ?? null, vae: vae ?? null, name: name ?? null }),
       'models.preparations': async () => this.preparer.list(),
       'models.cancelPreparation': async ({ id }) => {
         const found = this.preparer.cancel(id);

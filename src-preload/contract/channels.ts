@@ -62,8 +62,13 @@ export const EnhanceSchema = z.strictObject({
 /** A file or folder on this machine (a checkpoint, a diffusers folder, a VAE file). */
 const ModelPath = z.string().trim().min(1, { error: 'choose a file or folder' }).max(4096);
 
+/** Several paths that make one model: a WAN 2.1 model's transformer, text encoder and VAE files chosen one by one. */
+const ModelPaths = z.array(ModelPath).min(1).max(8);
+
 export const ModelAddSchema = z.strictObject({
   path: ModelPath,
+  /** All the files of one model (a WAN 2.1 model's parts), `path` among them; default `[path]`. */
+  paths: ModelPaths.optional(),
   /** A VAE file to use with it (required for a checkpoint without a VAE inside). */
   vae: ModelPath.nullable().optional(),
   /** Display name (default: the file or folder name). */
@@ -88,7 +93,7 @@ export const channels = {
   'queue.pause': channel<QueueState>()(Empty),
   'queue.resume': channel<QueueState>()(Empty),
   'models.list': channel<readonly ModelInfo[]>()(Empty),
-  'models.inspect': channel<ModelInspection>()(z.strictObject({ path: ModelPath })),
+  'models.inspect': channel<ModelInspection>()(z.strictObject({ path: ModelPath, paths: ModelPaths.optional() })),
   'models.add': channel<Preparation>()(ModelAddSchema),
   'models.preparations': channel<readonly Preparation[]>()(Empty),
   'models.cancelPreparation': channel<Preparation>()(z.strictObject({ id: z.string().min(1).max(64) })),

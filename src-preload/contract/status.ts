@@ -112,7 +112,8 @@ export interface ModelInfo {
 export type ModelInspection =
   | {
       readonly ok: true;
-      readonly kind: 'sdxl_single_file' | 'sdxl_diffusers' | 'sdxl_vae';
+      /** `wan_part`: one part of a WAN 2.1 model (its other parts are still to choose); `wan_model`: a whole WAN 2.1 model (a folder, or its parts' files together). */
+      readonly kind: 'sdxl_single_file' | 'sdxl_diffusers' | 'sdxl_vae' | 'wan_part' | 'wan_model';
       readonly description: string;
       readonly sizeBytes: number;
       /** The checkpoint has no VAE inside: a VAE file must be chosen with it. */
@@ -121,8 +122,19 @@ export type ModelInspection =
       readonly suggestedName: string;
       /** An earlier preparation of this unchanged file, if there is one. */
       readonly preparedAs: string | null;
+      /** A WAN 2.1 model's parts: what each chosen path is, and which parts are still needed. */
+      readonly wan?: WanInspection;
     }
   | { readonly ok: false; readonly what: string | null; readonly message: string };
+
+export type WanPartName = 'transformer' | 'textEncoder' | 'vae';
+
+export interface WanInspection {
+  /** Each chosen path and what it is ("WAN 2.1 T2V 1.3B transformer, bf16, 2.8 GB"); a tokenizer file or folder as 'tokenizer'. */
+  readonly parts: readonly { readonly path: string; readonly part: WanPartName | 'tokenizer'; readonly description: string }[];
+  /** Parts still to choose before the model can be prepared (empty when it is whole). */
+  readonly missing: readonly WanPartName[];
+}
 
 export const PREPARATION_STATES = ['preparing', 'done', 'failed', 'cancelled'] as const;
 export type PreparationState = (typeof PREPARATION_STATES)[number];
@@ -131,6 +143,8 @@ export type PreparationState = (typeof PREPARATION_STATES)[number];
 export interface Preparation {
   readonly id: string;
   readonly source: string;
+  /** Every file of a model chosen as several (a WAN 2.1 model's parts), `source` first; absent for one path. */
+  readonly sources?: readonly string[];
   readonly vae: string | null;
   readonly name: string;
   readonly description: string | null;

@@ -13,6 +13,8 @@ export const PREPARE_THREAD_MARK = 'ourvidz-prepare-thread';
 export interface PrepareThreadStart {
   readonly mark: typeof PREPARE_THREAD_MARK;
   readonly source: string;
+  /** A WAN 2.1 model's parts chosen one by one (source is the first), or null. */
+  readonly sources: readonly string[] | null;
   readonly vae: string | null;
   readonly name: string | null;
   readonly modelsDir: string;
@@ -45,6 +47,7 @@ if (port && start?.mark === PREPARE_THREAD_MARK) {
   const post = (message: PrepareThreadMessage): void => port.postMessage(message);
   prepareCheckpoint({
     source: start.source,
+    ...(start.sources ? { sources: start.sources } : {}),
     vae: start.vae,
     name: start.name,
     modelsDir: start.modelsDir,

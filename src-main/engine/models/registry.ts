@@ -148,6 +148,19 @@ function isUnpreparedDiffusers(folder: string): boolean {
   return existsSync(unet) && readdirSync(unet).some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json'));
 }
 
+/** A diffusers WAN folder with weights but no ONNX graphs: the studio prepares it on request. */
+function isUnpreparedWanDiffusers(folder: string): boolean {
+  if (existsSync(join(folder, 'transformer', 'model.onnx'))) return false;
+  const transformer = join(folder, 'transformer');
+  return existsSync(transformer) && readdirSync(transformer).some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json'));
+}
+
+/** Wan-AI's release folder: config.json of `WanModel` beside the transformer's safetensors. */
+function isWanAiFolder(folder: string): boolean {
+  const config = readJson(join(folder, 'config.json'));
+  return config?._class_name === 'WanModel' && checkpointFiles(folder).some((f) => f.endsWith('.safetensors'));
+}
+
 /**
  * Refused files worth a row: checkpoints a creator would expect to load (pickles, SD 1.x/2.x,
  * Flux…, damaged files). LoRAs, embeddings, VAEs and lone text encoders in the same folder are not
@@ -199,7 +212,9 @@ export class ModelRegistry {
    * Rescans the folders (cheap: directory listings, small JSON files and, for checkpoint files,
    * their headers — cached by path, size and modification time; validators may open ONNX headers).
    * Besides model folders it lists the SDXL checkpoints and diffusers folders it finds as "needs
-   * preparation" (unless already prepared), and remembers SDXL VAE files for checkpoints without one.
+   * preparation" (unless already prepared) — and WAN 2.1 models as they are published (a diffusers
+   * folder, Wan-AI's release, a ComfyUI models/ folder) — and remembers SDXL VAE files for
+   * checkpoints without one.
    */
   refresh(): ModelInfo[] {
     const found: ModelInfo[] = [];
@@ -223,6 +238,17 @@ export class ModelRegistry {
           candidates.push(this.candidate(folder, 'SDXL diffusers model', folderSize(folder), 'unknown'));
           continue;
         }
+        if (detected && 'family' in detected && detected.family === 'wan' && isUnpreparedWanDiffusers(folder)) {
+          candidates.push(this.candidate(folder, 'WAN 2.1 diffusers model', folderSize(folder), 'unknown', 'wan'));
+          continue;
+        }
+        if (!detected && isWanAiFolder(folder)) {
+          candidates.push(this.candidate(folder, "WAN 2.1 model (Wan-AI's release)", folderSize(folder), 'unknown', 'wan'));
+          continue;
+        }
+        // ComfyUI's models/ folder: its WAN parts are one model (several transformers are told apart when it is added).
+        const wanTree = !detected ? this.comfyWanTree(folder) : null;
+        if (wanTree) candidates.push(wanTree);
         if (detected) {
           found.push(this.describe(folder, detected));
           continue;
@@ -268,12 +294,26 @@ export class ModelRegistry {
     return result;
   }
 
-  private candidate(path: string, description: string | null, sizeBytes: number, precision: string): ModelInfo {
+  /** A ComfyUI `models/` folder whose diffusion_models/ holds a WAN 2.1 transformer, with text_encoders/ and vae/ beside it. */
+  private comfyWanTree(folder: string): ModelInfo | null {
+    const transformers = join(folder, 'diffusion_models');
+    if (!existsSync(transformers) || !existsSync(join(folder, 'text_encoders')) || !existsSync(join(folder, 'vae'))) return null;
+    for (const file of checkpointFiles(transformers)) {
+      const identified = this.identifyCached(file);
+      if (identified.ok && identified.kind === 'wan_part' && identified.part === 'transformer') {
+        const precision = identified.dtype ? DTYPE_LABEL[identified.dtype] : 'unknown';
+        return this.candidate(folder, `WAN 2.1 model (ComfyUI files: ${identified.description}, with its text encoder and VAE)`, identified.sizeBytes, precision, 'wan');
+      }
+    }
+    return null;
+  }
+
+  private candidate(path: string, description: string | null, sizeBytes: number, precision: string, family: ModelFamily = 'sdxl'): ModelInfo {
     const base = basename(path);
     const name = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? base : base.replace(/\.[^.]+$/, '');
     return {
       id: `checkpoint:${base}`,
-      family: 'sdxl',
+      family,
       name,
       path,
       sizeBytes,

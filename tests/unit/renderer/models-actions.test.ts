@@ -76,6 +76,21 @@ describe('models actions', () => {
     expect(store.getState().preparations.p2?.state).toBe('preparing');
   });
 
+  it("adds a WAN model's parts together, and tries them again together", async () => {
+    const { api, added } = fakeApi(() => prep('p2'));
+    const store = createStudioStore();
+    const actions = createModelsActions(api, store);
+    const parts = ['/comfy/diffusion_models/wan.safetensors', '/comfy/text_encoders/umt5.safetensors', '/comfy/vae/wan_2.1_vae.safetensors'];
+    await actions.add({ path: parts[0]!, paths: parts, name: 'WAN' });
+    const failed = prep('p1', { source: parts[0]!, sources: parts, name: 'WAN', state: 'failed', error: { code: 'prepare_failed', message: 'x' }, finishedAt: 3 });
+    store.getState().upsertPreparations([failed]);
+    await actions.retry(failed);
+    expect(added).toEqual([
+      { path: parts[0], paths: parts, name: 'WAN' },
+      { path: parts[0], paths: parts, name: 'WAN' },
+    ]);
+  });
+
   it('prepares a checkpoint found in a model folder in one click, by its path', async () => {
     const { api, added } = fakeApi(() => prep('p1'));
     const store = createStudioStore();

@@ -9,13 +9,15 @@ import type { StudioStore } from '../../store.ts';
 
 export interface AddModelParams {
   readonly path: string;
+  /** A WAN 2.1 model's parts chosen one by one (`path` among them). */
+  readonly paths?: readonly string[] | null;
   readonly vae?: string | null;
   readonly name?: string | null;
 }
 
 export interface ModelsActions {
   /** What a file or folder is (its header read by the engine), or why it could not be asked. */
-  inspect(path: string): Promise<{ inspection: ModelInspection } | { error: WireError }>;
+  inspect(path: string, paths?: readonly string[]): Promise<{ inspection: ModelInspection } | { error: WireError }>;
   /** Starts preparing; the dialog shows a refusal itself, so no toast here. */
   add(params: AddModelParams): Promise<{ preparation: Preparation } | { error: WireError }>;
   /** One click on a "Ready to prepare" row. */
@@ -34,6 +36,7 @@ export function createModelsActions(api: StudioApi, store: StudioStore): ModelsA
     try {
       const preparation = await api.models.add({
         path: params.path,
+        ...(params.paths && params.paths.length > 1 ? { paths: [...params.paths] } : {}),
         ...(params.vae ? { vae: params.vae } : {}),
         ...(params.name ? { name: params.name } : {}),
       });
@@ -45,9 +48,9 @@ export function createModelsActions(api: StudioApi, store: StudioStore): ModelsA
   }
 
   return {
-    async inspect(path) {
+    async inspect(path, paths) {
       try {
-        return { inspection: await api.models.inspect({ path }) };
+        return { inspection: await api.models.inspect({ path, ...(paths && paths.length > 1 ? { paths: [...paths] } : {}) }) };
       } catch (error) {
         return { error: toWireError(error) };
       }
@@ -65,7 +68,7 @@ export function createModelsActions(api: StudioApi, store: StudioStore): ModelsA
       }
     },
     async retry(preparation) {
-      const result = await add({ path: preparation.source, vae: preparation.vae, name: preparation.name });
+      const result = await add({ path: preparation.source, paths: preparation.sources ?? null, vae: preparation.vae, name: preparation.name });
       if ('error' in result) {
         s().notify({ kind: 'error', title: `Could not prepare ${preparation.name}`, message: result.error.message });
         return;

@@ -2,6 +2,8 @@
  * Add model…: choose a checkpoint file or a diffusers folder (the app's chooser, a drop, or a typed
  * path in a browser), see what the engine found in its header, name it, pick a VAE when it has none
  * inside, and start preparing it. A refusal is the engine's one sentence, and Add stays disabled.
+ * A part of a WAN 2.1 model (ComfyUI's transformer, text encoder or VAE file) asks for the parts
+ * still needed, shows what each chosen file is, and adds them together as one model.
  */
 import { Dialog } from 'radix-ui';
 import { useEffect, useId, useRef, useState } from 'react';
@@ -27,7 +29,75 @@ const KIND_LABEL: Readonly<Record<Extract<ModelInspection, { ok: true }>['kind']
   sdxl_single_file: 'Single-file checkpoint (the A1111 / ComfyUI / Civitai layout)',
   sdxl_diffusers: 'Diffusers folder',
   sdxl_vae: 'SDXL VAE',
+  wan_part: 'One part of a WAN 2.1 model',
+  wan_model: 'WAN 2.1 text-to-video model',
 };
+
+type WanPartName = NonNullable<Extract<ModelInspection, { ok: true }>['wan']>['missing'][number];
+
+const WAN_PART_LABEL: Readonly<Record<WanPartName | 'tokenizer', string>> = {
+  transformer: 'Transformer',
+  textEncoder: 'Text encoder',
+  vae: 'VAE',
+  tokenizer: 'Tokenizer',
+};
+
+const WAN_PART_EXAMPLE: Readonly<Record<WanPartName, string>> = {
+  transformer: 'wan2.1_t2v_1.3B_fp16.safetensors',
+  textEncoder: 'umt5_xxl_fp16.safetensors or umt5_xxl_fp8_e4m3fn_scaled.safetensors',
+  vae: 'wan_2.1_vae.safetensors',
+};
+
+/** The parts of a WAN model chosen together, checked as one set (a pause after the last edit). */
+function useSetCheck(paths: readonly string[]): Check {
+  const actions = useModelsActions();
+  const [check, setCheck] = useState<Check>(IDLE);
+  const key = paths.join('\n');
+  useEffect(() => {
+    if (paths.length < 2) {
+      setCheck(IDLE);
+      return;
+    }
+    let live = true;
+    const t = setTimeout(() => {
+      setCheck({ status: 'checking', path: key });
+      void actions.inspect(paths[0]!, paths).then((result) => {
+        if (!live) return;
+        setCheck('error' in result ? { status: 'error', path: key, message: result.error.message } : { status: 'done', path: key, inspection: result.inspection });
+      });
+    }, TYPING_PAUSE_MS);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+    // the joined paths decide; actions is stable
+  }, [key]);
+  return check.status !== 'idle' && check.path !== key ? IDLE : check;
+}
+
+/** What each chosen file of a WAN model is, and what is still missing. */
+function WanParts({ check }: { check: Check }) {
+  if (check.status !== 'done' || !check.inspection.ok || !check.inspection.wan) return <Finding check={check} role="model" />;
+  const { parts, missing } = check.inspection.wan;
+  return (
+    <div className="add-model-found" data-testid="wan-set">
+      <ul className="add-model-parts" aria-label="Parts found">
+        {parts.map((p) => (
+          <li key={p.path}>
+            <strong>{WAN_PART_LABEL[p.part]}:</strong> {p.description}
+          </li>
+        ))}
+      </ul>
+      {missing.length > 0 ? (
+        <p className="add-model-hint" role="status">
+          Still needed: {missing.map((m) => WAN_PART_LABEL[m].toLowerCase()).join(' and ')}.
+        </p>
+      ) : (
+        <p className="add-model-description">{check.inspection.description}</p>
+      )}
+    </div>
+  );
+}
 
 /** Checks a path with the engine, one answer at a time: an answer for a path since edited is dropped. */
 function usePathCheck(path: string): { check: Check; run(path: string): void } {
@@ -178,9 +248,16 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
   const [addError, setAddError] = useState<string | null>(null);
   const model = usePathCheck(path);
   const vaeCheck = usePathCheck(vae);
+  // A WAN part: the other parts' files, one field per part still needed.
+  const [others, setOthers] = useState<readonly string[]>(['', '']);
+  const first = model.check.status === 'done' && model.check.inspection.ok ? model.check.inspection : null;
+  const wanMissing = first?.kind === 'wan_part' ? (first.wan?.missing ?? []) : [];
+  const wanPaths = first?.kind === 'wan_part' ? [cleanPath(path), ...others.slice(0, wanMissing.length).map(cleanPath)].filter((p) => p !== '') : [];
+  const wanCheck = useSetCheck(wanPaths);
+  const wanSet = wanCheck.status === 'done' && wanCheck.inspection.ok && wanCheck.inspection.kind === 'wan_model' ? wanCheck.inspection : null;
 
-  const found = model.check.status === 'done' && model.check.inspection.ok ? model.check.inspection : null;
-  const usable = found !== null && found.kind !== 'sdxl_vae';
+  const found = first?.kind === 'wan_part' ? wanSet : first;
+  const usable = found !== null && found.kind !== 'sdxl_vae' && found.kind !== 'wan_part';
   const needsVae = usable && found.needsVae;
   const vaeUsable =
     !needsVae || cleanPath(vae) === '' || (vaeCheck.check.status === 'done' && vaeCheck.check.inspection.ok && vaeCheck.check.inspection.kind === 'sdxl_vae');
@@ -209,7 +286,7 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!found) {
-      model.run(path);
+      if (!first) model.run(path);
       return;
     }
     if (!canAdd) return;
@@ -217,6 +294,7 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
     setAddError(null);
     const result = await actions.add({
       path: cleanPath(path),
+      paths: wanSet ? wanPaths : null,
       name: name.trim() || null,
       vae: needsVae && cleanPath(vae) !== '' ? cleanPath(vae) : null,
     });
@@ -229,8 +307,9 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
     <form className="dialog-form" onSubmit={(e) => void submit(e)} noValidate>
       <Dialog.Title className="dialog-title">Add model</Dialog.Title>
       <Dialog.Description className="dialog-description">
-        An SDXL checkpoint (.safetensors) or a diffusers folder. The studio reads its header to tell what it is, then prepares it to run
-        here; the weights are used where they are, not copied.
+        An SDXL checkpoint (.safetensors), a diffusers folder, or a WAN 2.1 model (its folder, or ComfyUI&apos;s transformer, text
+        encoder and VAE files). The studio reads the headers to tell what it is, then prepares it to run here; the weights are used where
+        they are, not copied.
       </Dialog.Description>
       {note ? (
         <p className="add-model-note" role="status">
@@ -253,6 +332,22 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
         />
       </div>
       <Finding check={model.check} role="model" />
+      {first?.kind === 'wan_part'
+        ? wanMissing.map((part, i) => (
+            <div className="field" key={part}>
+              <label htmlFor={`${pathId}-wan-${i}`}>{WAN_PART_LABEL[part]} file</label>
+              <PathRow
+                id={`${pathId}-wan-${i}`}
+                value={others[i] ?? ''}
+                placeholder={WAN_PART_EXAMPLE[part]}
+                onChange={(v) => setOthers((o) => o.map((x, j) => (j === i ? v : x)))}
+                onPick={{ file: choose(app.pickModelFile, `Choose the WAN ${WAN_PART_LABEL[part].toLowerCase()} file`, (v) => setOthers((o) => o.map((x, j) => (j === i ? v : x)))) }}
+                invalid={wanCheck.status === 'done' && !wanCheck.inspection.ok}
+              />
+            </div>
+          ))
+        : null}
+      {first?.kind === 'wan_part' && wanPaths.length > 1 ? <WanParts check={wanCheck} /> : null}
       {usable ? (
         <div className="field">
           <label htmlFor={nameId}>Name</label>
