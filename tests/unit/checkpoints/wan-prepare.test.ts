@@ -8,7 +8,7 @@
  * ids stay below 512.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCheckpoint, PrepareCancelledError } from '../../../src-main/engine/checkpoints/prepare.ts';
@@ -21,7 +21,10 @@ import { WanPipeline } from '../../../src-main/engine/pipelines/wan/index.ts';
 import { loadWanModel } from '../../../src-main/engine/pipelines/wan/model.ts';
 import { PipelineError } from '../../../src-main/engine/pipelines/types.ts';
 import type { JobParams } from '../../../src-preload/contract/catalog.ts';
-import { writeComfyModels, writeSharded, writeWanAiRelease, writeWanDiffusers, tinyCanonical } from '../../fixtures/checkpoints/wan-layouts.ts';
+import { ModelPreparer } from '../../../src-main/engine/checkpoints/preparer.ts';
+import { inWanNaming, writeComfyModels, writeSharded, writeWanAiRelease, writeWanDiffusers, tinyCanonical } from '../../fixtures/checkpoints/wan-layouts.ts';
+import { statePickle } from '../../fixtures/checkpoints/pth-write.ts';
+import { writeZip } from '../../fixtures/checkpoints/pth-zip.ts';
 import { fakeContext, tempDir, wanParams, wanRequest } from '../wan/helpers.ts';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -209,5 +212,38 @@ describe('refusals, cancel and moved files', () => {
     const expected = `vae_decoder: ${join(source, 'vae', 'diffusion_pytorch_model.safetensors')}, which this model was prepared from, is gone (moved, renamed, or its drive is not connected) — put it back or add the model again`;
     expect(validateWan(folder).problems).toEqual([expected]);
     await expect(loadWanModel(runtime, folder, ['cpu'])).rejects.toEqual(new PipelineError('model_invalid', expected));
+  });
+
+  it("refuses a .pth whose tensor data is compressed (it cannot be read in place)", async () => {
+    const source = join(tmp.dir, 'wan-ai-deflated');
+    await writeWanAiRelease(source);
+    const tensors = inWanNaming('vae', tinyCanonical('vae', 'F32')).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: t.data as Uint8Array }));
+    const folder = 'Wan2.1_VAE';
+    const records = [
+      { name: `${folder}/data.pkl`, data: statePickle(tensors) },
+      { name: `${folder}/byteorder`, data: Buffer.from('little') },
+      ...tensors.map((t, key) => ({ name: `${folder}/data/${key}`, data: t.data, method: 8 as const })),
+      { name: `${folder}/version`, data: Buffer.from('3\n') },
+    ];
+    await writeFile(join(source, 'Wan2.1_VAE.pth'), writeZip(records, { descriptors: true, align: 64 }).bytes);
+    await expect(prepareCheckpoint({ source, modelsDir: join(tmp.dir, 'models-deflated') })).rejects.toThrow(/Wan2\.1_VAE\.pth: its tensor data ".*" is compressed, so the studio cannot read it in place/);
+  });
+});
+
+describe('Add model (the preparer)', () => {
+  it('says what one WAN part is and which parts are still needed, then checks the three together', async () => {
+    const files = await writeComfyModels(join(tmp.dir, 'comfy-inspect', 'models'), { transformerDtype: 'BF16', textDtype: 'F16', vaeDtype: 'BF16' });
+    const preparer = new ModelPreparer({ modelsDir: join(tmp.dir, 'models-inspect'), onChange: () => undefined, onPrepared: () => undefined });
+    const one = await preparer.inspect(files.transformer);
+    expect(one).toMatchObject({ ok: true, kind: 'wan_part', suggestedName: 'wan2.1_t2v_tiny_bf16', wan: { missing: ['textEncoder', 'vae'] } });
+    expect(one.ok && one.description).toMatch(/^WAN 2\.1 T2V transformer \(256 wide, 2 blocks\), bf16, \d+ MB — choose its text encoder and VAE too$/);
+    const two = await preparer.inspect(files.vae, [files.vae, files.textEncoder]);
+    expect(two.ok && two.description).toMatch(/^WAN 2\.1 VAE, bf16, .* — choose its transformer too$/);
+    const all = await preparer.inspect(files.transformer, [files.transformer, files.textEncoder, files.vae]);
+    expect(all).toMatchObject({ ok: true, kind: 'wan_model', preparedAs: null, wan: { missing: [] } });
+    expect(all.ok && all.wan!.parts.map((p) => p.part)).toEqual(['transformer', 'textEncoder', 'vae']);
+    expect(all.ok && all.description).toMatch(/^WAN 2\.1 T2V \(256 wide, 2 blocks\), bf16, \d+ MB \(chosen files\)$/);
+    const gone = await preparer.inspect(files.transformer, [files.transformer, join(tmp.dir, 'nope.safetensors')]);
+    expect(gone.ok).toBe(false);
   });
 });
