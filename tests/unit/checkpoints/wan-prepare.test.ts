@@ -20,6 +20,7 @@ import { validateWan } from '../../../src-main/engine/models/wan-validator.ts';
 import { WanPipeline } from '../../../src-main/engine/pipelines/wan/index.ts';
 import { loadWanModel } from '../../../src-main/engine/pipelines/wan/model.ts';
 import { PipelineError } from '../../../src-main/engine/pipelines/types.ts';
+import { floatTensor, inputSpec, intTensor, outputFloat32 } from '../../../src-main/engine/pipelines/common/session-io.ts';
 import type { JobParams } from '../../../src-preload/contract/catalog.ts';
 import { ModelPreparer } from '../../../src-main/engine/checkpoints/preparer.ts';
 import { inWanNaming, writeComfyModels, writeSharded, writeWanAiRelease, writeWanDiffusers, tinyCanonical } from '../../fixtures/checkpoints/wan-layouts.ts';
@@ -118,6 +119,62 @@ describe('a diffusers folder', () => {
     expect(existsSync(job.outputs[0]!.file)).toBe(true);
     expect(ctx.updates.filter((u) => u.stage === 'denoising').map((u) => [u.step, u.of])).toEqual([[1, 2], [2, 2]]);
     reference = await imagePixels(prepared);
+  });
+
+  it('writes GPU graphs (fp16, fused attention) that load with their weights and agree with the fp32 graphs', async () => {
+    // Run here on the CPU provider: the same graphs a GPU provider gets, checked for their inputs, outputs and values.
+    const pair = async (component: string) => {
+      const { folder } = JSON.parse(await readFile(join(prepared, component, 'weights.json'), 'utf8')) as { folder: string };
+      const cpu = (await runtime.session(join(prepared, component, 'model.onnx'), { providers: ['cpu'], externalDataFolder: folder })).session;
+      const gpu = (await runtime.session(join(prepared, component, 'model.gpu.onnx'), { providers: ['cpu'], externalDataFolder: folder })).session;
+      return { cpu, gpu };
+    };
+    const noise = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.8);
+    const relative = (a: Float32Array, b: Float32Array) => {
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+        scale = Math.max(scale, Math.abs(b[i]!));
+      }
+      return diff / scale;
+    };
+
+    const text = await pair('text_encoder');
+    expect(inputSpec(text.gpu, 'input_ids', 'text_encoder').type).toBe('int64');
+    const ids = new Int32Array([266, 472, 505, 344, 259, 1, 0, 0]);
+    const mask = new Int32Array([1, 1, 1, 1, 1, 1, 0, 0]);
+    const textOut = async (session: typeof text.cpu) =>
+      outputFloat32(
+        await session.run({ input_ids: intTensor(inputSpec(session, 'input_ids', 't'), ids, [1, 8]), attention_mask: intTensor(inputSpec(session, 'attention_mask', 't'), mask, [1, 8]) }),
+        'last_hidden_state',
+        'text_encoder',
+      ).data;
+    const states32 = await textOut(text.cpu);
+    // fp16 against fp32, relative to the largest value: 1.0e-3 measured for the text states, 6.7e-4 for the velocity.
+    expect(relative(await textOut(text.gpu), states32)).toBeLessThan(3e-3);
+
+    const transformer = await pair('transformer');
+    expect(inputSpec(transformer.gpu, 'hidden_states', 'transformer').type).toBe('float16');
+    const latents = noise(16 * 2 * 4 * 4, 1);
+    const velocity = async (session: typeof transformer.cpu) =>
+      outputFloat32(
+        await session.run({
+          hidden_states: floatTensor(inputSpec(session, 'hidden_states', 't'), latents, [1, 16, 2, 4, 4]),
+          timestep: floatTensor(inputSpec(session, 'timestep', 't'), new Float32Array([700]), [1]),
+          encoder_hidden_states: floatTensor(inputSpec(session, 'encoder_hidden_states', 't'), states32, [1, 8, 64]),
+        }),
+        'sample',
+        'transformer',
+      ).data;
+    expect(relative(await velocity(transformer.gpu), await velocity(transformer.cpu))).toBeLessThan(3e-3);
+    for (const c of ['text_encoder', 'transformer', 'vae_decoder']) {
+      expect((await readFile(join(prepared, c, 'model.gpu.onnx'))).includes('MultiHeadAttention'), c).toBe(true);
+      expect((await readFile(join(prepared, c, 'model.onnx'))).includes('MultiHeadAttention'), c).toBe(false);
+    }
+
+    const vae = await pair('vae_decoder');
+    expect(inputSpec(vae.gpu, 'latent_sample', 'vae_decoder').type).toBe('float32');
   });
 
   it('is reused when the same unchanged folder is added again', async () => {
