@@ -12,7 +12,8 @@
  * settings from there), and Settings → Disk use has a total that is the sum of its rows, the trash
  * included and said.
  *
- * Screenshots (see support.ts's screenshot): gpu-details-1440/-1024, settings-disk-use-1440/-1024.
+ * Screenshots (see support.ts's screenshot): settings-1440/-1024, gpu-details-1440/-1024,
+ * settings-disk-use-1440/-1024.
  * Needs `electron-vite build` first (npm test runs it).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AssetPage, JobView, LibraryStats } from '../../src-preload/contract/index.ts';
 import { formatBytes } from '../../src-renderer/src/format.ts';
+import { buildSdxlFixture } from '../fixtures/sdxl/build-sdxl.ts';
 import { axeViolations } from './axe.ts';
 import { jobsDone, launchBrowser, screenshot, startHost, until } from './support.ts';
 import type { BrowserSession, Host } from './support.ts';
@@ -56,6 +58,9 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'ourvidz-a11y-e2e-'));
+    // A ready SDXL model (the test pipeline makes the pictures): the Models view has a row with its
+    // actions, the Workspace a default model.
+    await buildSdxlFixture(path.join(dataDir, 'models', 'studio-xl'), { precision: 'fp16' });
     host = await startHost({ dataDir, args: ['--max-attempts', '1'], env: { OURVIDZ_TEST_STEP_MS: '5' } });
     const jobs = [
       await host.api<JobView>('jobs.enqueue', { request: { type: 'video_fast', prompt: 'A kite over dunes', seed: 3, steps: 2, width: 256, height: 256, frames: 17 } }),
@@ -208,6 +213,8 @@ describe('Accessibility (axe-core) on every view and dialog; the GPU item; disk 
       await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
       await page.getByRole('table', { name: 'Disk use per bucket' }).waitFor();
       await check('Settings');
+      await page.mouse.move(2, 2);
+      await screenshot(page, `settings-${size.tag}`);
       // Its sections' states: every check's results, a refused model folder, the library's Move… form.
       await page.getByRole('button', { name: 'Check everything' }).click();
       await page.getByRole('list', { name: 'GPU check' }).waitFor();

@@ -7,7 +7,7 @@
  * back; with every ready SDXL model removed, the Workspace says so before Generate and leads to
  * Models. axe-core on the view, its removed rows and the Add model dialog, at 1440×900 and 1024×700.
  *
- * Screenshots (see support.ts's screenshot): models-1440/-1024 (the list with its default and
+ * Screenshots (see support.ts's screenshot): models-list-1440/-1024 (the list with its default and
  * actions), models-add-1440/-1024 (Add model… with a checkpoint found).
  * Needs `electron-vite build` first (npm test runs it).
  */
@@ -186,7 +186,7 @@ describe('Models: make default, copy path, remove from list and put back', () =>
       await page.mouse.move(0, 0);
       await check('Models');
       await page.evaluate('document.activeElement && document.activeElement.blur()');
-      await screenshot(page, `models-${size.tag}`);
+      await screenshot(page, `models-list-${size.tag}`);
       await page.getByRole('button', { name: 'Add model…' }).first().click();
       const dialog = page.getByRole('dialog', { name: 'Add model' });
       await dialog.waitFor();

@@ -6,7 +6,8 @@
  * share the GPU (an SDXL and a WAN job side by side); and a job moved to the front while the
  * scheduler was still releasing the last model starts first after a resume.
  *
- * Screenshots: queue-1440.png and queue-1024.png (running, waiting and finished jobs),
+ * Screenshots: queue-1440.png and queue-1024.png (running and waiting jobs, the queue paused),
+ * queue-finished-1440.png and queue-finished-1024.png (finished rows with their outputs),
  * queue-results-1024.png (a job's results opened from its row).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -176,6 +177,22 @@ describe('A queue you can work from', () => {
   it('clears finished jobs from the list — one, or all — and they stay cleared after a reload; the Library keeps their outputs', async () => {
     const finished = page.getByRole('region', { name: 'Finished' });
     const one = 'Red fox in fresh snow';
+    // The finished rows with their outputs, as a person sees them, at both window sizes.
+    await until(() => host!.api<JobView[]>('jobs.list', { states: ['queued', 'running'] }).then((l) => l.length)).toBe(0);
+    await until(() => finished.locator('li.job img').evaluateAll((imgs) => imgs.length > 0 && imgs.every((i) => (i as unknown as { complete: boolean }).complete))).toBe(true);
+    await page.mouse.move(0, 0);
+    for (const [width, height, tag] of [[1440, 900, '1440'], [1024, 700, '1024']] as const) {
+      await page.setViewportSize({ width, height });
+      // The Finished heading near the top of the view, with a little room above it.
+      await page.evaluate(`(() => {
+        const region = document.querySelector('section[aria-label="Finished"]');
+        let scroller = region && region.parentElement;
+        while (scroller && !(scroller.scrollHeight > scroller.clientHeight && getComputedStyle(scroller).overflowY !== 'visible')) scroller = scroller.parentElement;
+        if (region && scroller) scroller.scrollTop += region.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 24;
+      })()`);
+      await screenshot(page, `queue-finished-${tag}`);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
     await row(finished, one).getByRole('button', { name: /^Clear “Red fox/ }).click();
     await until(() => row(finished, one).count()).toBe(0);
     const before = await finished.locator('li.job').count();

@@ -13,7 +13,7 @@
  * whose lightbox fits and zooms the same way and whose "Copy seed" copies what makes that image
  * alone.
  *
- * Screenshots (see support.ts's screenshot): library-preview-1440/-1024, library-selection-1024,
+ * Screenshots (see support.ts's screenshot): library-grid-1440/-1024, library-preview-1440/-1024, library-selection-1024,
  * library-compare-1440/-1024, workspace-lightbox-1440/-1024, workspace-compare-1440/-1024.
  * Needs `electron-vite build` first (npm test runs it).
  */
@@ -237,6 +237,8 @@ describe('Viewers: fit, zoom and compare; the Library grid, focus and details', 
       await page.setViewportSize(size);
       await grid(page).evaluate((g) => g.scrollTo(0, 0));
       await page.locator('.view-header h1').click();
+      await quiet(page);
+      await screenshot(page, `library-grid-${size.tag}`);
       // A tile in the second row, like a person picking one below the first.
       const columns = Number(await grid(page).getAttribute('aria-colcount'));
       const tile = cells(page).nth(columns + 1);
