@@ -42,6 +42,9 @@ const WAN_PART_LABEL: Readonly<Record<WanPartName | 'tokenizer', string>> = {
   tokenizer: 'Tokenizer',
 };
 
+/** In a sentence: "Still needed: text encoder and VAE." */
+const WAN_PART_WORDS: Readonly<Record<WanPartName, string>> = { transformer: 'transformer', textEncoder: 'text encoder', vae: 'VAE' };
+
 const WAN_PART_EXAMPLE: Readonly<Record<WanPartName, string>> = {
   transformer: 'wan2.1_t2v_1.3B_fp16.safetensors',
   textEncoder: 'umt5_xxl_fp16.safetensors or umt5_xxl_fp8_e4m3fn_scaled.safetensors',
@@ -81,20 +84,25 @@ function WanParts({ check }: { check: Check }) {
   const { parts, missing } = check.inspection.wan;
   return (
     <div className="add-model-found" data-testid="wan-set">
-      <ul className="add-model-parts" aria-label="Parts found">
-        {parts.map((p) => (
-          <li key={p.path}>
-            <strong>{WAN_PART_LABEL[p.part]}:</strong> {p.description}
-          </li>
-        ))}
-      </ul>
-      {missing.length > 0 ? (
-        <p className="add-model-hint" role="status">
-          Still needed: {missing.map((m) => WAN_PART_LABEL[m].toLowerCase()).join(' and ')}.
-        </p>
-      ) : (
-        <p className="add-model-description">{check.inspection.description}</p>
-      )}
+      <span className="add-model-found-mark" aria-hidden="true">
+        {missing.length === 0 ? <CheckIcon /> : null}
+      </span>
+      <div>
+        {missing.length > 0 ? (
+          <p className="add-model-description" role="status">
+            Still needed: {missing.map((m) => WAN_PART_WORDS[m]).join(' and ')}.
+          </p>
+        ) : (
+          <p className="add-model-description">{check.inspection.description}</p>
+        )}
+        <ul className="add-model-kind" aria-label="Parts found">
+          {parts.map((p) => (
+            <li key={p.path}>
+              {WAN_PART_LABEL[p.part]}: {p.description}
+            </li>
+          ))}
+        </ul>
+      </div>
     </div>
   );
 }
@@ -341,7 +349,7 @@ function AddModelForm({ initialPath, note, onDone }: { initialPath: string; note
                 value={others[i] ?? ''}
                 placeholder={WAN_PART_EXAMPLE[part]}
                 onChange={(v) => setOthers((o) => o.map((x, j) => (j === i ? v : x)))}
-                onPick={{ file: choose(app.pickModelFile, `Choose the WAN ${WAN_PART_LABEL[part].toLowerCase()} file`, (v) => setOthers((o) => o.map((x, j) => (j === i ? v : x)))) }}
+                onPick={{ file: choose(app.pickModelFile, `Choose the WAN ${WAN_PART_WORDS[part]} file`, (v) => setOthers((o) => o.map((x, j) => (j === i ? v : x)))) }}
                 invalid={wanCheck.status === 'done' && !wanCheck.inspection.ok}
               />
             </div>
