@@ -147,14 +147,14 @@ describe('Models: make default, copy path, remove from list and put back', () =>
     // Shown again on request, marked, and put back from there.
     await openView('Models');
     await page.getByRole('button', { name: 'Show removed' }).click();
-    await until(() => row('lantern-xl').locator('.badge--removed').count()).toBe(1);
+    await until(() => row('lantern-xl').locator('.model-tag--removed').count()).toBe(1);
     for (const size of SIZES) {
       await page.setViewportSize(size);
       await check('Models with the removed rows shown');
     }
     await page.setViewportSize(SIZES[0]);
     await row('lantern-xl').getByRole('button', { name: 'Put back: lantern-xl' }).click();
-    await until(() => row('lantern-xl').locator('.badge--removed').count()).toBe(0);
+    await until(() => row('lantern-xl').locator('.model-tag--removed').count()).toBe(0);
     // Its place as the chosen default comes back with it.
     await until(() => row('lantern-xl').getByTestId('model-default').count()).toBe(1);
     expect(await defaults()).toEqual(['lantern-xl']);

@@ -89,11 +89,11 @@ function StatusCell({ model, listActions }: { model: ModelInfo; listActions: Mod
         <span className="model-badges">
           <span className={`badge ${BADGE[model.status]}`}>{modelStatusLabel(model)}</span>
           {model.isDefault ? (
-            <span className="badge badge--default" data-testid="model-default" title={`${FAMILY_LABEL[model.family]} jobs that name no model run on this one`}>
+            <span className="model-tag model-tag--default" data-testid="model-default" title={`${FAMILY_LABEL[model.family]} jobs that name no model run on this one`}>
               Default
             </span>
           ) : null}
-          {model.hidden ? <span className="badge badge--removed">Removed</span> : null}
+          {model.hidden ? <span className="model-tag model-tag--removed">Removed</span> : null}
         </span>
         {model.status === 'needs_preparation' ? (
           <button
