@@ -66,6 +66,8 @@ describe('studio models add (WAN 2.1)', () => {
 
     const list = JSON.parse((await run(['models', 'list', '--json'])).stdout) as ModelJson[];
     expect(list.find((m) => m.id === 'tiny-wan')).toMatchObject({ family: 'wan', status: 'ready', name: 'Tiny WAN' });
+    // The ComfyUI folder those files came from is no longer offered for preparation; the diffusers folder still is.
+    expect(list.map((m) => m.id)).toEqual(['tiny-wan', 'checkpoint:Wan2.1-T2V-tiny-Diffusers']);
 
     // The test tokenizer's ids run past the tiny encoder's 512: a prompt whose ids stay below.
     const job = await run(['generate', '--type', 'video_fast', '--model', 'tiny-wan', '--prompt', 'A red fox runs through a snowy forest', '--seed', '3', '--steps', '2', '--frames', '5', '--width', '256', '--height', '256', '--wait', '--json']);

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import type { ModelFamily } from '../../../src-preload/contract/catalog.ts';
 import type { ModelInfo } from '../../../src-preload/contract/status.ts';
 import { identifyFileSync } from '../checkpoints/identify.ts';
@@ -274,8 +274,14 @@ export class ModelRegistry {
     }
     // A checkpoint already prepared is listed once: as the prepared model.
     const prepared = new Set(found.map((m) => m.source).filter((p): p is string => !!p).map(realPathOr));
+    // So is a WAN folder whose transformer a prepared model was made from (ComfyUI's files chosen one by one).
+    const wanTransformers = found
+      .filter((m) => m.family === 'wan' && m.source)
+      .flatMap((m) => readPreparedManifest(m.path)?.wan?.parts.transformer.files ?? [])
+      .map(realPathOr);
+    const covered = (c: ModelInfo): boolean => c.family === 'wan' && wanTransformers.some((f) => f.startsWith(realPathOr(c.path) + sep));
     this.vaeFiles = vaes;
-    this.cache = marked([...found, ...candidates.filter((c) => !prepared.has(realPathOr(c.path)))], this.choices?.read() ?? null);
+    this.cache = marked([...found, ...candidates.filter((c) => !prepared.has(realPathOr(c.path)) && !covered(c))], this.choices?.read() ?? null);
     return this.cache;
   }
 
