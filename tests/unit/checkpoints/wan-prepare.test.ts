@@ -7,7 +7,7 @@
  * The test tokenizer's ids run to 1499 and the tiny encoder has 512, so the prompts are ones whose
  * ids stay below 512.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ import { PipelineError } from '../../../src-main/engine/pipelines/types.ts';
 import { floatTensor, inputSpec, intTensor, outputFloat32 } from '../../../src-main/engine/pipelines/common/session-io.ts';
 import type { JobParams } from '../../../src-preload/contract/catalog.ts';
 import { ModelPreparer } from '../../../src-main/engine/checkpoints/preparer.ts';
-import { inWanNaming, writeComfyModels, writeSharded, writeWanAiRelease, writeWanDiffusers, tinyCanonical } from '../../fixtures/checkpoints/wan-layouts.ts';
+import { inWanNaming, writeComfyModels, writeHeaderOnly, writeSharded, writeWanAiRelease, writeWanDiffusers, tinyCanonical } from '../../fixtures/checkpoints/wan-layouts.ts';
 import { statePickle } from '../../fixtures/checkpoints/pth-write.ts';
 import { writeZip } from '../../fixtures/checkpoints/pth-zip.ts';
 import { fakeContext, tempDir, wanParams, wanRequest } from '../wan/helpers.ts';
@@ -302,5 +302,16 @@ describe('Add model (the preparer)', () => {
     expect(all.ok && all.description).toMatch(/^WAN 2\.1 T2V \(256 wide, 2 blocks\), bf16, \d+ MB \(chosen files\)$/);
     const gone = await preparer.inspect(files.transformer, [files.transformer, join(tmp.dir, 'nope.safetensors')]);
     expect(gone.ok).toBe(false);
+  });
+
+  it("names a released transformer's size and precision, and the parts it still needs", async () => {
+    // ComfyUI's wan2.1_t2v_1.3B_bf16.safetensors as a header with the real shapes (a sparse file: no data written).
+    const names = JSON.parse(readFileSync(new URL('../../fixtures/reference/wan/layouts-names.json', import.meta.url), 'utf8')) as Record<string, Record<string, { pairs?: [string, string, number[]][]; canonical?: [string, number[]][] }>>;
+    const part = names['1.3B']!.transformer!;
+    const shapes = part.pairs ? part.pairs.map(([, c, shape]) => [c, shape] as const) : part.canonical!;
+    const path = join(tmp.dir, 'full', 'wan2.1_t2v_1.3B_bf16.safetensors');
+    await writeHeaderOnly(path, inWanNaming('transformer', shapes.map(([name, shape]) => ({ name, dtype: 'BF16' as const, shape: [...shape], data: new Uint8Array(0) }))));
+    const preparer = new ModelPreparer({ modelsDir: join(tmp.dir, 'models-inspect'), onChange: () => undefined, onPrepared: () => undefined });
+    expect(await preparer.inspect(path)).toMatchObject({ ok: true, kind: 'wan_part', description: 'WAN 2.1 T2V 1.3B transformer, bf16, 2.8 GB — choose its text encoder and VAE too' });
   });
 });
