@@ -313,5 +313,13 @@ describe('Add model (the preparer)', () => {
     await writeHeaderOnly(path, inWanNaming('transformer', shapes.map(([name, shape]) => ({ name, dtype: 'BF16' as const, shape: [...shape], data: new Uint8Array(0) }))));
     const preparer = new ModelPreparer({ modelsDir: join(tmp.dir, 'models-inspect'), onChange: () => undefined, onPrepared: () => undefined });
     expect(await preparer.inspect(path)).toMatchObject({ ok: true, kind: 'wan_part', description: 'WAN 2.1 T2V 1.3B transformer, bf16, 2.8 GB — choose its text encoder and VAE too' });
+
+    // With the tiny model's text encoder and VAE: parts of different models, refused in wan-sets' sentence (by Add model and by preparing).
+    const tiny = await writeComfyModels(join(tmp.dir, 'comfy-mismatch', 'models'));
+    const mismatch = /^wan2\.1_t2v_1\.3B_bf16\.safetensors reads 4096-wide text states but the text encoder .* gives 64-wide ones: they belong to different models — use the UMT5-XXL encoder WAN 2\.1 ships$/;
+    const inspected = await preparer.inspect(path, [path, tiny.textEncoder, tiny.vae]);
+    expect(inspected.ok).toBe(false);
+    expect(!inspected.ok && inspected.message).toMatch(mismatch);
+    await expect(prepareCheckpoint({ source: path, sources: [path, tiny.textEncoder, tiny.vae], modelsDir: join(tmp.dir, 'models-mismatch') })).rejects.toThrow(mismatch);
   });
 });
