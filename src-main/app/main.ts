@@ -67,6 +67,14 @@ async function start(): Promise<void> {
   );
 
   const workerLog = createWriteStream(path.join(layout.logs, 'worker.log'), { flags: 'a' });
+  // A log that cannot be written (its folder removed, a full or unplugged disk) loses the workers'
+  // log lines, never the app: without a listener the stream's error would end the main process.
+  let workerLogFailed = false;
+  workerLog.on('error', (e) => {
+    if (workerLogFailed) return;
+    workerLogFailed = true;
+    log(`worker.log cannot be written; the workers' log lines are dropped until the app restarts`, e);
+  });
   const engine = await Engine.open({
     frontDoor: 'electron',
     dataDir,

@@ -3,7 +3,7 @@
  * before `ready`, what the engine is opened with, that the window, gateway and events are connected,
  * and that quitting closes the engine first.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -215,6 +215,23 @@ describe('main.ts', () => {
     expect(close).toHaveBeenCalledTimes(1);
     await vi.waitFor(() => expect(app.quitCalls).toBe(1));
     expect(app.willQuit()).toBe(false);
+  });
+
+  it('keeps running when worker.log cannot be written, and says so once', async () => {
+    const data = mkdtempSync(path.join(tmpdir(), 'studio-main-log-'));
+    // A folder where the log file should be: opening it fails, as a removed or read-only logs/ would.
+    mkdirSync(path.join(data, 'logs', 'worker.log'), { recursive: true });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const { app } = await startMain({ STUDIO_DATA_DIR: data });
+      const window = await ready(app);
+      await vi.waitFor(() => expect(warn.mock.calls.some(([m]) => String(m).includes('worker.log cannot be written'))).toBe(true));
+      expect(window.loaded).toHaveLength(1);
+      expect(app.quitCalls).toBe(0);
+    } finally {
+      warn.mockRestore();
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('quits at once when another instance holds the lock', async () => {
