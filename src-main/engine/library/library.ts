@@ -38,6 +38,7 @@ import { exportAssets } from './export.ts';
 import { checkLibrary } from './check.ts';
 import { finishPendingMove, moveLibraryRoot, pendingMove } from './move.ts';
 import { sweepUncommittedPlacements } from './ingest.ts';
+import { removeStaleTempFiles } from '../fs/atomic-write.ts';
 import { mediaResponse, resolveMedia } from './media.ts';
 import type { ResolvedMedia } from './media.ts';
 import { ASSET_COLUMNS, absoluteInRoot, isInside, libraryRootOf, tagsOf, toAssetView } from './store.ts';
@@ -115,6 +116,8 @@ export class Library {
     // Outputs a killed runner had moved in without their rows: gone, so no file lacks its row.
     await sweepUncommittedPlacements(this.db, this.root).catch(() => 0);
     this.thumbnails.scan();
+    // Half-written files of a killed runner (a thumbnail mid-write): their writer is dead, so they go.
+    await removeStaleTempFiles(this.root, { recursive: true }).catch(() => []);
   }
 
   async close(): Promise<void> {

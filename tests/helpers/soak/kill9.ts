@@ -7,6 +7,7 @@
  * - `staging`  the instant a worker writes an output into the staging folder;
  * - `library`  the instant an output is renamed into the library, before the row that records it
  *              is committed (the window between the file and the database);
+ * - `thumbnail` the instant the library's thumbnail writer starts a file in `.thumbs`;
  * - `startup`  right after a runner says it is ready, while it recovers the last one's jobs.
  *
  * Then one last runner runs the queue dry. Every job must be done exactly once: one `→ done`
@@ -33,12 +34,14 @@ import { Random } from '../serve-fuzz/random.ts';
 
 const HOST = fileURLToPath(new URL('../../fixtures/engine-host.ts', import.meta.url));
 
-export type KillMoment = 'step' | 'staging' | 'library' | 'startup';
+export type KillMoment = 'step' | 'staging' | 'library' | 'thumbnail' | 'startup';
 
 export interface SoakOptions {
   readonly seed: number;
   readonly kills: number;
   readonly jobs: number;
+  /** The moment of each kill in turn (default: drawn from the seed). */
+  readonly moments?: readonly KillMoment[];
   /** Test-pipeline step time, ms (default 10). */
   readonly stepMs?: number;
   readonly log?: (line: string) => void;
@@ -52,6 +55,10 @@ export interface SoakReport {
   readonly fallbacks: number;
   /** Kills that landed while a job was running (so it was interrupted). */
   readonly interruptedRuns: number;
+  /** Kills before which a job was let finish (so later kills met other jobs). */
+  readonly progressed: number;
+  /** Kills that left outputs in the library without their rows (for the next runner to remove). */
+  readonly strandedKills: number;
   readonly jobs: number;
   readonly outputs: number;
   readonly failures: readonly string[];
@@ -108,8 +115,11 @@ function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
-/** Resolves when something is written under one of `dirs` (or after `fallbackMs`); true if it was the write. */
-function firstWrite(dirs: readonly { path: string; recursive: boolean }[], fallbackMs: number): Promise<boolean> {
+/**
+ * Resolves when something is written under one of `dirs` (or after `fallbackMs`); true if it was the
+ * write. `onWrite` runs inside the watch callback itself, so a kill lands within the write's window.
+ */
+function firstWrite(dirs: readonly { path: string; recursive: boolean }[], fallbackMs: number, onWrite: () => void): Promise<boolean> {
   return new Promise((resolve) => {
     const watchers: FSWatcher[] = [];
     let done = false;
@@ -124,7 +134,9 @@ function firstWrite(dirs: readonly { path: string; recursive: boolean }[], fallb
     for (const d of dirs) {
       try {
         watchers.push(watch(d.path, { recursive: d.recursive }, (_event, name) => {
-          if (name && !String(name).endsWith('.tmp')) finish(true);
+          if (!name || done) return;
+          onWrite();
+          finish(true);
         }));
       } catch {
         // A folder not there yet is watched for by the others, or the fallback.
@@ -142,9 +154,11 @@ export async function runKill9Soak(options: SoakOptions): Promise<SoakReport> {
   const stepMs = options.stepMs ?? 10;
   const data = mkdtempSync(join(tmpdir(), 'studio-kill9-soak-'));
   const failures: string[] = [];
-  const byMoment: Record<KillMoment, number> = { step: 0, staging: 0, library: 0, startup: 0 };
+  const byMoment: Record<KillMoment, number> = { step: 0, staging: 0, library: 0, thumbnail: 0, startup: 0 };
   let fallbacks = 0;
   let interruptedRuns = 0;
+  let progressed = 0;
+  let strandedKills = 0;
   let runner: Runner | null = null;
   const db = { current: null as Database | null };
   try {
@@ -152,14 +166,18 @@ export async function runKill9Soak(options: SoakOptions): Promise<SoakReport> {
     db.current = new Database(join(data, 'studio.db'));
     const queue = new JobQueue(db.current, { instanceId: 'soak-client', maxAttempts: 1000 });
     const expected = new Map<string, number>();
-    const types = new Set<JobType>();
+    const types = new Set<JobType>(['sdxl_image_fast']);
     for (let i = 0; i < options.jobs; i++) {
       const type = r.pick(JOB_TYPES);
       types.add(type);
       const video = type === 'video_fast';
       const request = video
         ? { type, prompt: `soak ${i}`, steps: r.int(4, 10), width: 256, height: 256, frames: 5 }
-        : { type, prompt: `soak ${i}`, steps: r.int(6, 20), width: 256, height: 256, count: type.startsWith('sdxl') ? r.int(1, 3) : 1 };
+        : type.startsWith('sdxl')
+          ? // Big enough that hashing the next output takes a while: a wide window between the first
+            // file moved into the library and the commit that records them all.
+            { type, prompt: `soak ${i}`, steps: r.int(6, 20), width: 768, height: 768, count: r.int(2, 3) }
+          : { type, prompt: `soak ${i}`, steps: r.int(6, 20), width: 256, height: 256, count: 1 };
       const { type: t, params } = resolveRequest(request, () => r.int(0, 1_000_000));
       const job = queue.enqueue(t, params);
       expected.set(job.id, params.count);
@@ -167,32 +185,52 @@ export async function runKill9Soak(options: SoakOptions): Promise<SoakReport> {
     // The month folders outputs land in, made now so a plain watch sees each rename into them.
     const now = new Date();
     const month = join(String(now.getUTCFullYear()), String(now.getUTCMonth() + 1).padStart(2, '0'));
-    const libraryDirs = [...types].flatMap((t) => [join(data, 'library', t, month), join(data, 'library', '.thumbs', t)]);
-    for (const d of libraryDirs) mkdirSync(d, { recursive: true });
+    const libraryDirs = [...types].map((t) => join(data, 'library', t, month));
+    const thumbDirs = [...types].map((t) => join(data, 'library', '.thumbs', t));
+    for (const d of [...libraryDirs, ...thumbDirs]) mkdirSync(d, { recursive: true });
 
     const running = (): number => db.current!.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status = 'running'")!.n;
+    const finished = (): number => db.current!.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status = 'done'")!.n;
     const unfinished = (): number => db.current!.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'running')")!.n;
 
     for (let k = 0; k < options.kills; k++) {
       if (unfinished() === 0) {
         // Everything finished before the kills ran out: more work, so every kill meets a job.
-        const { type, params } = resolveRequest({ type: 'sdxl_image_fast', prompt: `soak extra ${k}`, steps: r.int(6, 20), width: 256, height: 256, count: r.int(1, 3) }, () => r.int(0, 1_000_000));
+        const { type, params } = resolveRequest({ type: 'sdxl_image_fast', prompt: `soak extra ${k}`, steps: r.int(6, 20), width: 768, height: 768, count: r.int(2, 3) }, () => r.int(0, 1_000_000));
         expected.set(queue.enqueue(type, params).id, params.count);
       }
-      const moment = r.weighted<KillMoment>([[4, 'step'], [3, 'staging'], [3, 'library'], [1, 'startup']]);
+      // Often a job is let finish first, so the kills land on different jobs, with the queue at
+      // different points, not on the same first job every time.
+      if (r.chance(0.4)) {
+        const before = finished();
+        const until = Date.now() + 30_000;
+        while (finished() === before && unfinished() > 0 && Date.now() < until) await sleep(20);
+        progressed++;
+      }
+      const current: Runner = runner;
+      const killNow = (): void => void current.child.kill('SIGKILL');
+      const drawn = r.weighted<KillMoment>([[4, 'step'], [3, 'staging'], [3, 'library'], [1, 'thumbnail'], [1, 'startup']]);
+      const moment = options.moments ? options.moments[k % options.moments.length]! : drawn;
       byMoment[moment]++;
       if (moment === 'step') {
         const until = Date.now() + 10_000;
         while (running() === 0 && Date.now() < until) await sleep(5);
         await sleep(r.int(0, 20 * stepMs));
       } else if (moment === 'staging') {
-        if (!(await firstWrite([{ path: join(data, 'staging'), recursive: true }], 10_000))) fallbacks++;
+        if (!(await firstWrite([{ path: join(data, 'staging'), recursive: true }], 10_000, killNow))) fallbacks++;
       } else if (moment === 'library') {
-        if (!(await firstWrite(libraryDirs.map((path) => ({ path, recursive: false })), 10_000))) fallbacks++;
+        if (!(await firstWrite(libraryDirs.map((path) => ({ path, recursive: false })), 10_000, killNow))) fallbacks++;
+      } else if (moment === 'thumbnail') {
+        if (!(await firstWrite(thumbDirs.map((path) => ({ path, recursive: false })), 10_000, killNow))) fallbacks++;
       }
       if (running() > 0) interruptedRuns++;
       await killHard(runner);
-      log(`kill ${k + 1}/${options.kills} (${moment}): ${unfinished()} job(s) left`);
+      // Files the dead runner moved into the library without committing their rows: the window the
+      // next runner must clean up after.
+      const rows = new Set(db.current.all<{ file_path: string }>('SELECT file_path FROM assets').map((a) => a.file_path));
+      const stranded = filesUnder(join(data, 'library')).filter((rel) => !rel.startsWith('.thumbs/') && !rows.has(rel)).length;
+      if (stranded > 0) strandedKills++;
+      log(`kill ${k + 1}/${options.kills} (${moment}): ${finished()} job(s) done, ${unfinished()} left${stranded ? `, ${stranded} output(s) stranded without rows` : ''}`);
       runner = await startRunner(data, stepMs);
     }
 
@@ -252,7 +290,7 @@ export async function runKill9Soak(options: SoakOptions): Promise<SoakReport> {
     if (staged.length) failures.push(`staging still holds ${staged.length} file(s): ${staged.slice(0, 5).join(', ')}`);
     const integrity = d.integrityCheck();
     if (integrity.join() !== 'ok') failures.push(`integrity_check: ${integrity.join('; ')}`);
-    return { seed: options.seed, kills: options.kills, byMoment, fallbacks, interruptedRuns, jobs: jobs.length, outputs, failures, durationMs: performance.now() - started };
+    return { seed: options.seed, kills: options.kills, byMoment, fallbacks, interruptedRuns, progressed, strandedKills, jobs: jobs.length, outputs, failures, durationMs: performance.now() - started };
   } finally {
     if (runner) {
       runner.child.kill('SIGKILL');
