@@ -293,4 +293,40 @@ CREATE INDEX scenes_asset ON scenes (asset_id) WHERE asset_id IS NOT NULL;
 CREATE INDEX outbox_entity ON outbox (entity, entity_id);
 `,
   },
+  {
+    version: 3,
+    name: 'sync',
+    // The cloud mirror (src-main/engine/sync). sync_outbox: one row per change to push, written in
+    // the same transaction as the library change it records, only while sync is on; op_id makes a
+    // re-sent push a no-op on the server. sync_rows: this desktop's view of each cloud row — the
+    // field values last pushed or pulled and the hybrid logical clock of each field — so a local
+    // change pushes only the fields that changed and a pulled field wins only with a newer clock.
+    sql: `
+CREATE TABLE sync_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  op_id TEXT NOT NULL UNIQUE,
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  patch TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  -- Set when the server refused the change: it is kept (and shown) and not sent again until retried.
+  rejected_at INTEGER
+);
+CREATE INDEX sync_outbox_pending ON sync_outbox (seq) WHERE rejected_at IS NULL;
+
+CREATE TABLE sync_rows (
+  tbl TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  -- The row this one hangs on (an asset tag's asset), for finding an asset's tag rows.
+  parent TEXT,
+  fields TEXT NOT NULL,
+  clocks TEXT NOT NULL,
+  PRIMARY KEY (tbl, row_id)
+) WITHOUT ROWID;
+CREATE INDEX sync_rows_parent ON sync_rows (parent, tbl) WHERE parent IS NOT NULL;
+`,
+  },
 ];

@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, openSync, fsyncSync, closeSync, renameSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { copyFileDurable } from './store.ts';
+import { copyFileDurable, outbox } from './store.ts';
 import type { Database } from '../db/database.ts';
 import type { JobView } from '../../../src-preload/contract/status.ts';
 import type { OutputFile, PipelineResult } from '../pipelines/types.ts';
@@ -191,7 +191,7 @@ export function insertAssets(db: Database, job: JobView, placed: readonly Placed
       t,
       t,
     );
-    db.run("INSERT INTO outbox (entity, entity_id, op, created_at) VALUES ('asset', ?, 'upsert', ?)", a.id, t);
+    outbox(db, 'asset', a.id, 'upsert', t);
   }
-  db.run("INSERT INTO outbox (entity, entity_id, op, created_at) VALUES ('job', ?, 'upsert', ?)", job.id, t);
+  outbox(db, 'job', job.id, 'upsert', t);
 }

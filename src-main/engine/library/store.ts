@@ -19,6 +19,7 @@ import type { Bucket, JobType, Quality } from '../../../src-preload/contract/cat
 import { mediaUrl } from '../../../src-preload/contract/library.ts';
 import type { AssetView } from '../../../src-preload/contract/library.ts';
 import { makeDir } from '../fs/make-dir.ts';
+import { recordSyncChange } from '../sync/outbox.ts';
 
 export const THUMBS_DIR = '.thumbs';
 const ROOT_KEY = 'library.root';
@@ -158,11 +159,15 @@ export async function copyFileDurable(
   fsyncDirSync(dirname(target));
 }
 
-export type OutboxEntity = 'asset' | 'tag' | 'asset_tag' | 'project' | 'scene' | 'character';
+export type OutboxEntity = 'asset' | 'tag' | 'asset_tag' | 'project' | 'scene' | 'character' | 'job';
 
-/** Every local change leaves a row for the cloud mirror, in the same transaction as the change. */
+/**
+ * Every local change leaves a row for the cloud mirror, in the same transaction as the change; while
+ * sync is on, the mirror's own outbox records the changed fields too (sync/outbox.ts).
+ */
 export function outbox(db: Database, entity: OutboxEntity, entityId: string, op: 'upsert' | 'delete', at = Date.now()): void {
   db.run('INSERT INTO outbox (entity, entity_id, op, created_at) VALUES (?, ?, ?, ?)', entity, entityId, op, at);
+  recordSyncChange(db, entity, entityId);
 }
 
 /** The asset columns every view needs (not the recipe, which can be large). */

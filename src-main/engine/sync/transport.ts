@@ -1,0 +1,118 @@
+/**
+ * How the sync engine reaches the cloud: `sync_push` and `sync_pull` (supabase/migrations) called
+ * with the signed-in user's session. SupabaseTransport uses @supabase/supabase-js as it is: sign-in
+ * with email and password through Supabase Auth, then `rpc()` through PostgREST with the user's
+ * access token, so the project's row-level security decides every read and write.
+ */
+import { createClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { PulledRow } from './apply.ts';
+
+export interface SyncOp {
+  readonly op_id: string;
+  readonly table: string;
+  readonly id: string;
+  readonly hlc: string;
+  readonly set: Record<string, unknown>;
+}
+
+export interface PushResult {
+  readonly applied: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+  readonly results: readonly { op_id: string; status: 'applied' | 'duplicate' | 'rejected'; reason?: string }[];
+}
+
+/**
+ * A failure the engine can act on: `retry` (network, 5xx, 429 — back off and send the same ops
+ * again) or not (the request itself is wrong or the user is not allowed: shown, not repeated).
+ */
+export class TransportError extends Error {
+  readonly retry: boolean;
+  constructor(message: string, retry: boolean) {
+    super(message);
+    this.retry = retry;
+  }
+}
+
+export interface SyncTransport {
+  /** Who is signed in (an email), or null. */
+  readonly user: string | null;
+  push(ops: readonly SyncOp[]): Promise<PushResult>;
+  pull(since: number, limit: number): Promise<PulledRow[]>;
+}
+
+export interface SupabaseOptions {
+  /** The project URL, e.g. https://<ref>.supabase.co */
+  readonly url: string;
+  /** The project's anon (publishable) key. */
+  readonly anonKey: string;
+  /** The fetch to use (tests count and cut requests through it); the global one by default. */
+  readonly fetch?: typeof fetch;
+}
+
+export class SupabaseTransport implements SyncTransport {
+  readonly client: SupabaseClient;
+  private email: string | null = null;
+
+  constructor(options: SupabaseOptions) {
+    this.client = createClient(options.url, options.anonKey, {
+      // The session lives in this process (the app stores it encrypted itself); nothing in a browser store.
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      global: options.fetch ? { fetch: options.fetch } : {},
+    });
+  }
+
+  get user(): string | null {
+    return this.email;
+  }
+
+  async signIn(email: string, password: string): Promise<void> {
+    const { data, error } = await this.client.auth.signInWithPassword({ email, password });
+    if (error) {
+      const status = (error as { status?: number }).status ?? 0;
+      throw new TransportError(
+        status === 400 || status === 401
+          ? `could not sign in as ${email}: ${error.message}. Check the email and password (or reset the password from the OurVidz web app).`
+          : `could not reach Supabase Auth to sign in (${error.message}); check the project URL and the network, then try again`,
+        status === 0 || status >= 500 || status === 429,
+      );
+    }
+    this.email = data.user?.email ?? email;
+  }
+
+  async signOut(): Promise<void> {
+    await this.client.auth.signOut({ scope: 'local' });
+    this.email = null;
+  }
+
+  async push(ops: readonly SyncOp[]): Promise<PushResult> {
+    const { data, error, status } = await this.client.rpc('sync_push', { ops });
+    if (error) throw rpcError('send changes to', error, status);
+    return data as PushResult;
+  }
+
+  async pull(since: number, limit: number): Promise<PulledRow[]> {
+    const { data, error, status } = await this.client.rpc('sync_pull', { since, lim: limit });
+    if (error) throw rpcError('fetch changes from', error, status);
+    return (data as { entity: string; entity_id: string; seq: number | string; data: Record<string, unknown> }[]).map((r) => ({
+      entity: r.entity,
+      entity_id: r.entity_id,
+      seq: Number(r.seq),
+      data: r.data,
+    }));
+  }
+}
+
+function rpcError(what: string, error: { message: string; code?: string }, status: number): TransportError {
+  const retry = status === 0 || status >= 500 || status === 429 || status === 408;
+  if (status === 401 || status === 403) {
+    return new TransportError(`could not ${what} the cloud: the sign-in was refused (${error.message}); sign in again`, false);
+  }
+  return new TransportError(
+    retry
+      ? `could not ${what} the cloud (${error.message || `HTTP ${status}`}); will try again`
+      : `the cloud refused the request to ${what} it (HTTP ${status}: ${error.message})`,
+    retry,
+  );
+}
