@@ -13,11 +13,15 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../../src-main/engine/library/import.ts';
+import { checkLibrary } from '../../src-main/engine/library/check.ts';
 import { tagAssets, untagAssets, updateAsset } from '../../src-main/engine/library/organise.ts';
 import { emptyTrash, trashAssets } from '../../src-main/engine/library/trash.ts';
 import { createProject } from '../../src-main/engine/library/projects.ts';
 import { moveToProject } from '../../src-main/engine/library/organise.ts';
 import { SyncEngine } from '../../src-main/engine/sync/engine.ts';
+import { JobQueue } from '../../src-main/engine/jobs/queue.ts';
+import { insertAssets, placeOutputs } from '../../src-main/engine/library/ingest.ts';
+import { resolveRequest } from '../../src-preload/contract/catalog.ts';
 import { setSyncEnabled } from '../../src-main/engine/sync/outbox.ts';
 import { SupabaseTransport, TransportError } from '../../src-main/engine/sync/transport.ts';
 import { findPostgresBin, startCluster, type PgCluster } from '../helpers/postgres/cluster.ts';
@@ -152,6 +156,11 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     expect(onB).toMatchObject({ prompt: 'a harbour at dusk', seed: 4242, favorite: 1, title: 'Evening', sha256: onA.sha256, file_size: onA.file_size });
     expect(tags(b, id)).toEqual(['dusk', 'Harbour']);
     // Applying a pull records nothing to push back.
+    expect(waiting(b)).toBe(0);
+    // Its original is only in the cloud (files are not mirrored yet): library check leaves it be.
+    const report = await checkLibrary(b.w.db, b.w.layout.library, { repair: true });
+    expect(report.findings.filter((x) => x.assetId === id)).toEqual([]);
+    expect(asset(b, id)?.trashed_at).toBeNull();
     expect(waiting(b)).toBe(0);
     const again = await b.engine.syncNow();
     expect(again).toMatchObject({ pushed: 0, applied: 0 });
@@ -308,6 +317,43 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     await b.engine.syncNow();
     expect(asset(b, id)).toMatchObject({ prompt: 'through a bad connection', favorite: 1 });
     expect(tags(b, id)).toEqual(['storm']);
+  });
+
+  it('finished job records land in the cloud from the desktop that ran them, a done job with its assets in the same transaction', async () => {
+    const a = await desktop();
+    const b = await desktop();
+    const queue = new JobQueue(a.w.db, { instanceId: 'sync-test', maxAttempts: 1, backoff: { baseMs: 1000, capMs: 5000 } });
+    const done = queue.enqueue('sdxl_image_fast', resolveRequest({ type: 'sdxl_image_fast', prompt: 'a lantern in fog' }, () => 77).params);
+    queue.claim(done.id);
+    const staged = join(scratch, `staged-${n++}.png`);
+    writeFileSync(staged, pilPng({ width: 8, height: 8, seed: 5 }));
+    const result = {
+      outputs: [{ file: staged, thumbFile: null, kind: 'image' as const, mime: 'image/png', width: 8, height: 8, batchIndex: 0, seed: 77, durationMs: null, fps: null, frameCount: null, recipe: { seed: 77 } }],
+      provider: 'cpu',
+      providerNote: null,
+      enhancedPrompt: null,
+      timings: { totalMs: 1234 },
+    };
+    const placed = await placeOutputs(a.w.layout.library, queue.get(done.id)!, result);
+    queue.complete(done.id, placed.map((p) => p.id), () => insertAssets(a.w.db, queue.get(done.id)!, placed, result));
+    const failed = queue.enqueue('video_fast', resolveRequest({ type: 'video_fast', prompt: 'a wave' }, () => 3).params);
+    queue.claim(failed.id);
+    queue.fail(failed.id, 'model_missing', 'no WAN model is ready', { transient: false });
+
+    await a.engine.syncNow();
+    const jobs = await cloud('select id, status, device_id, original_prompt, error_message from public.jobs where id = any($1::uuid[]) order by status', [[done.id, failed.id]]);
+    const device = a.w.db.get<{ value: string }>(`SELECT value FROM engine_state WHERE key = 'sync.device'`)!.value;
+    expect(jobs).toEqual([
+      { id: done.id, status: 'done', device_id: device, original_prompt: 'a lantern in fog', error_message: null },
+      { id: failed.id, status: 'failed', device_id: device, original_prompt: 'a wave', error_message: 'no WAN model is ready' },
+    ]);
+    const [img] = await cloud('select job_id, seed, prompt, timings from public.images where id = $1', [placed[0]!.id]);
+    expect(img).toEqual({ job_id: done.id, seed: '77', prompt: 'a lantern in fog', timings: { totalMs: 1234 } });
+
+    await b.engine.syncNow();
+    expect(asset(b, placed[0]!.id)).toMatchObject({ prompt: 'a lantern in fog', seed: 77 });
+    // The job record stays the other desktop's: B's queue holds only what B ran.
+    expect(b.w.db.get('SELECT id FROM jobs WHERE id = ?', done.id)).toBeUndefined();
   });
 
   it('with sync off nothing is recorded or sent; turning it on back-fills the library in one pass', async () => {

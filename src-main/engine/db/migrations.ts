@@ -327,6 +327,13 @@ CREATE TABLE sync_rows (
   PRIMARY KEY (tbl, row_id)
 ) WITHOUT ROWID;
 CREATE INDEX sync_rows_parent ON sync_rows (parent, tbl) WHERE parent IS NOT NULL;
+
+-- Assets pulled from another desktop whose original is only in the cloud so far: library check
+-- leaves them alone (their file is not missing, it was never here).
+CREATE TABLE sync_remote_files (
+  asset_id TEXT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+  since INTEGER NOT NULL
+);
 `,
   },
 ];

@@ -74,7 +74,10 @@ export async function checkLibrary(db: Database, root: string, options: CheckOpt
   const would = (action: string): string => (repair ? '' : ` (run with --repair to ${action})`);
 
   // 1. Rows → files.
-  const rows = db.all<RowInfo>('SELECT id, purge_started_at, file_path, thumb_path, thumb_error, file_size, trashed_at FROM assets ORDER BY seq');
+  // Assets mirrored from another desktop whose original is only in the cloud have no file here to check.
+  const rows = db.all<RowInfo>(
+    'SELECT id, purge_started_at, file_path, thumb_path, thumb_error, file_size, trashed_at FROM assets WHERE id NOT IN (SELECT asset_id FROM sync_remote_files) ORDER BY seq',
+  );
   const referenced = new Set<string>();
   const requeue: string[] = [];
   let thumbsPending = 0;

@@ -167,6 +167,7 @@ function insertLocal(db: Database, spec: TableSpec, id: string, data: Record<str
   if (spec.local === 'scenes' && (cols.project_id == null || cols.scene_number == null)) return false;
   const names = Object.keys(cols);
   db.run(`INSERT INTO ${spec.local} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`, ...names.map((n) => cols[n]!));
+  if (spec.local === 'assets') db.run('INSERT OR IGNORE INTO sync_remote_files (asset_id, since) VALUES (?, ?)', id, t);
   return true;
 }
 
