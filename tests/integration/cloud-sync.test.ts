@@ -393,6 +393,31 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     expect(waiting(c)).toBe(0);
   });
 
+  it('an access token near its expiry is refreshed through the refresh grant before a push', async () => {
+    const short = await startStandin({ pg: { host: cluster.socketDir, port: cluster.port, user: cluster.user }, tokenSeconds: 30 });
+    try {
+      await short.addUser('short@example.com', PASSWORD);
+      const w = makeWorld();
+      try {
+        const transport = new SupabaseTransport({ url: short.url, anonKey: short.anonKey });
+        await transport.signIn('short@example.com', PASSWORD);
+        expect(short.requestCount('/auth/v1/token')).toBe(1);
+        setSyncEnabled(w.db, true);
+        addAsset(w, { prompt: 'short-lived token' });
+        setSyncEnabled(w.db, false);
+        setSyncEnabled(w.db, true); // back-fills the asset added behind the library's back
+        const r = await new SyncEngine({ db: w.db, transport }).syncNow();
+        expect(r.pushed).toBe(1);
+        // supabase-js refreshes a session within 90 s of expiry before using it.
+        expect(short.requestCount('/auth/v1/token')).toBeGreaterThan(1);
+      } finally {
+        await w.close();
+      }
+    } finally {
+      await short.close();
+    }
+  });
+
   it('a change the server refuses is kept with its reason and not sent again until retried', async () => {
     const a = await desktop();
     const id = await importPng(a, 'refused', 1);
