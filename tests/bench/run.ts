@@ -16,8 +16,9 @@ import { enhancerBench } from './enhancer.bench.ts';
 import { wanBench } from './wan.bench.ts';
 import { checkpointBench } from './checkpoint.bench.ts';
 import { hardeningBench } from './hardening.bench.ts';
+import { syncBench } from './sync.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench, syncBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;

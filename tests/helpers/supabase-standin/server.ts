@@ -203,6 +203,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
+      if (server) return resolve(); // already up
       const s = createServer(handler);
       s.on('connection', (sock) => {
         sockets.add(sock);
