@@ -418,6 +418,26 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     }
   });
 
+  it('a token the server stops accepting (401) is refreshed once and the request sent again', async () => {
+    const own = await startStandin({ pg: { host: cluster.socketDir, port: cluster.port, user: cluster.user } });
+    const w = makeWorld();
+    try {
+      await own.addUser('rotated@example.com', PASSWORD);
+      const transport = new SupabaseTransport({ url: own.url, anonKey: own.anonKey });
+      await transport.signIn('rotated@example.com', PASSWORD);
+      addAsset(w, { prompt: 'after a key rotation' });
+      setSyncEnabled(w.db, true);
+      own.rotateSigningKey();
+      const r = await new SyncEngine({ db: w.db, transport }).syncNow();
+      expect(r.pushed).toBe(1);
+      expect(own.requestCount('/auth/v1/token')).toBe(2); // the sign-in, then one refresh
+      expect(own.requests.get('POST /rest/v1/rpc/sync_push')).toBe(2); // refused once, then applied
+    } finally {
+      await w.close();
+      await own.close();
+    }
+  });
+
   it('a change the server refuses is kept with its reason and not sent again until retried', async () => {
     const a = await desktop();
     const id = await importPng(a, 'refused', 1);

@@ -86,14 +86,26 @@ export class SupabaseTransport implements SyncTransport {
     this.email = null;
   }
 
+  /**
+   * One RPC; a 401 (a token the server no longer takes: expired early, signing key rotated) refreshes
+   * the session once and tries again. A retried push is safe: its op ids make it idempotent.
+   */
+  private async call(fn: 'sync_push' | 'sync_pull', args: Record<string, unknown>) {
+    const first = await this.client.rpc(fn, args);
+    if (first.status !== 401) return first;
+    const { error } = await this.client.auth.refreshSession();
+    if (error) return first;
+    return this.client.rpc(fn, args);
+  }
+
   async push(ops: readonly SyncOp[]): Promise<PushResult> {
-    const { data, error, status } = await this.client.rpc('sync_push', { ops });
+    const { data, error, status } = await this.call('sync_push', { ops });
     if (error) throw rpcError('send changes to', error, status);
     return data as PushResult;
   }
 
   async pull(since: number, limit: number): Promise<PulledRow[]> {
-    const { data, error, status } = await this.client.rpc('sync_pull', { since, lim: limit });
+    const { data, error, status } = await this.call('sync_pull', { since, lim: limit });
     if (error) throw rpcError('fetch changes from', error, status);
     return (data as { entity: string; entity_id: string; seq: number | string; data: Record<string, unknown> }[]).map((r) => ({
       entity: r.entity,

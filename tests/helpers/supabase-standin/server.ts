@@ -43,6 +43,8 @@ export interface Standin {
   /** Adds a user to auth.users with this password; returns its id. */
   addUser(email: string, password: string): Promise<string>;
   dropResponses(n: number): void;
+  /** A new signing key: every access token out there stops working (refresh tokens still do). */
+  rotateSigningKey(): void;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -93,7 +95,7 @@ function statusOf(code: string | undefined): number {
 }
 
 export async function startStandin(options: StandinOptions): Promise<Standin> {
-  const secret = randomUUID();
+  let secret = randomUUID();
   const anonKey = signJwt(secret, { role: 'anon', iss: 'supabase-standin' });
   const pool = new pg.Pool({ ...options.pg, database: options.pg.database ?? 'postgres', max: 4 });
   const passwords = new Map<string, { id: string; password: string }>();
@@ -245,6 +247,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     },
     dropResponses(n) {
       drop = n;
+    },
+    rotateSigningKey() {
+      secret = randomUUID();
     },
     stop,
     start,
