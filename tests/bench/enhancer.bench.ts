@@ -9,13 +9,17 @@
  * tokenizer and prompt), one thread each, interleaved: time to the first token and decode
  * tokens/s, and their ratios; then the GGUF enhancer as jobs run it (chat template, JSON grammar,
  * sampling); then a synthetic GGUF of Qwen2.5-0.5B-Instruct's shapes (Q8_0, 151,936-token
- * embedding, tied output; written once to .fixtures/enhancer-bench/).
+ * embedding, tied output; written once to .fixtures/enhancer-bench/). Last, each backend alone in
+ * a fresh process (children/enhancer-backend.ts): load time, decode tokens/s and peak RSS of the
+ * ONNX twin on transformers.js, the tiny GGUF and the synthetic 0.5B GGUF on node-llama-cpp
+ * (`node tests/bench/enhancer.bench.ts backends` runs only these).
  *
  * Real-model figures (Qwen2.5-7B/3B/0.5B Instruct on a GPU) are in docs/models.md; they need a
  * GPU machine and the model files, which CI has neither of. `QWEN_BENCH_MODEL=/path/to/folder`
  * (or a .gguf file) adds the same tokens-per-second figure for a real model on this machine's
  * best provider.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +182,7 @@ export const enhancerBench: Bench = {
     }
 
     figures.push(...(await llamaFigures()));
+    figures.push(...(await backendFigures()));
 
     const real = process.env.QWEN_BENCH_MODEL;
     if (real) {
@@ -339,4 +344,67 @@ export async function llamaFigures(): Promise<Figure[]> {
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;
+}
+
+interface BackendRun {
+  readonly format: string;
+  readonly dtype: string;
+  readonly provider: string;
+  readonly loadMs: number;
+  readonly rssBeforeMb: number;
+  readonly rssAfterLoadMb: number;
+  readonly maxRssMb: number;
+  readonly runs: readonly { tokens: number; promptTokens: number; firstTokenMs: number; decodeTokensPerSecond: number; tokensPerSecond: number }[];
+}
+
+/**
+ * Each backend alone in a fresh process (children/enhancer-backend.ts), so its load time and peak
+ * RSS are its own: the tiny GGUF on node-llama-cpp and its ONNX twin on transformers.js (one
+ * thread each, the same weights), and the synthetic Qwen2.5-0.5B GGUF on llama.cpp (one thread, then two).
+ * Greedy, a fixed token budget, the WAN prompt; RSS is the whole process's (Node and the enhancer's
+ * modules included, their baseline given in the note).
+ */
+export async function backendFigures(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'bench-enhancer-backends-'));
+  const script = fileURLToPath(new URL('./children/enhancer-backend.ts', import.meta.url));
+  const run = (model: string, threads: number, tokens: number, runs = RUNS): BackendRun => {
+    const out = execFileSync(process.execPath, [script, model, String(threads), String(runs), String(tokens)], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as BackendRun;
+  };
+  const report = (label: string, r: BackendRun): void => {
+    const tokens = r.runs.map((x) => x.tokens);
+    figures.push(
+      { name: `${label}: load (fresh process)`, value: r.loadMs, unit: 'ms', note: `${r.format} ${r.dtype} on ${r.provider}` },
+      {
+        name: `${label}: decode tokens/s (first token to last), median of ${r.runs.length}`,
+        value: median(r.runs.map((x) => x.decodeTokensPerSecond)),
+        unit: 'tokens/s',
+        note: `${Math.min(...tokens)}–${Math.max(...tokens)} tokens an answer; time to first token ${median(r.runs.map((x) => x.firstTokenMs)).toFixed(0)} ms (${r.runs[0]!.promptTokens} prompt tokens); load average ${loadavg()[0]!.toFixed(1)}`,
+      },
+      { name: `${label}: peak RSS`, value: r.maxRssMb, unit: 'MB', note: `${r.rssBeforeMb} MB before loading (Node and the enhancer's modules), ${r.rssAfterLoadMb} MB after` },
+    );
+  };
+  try {
+    const file = join(dir, 'tiny.gguf');
+    writeQwenGguf(file);
+    const twin = await buildGgufTwin(join(dir, 'twin'));
+    report('tiny Qwen2 ONNX twin on transformers.js (1 thread)', run(twin.dir, 1, TOKENS));
+    report('tiny Qwen2 GGUF on node-llama-cpp (1 thread)', run(file, 1, TOKENS));
+    if (existsSync(SYNTHETIC_05B)) {
+      // Both thread counts: llama.cpp's threads meet at a barrier every operation, so on shared,
+      // oversubscribed cores two threads can be slower than one.
+      report('synthetic Qwen2.5-0.5B Q8_0 GGUF on node-llama-cpp (1 thread)', run(SYNTHETIC_05B, 1, 64, 3));
+      report('synthetic Qwen2.5-0.5B Q8_0 GGUF on node-llama-cpp (2 threads)', run(SYNTHETIC_05B, 2, 64, 3));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+// `node tests/bench/enhancer.bench.ts backends` prints only the per-backend figures (load, tokens/s, peak RSS).
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const figures = process.argv[2] === 'backends' ? await backendFigures() : await enhancerBench.run();
+  for (const f of figures) console.log(`- ${f.name}: ${f.value >= 100 ? f.value.toFixed(0) : f.value.toPrecision(3)} ${f.unit}${f.note ? ` — ${f.note}` : ''}`);
 }
