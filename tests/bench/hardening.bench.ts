@@ -31,7 +31,7 @@ export const hardeningBench: Bench = {
       { name: 'fuzz failures (a death, reset, silence, 5xx, leak or untrusted success)', value: fuzz.failures.length, unit: 'failures', target: { op: '<', value: 1 } },
       { name: 'fuzz wall time', value: fuzz.durationMs / 1000, unit: 's', note: `${fuzz.healthChecks} health checks between batches, ${fuzz.jobsAcknowledged} fuzzed jobs accepted and run` },
       { name: 'studio serve peak RSS under fuzzing', value: fuzz.peakRssMb, unit: 'MB' },
-      { name: 'kill -9 injections survived', value: soak.failures.length === 0 ? soak.kills : 0, unit: 'kills', note: `${moments}; ${soak.interruptedRuns} landed mid-job, ${soak.progressed} after letting a job finish, ${soak.fallbacks} by the fallback delay` },
+      { name: 'kill -9 injections survived', value: soak.failures.length === 0 ? soak.kills : 0, unit: 'kills', note: `${moments}; ${soak.interruptedRuns} landed mid-job, ${soak.strandedKills} left outputs in the library without rows (removed by the next runner), ${soak.progressed} came after letting a job finish, ${soak.fallbacks} by the fallback delay` },
       { name: 'kill -9 soak failures (a job lost, duplicated or not done once, an orphan file, staging left, a bad database)', value: soak.failures.length, unit: 'failures', target: { op: '<', value: 1 } },
       { name: 'kill -9 soak: jobs and outputs checked', value: soak.jobs, unit: 'jobs', note: `${soak.outputs} outputs, each in the library once with its hash` },
       { name: 'kill -9 soak wall time', value: soak.durationMs / 1000, unit: 's' },
