@@ -272,12 +272,15 @@ export class RequestMaker {
     // Other names of this machine at this port: no page elsewhere can make a browser send them
     // (DNS rebinding sends the attacker's name), so the server may accept them.
     const sameMachine = [`[::1]:${P}`, `LOCALHOST:${P}`];
-    const hostGood = host !== null && (goodHosts.includes(host) || sameMachine.includes(host));
+    // Judged on the headers as sent: a second Host or Origin may be the only one.
+    const sentHosts = headers.filter(([k]) => k === 'Host').map(([, v]) => v);
+    const hostGood = sentHosts.length === 1 && (goodHosts.includes(sentHosts[0]!) || sameMachine.includes(sentHosts[0]!));
     // Other spellings of this server's own origin (case, a default-port zero, an empty query or
     // fragment, trailing white space) are no foreign page: a browser never sends them, and one
     // that is accepted gives nothing a request without Origin would not get.
     const sameServer = [`http://LOCALHOST:${P}`, `HTTP://127.0.0.1:${P}`, `http://127.0.0.1:0${P}`, `http://127.0.0.1:${P}#`, `http://127.0.0.1:${P}?`, `http://127.0.0.1:${P}\t`];
-    const originGood = (goodOrigins.includes(origin) || sameServer.includes(origin!)) && headers.filter(([k]) => k === 'Origin').length <= 1;
+    const sentOrigins = headers.filter(([k]) => k === 'Origin').map(([, v]) => v);
+    const originGood = sentOrigins.length === 0 || (sentOrigins.length === 1 && (goodOrigins.includes(sentOrigins[0]!) || sameServer.includes(sentOrigins[0]!)));
     // A second Authorization or Host is dropped by Node (the first counts); no page can send two Hosts.
     // Node drops white space (space or tab) around a header value, as HTTP says to.
     const authGood = auth !== null && (goodAuths.includes(auth) || auth === `Bearer ${T}\t`);
