@@ -13,15 +13,16 @@ import { describe, expect, it } from 'vitest';
 import { runKill9Soak } from '../helpers/soak/kill9.ts';
 
 describe('kill -9 soak', () => {
-  it('loses and duplicates nothing over six kills at steps, staging writes, library commits, thumbnail writes and start-up', async () => {
-    const moments = ['step', 'staging', 'library', 'thumbnail', 'library', 'startup'] as const;
+  it('loses and duplicates nothing over seven kills at steps, staging writes, library commits, thumbnail writes and start-up', async () => {
+    const moments = ['step', 'staging', 'library', 'thumbnail', 'library', 'startup', 'library'] as const;
     const report = await runKill9Soak({ seed: 1, kills: moments.length, jobs: 5, moments });
     expect(report.failures, report.failures.join('\n')).toEqual([]);
     // Each watched moment came (none fell back to the delay), and kills landed while jobs ran.
-    expect(report.byMoment).toEqual({ step: 1, staging: 1, library: 2, thumbnail: 1, startup: 1 });
+    expect(report.byMoment).toEqual({ step: 1, staging: 1, library: 3, thumbnail: 1, startup: 1 });
     expect(report.fallbacks).toBe(0);
     expect(report.interruptedRuns).toBeGreaterThan(0);
-    // At least one kill landed between an output's move into the library and its commit.
+    // At least one kill landed between an output's move into the library and its commit (three
+    // tries: each lands there about nine times in ten on two busy cores).
     expect(report.strandedKills).toBeGreaterThan(0);
     expect(report.jobs).toBeGreaterThanOrEqual(5);
     expect(report.outputs).toBeGreaterThanOrEqual(report.jobs);
