@@ -8,7 +8,7 @@
  * notices other connections' commits through PRAGMA data_version.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { Database } from './db/database.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { BackoffPolicy } from './jobs/queue.ts';
@@ -45,6 +45,7 @@ import { settingsHandlers } from './settings/handlers.ts';
 import { applySettingsChange, thinPreview } from './settings/live.ts';
 import { workerProviders } from './settings/checks.ts';
 import { libraryRootOf } from './library/store.ts';
+import { makeDirSync } from './fs/make-dir.ts';
 import { join } from 'node:path';
 import { ModelPreparer } from './checkpoints/preparer.ts';
 import { readRecipeFile, readRecipeText } from './recipes/read-recipe.ts';
@@ -255,9 +256,8 @@ export class Engine {
 
   static async open(options: EngineOptions): Promise<Engine> {
     const layout = dataLayout(options.dataDir);
-    for (const dir of [layout.root, layout.library, layout.staging, layout.models, layout.logs]) {
-      mkdirSync(dir, { recursive: true });
-    }
+    // makeDirSync, not mkdirSync(…, { recursive: true }), which spins forever for a data folder under /proc.
+    for (const dir of [layout.root, layout.library, layout.staging, layout.models, layout.logs]) makeDirSync(dir);
     let lock: RunnerLock | null = null;
     const role = options.role ?? 'auto';
     if (role !== 'client') {

@@ -43,6 +43,24 @@ const FILE_ERRORS: Readonly<Record<string, string>> = {
   ELOOP: 'the path has too many symbolic links',
 };
 
+/** The system call of a file-system error, as the thing that could not be done. */
+const FILE_VERBS: Readonly<Record<string, string>> = {
+  mkdir: 'create the folder',
+  open: 'open',
+  stat: 'look at',
+  lstat: 'look at',
+  scandir: 'list the folder',
+  opendir: 'list the folder',
+  realpath: 'find',
+  access: 'reach',
+  rename: 'move',
+  copyfile: 'copy',
+  unlink: 'remove',
+  rmdir: 'remove the folder',
+  read: 'read',
+  write: 'write',
+};
+
 /** A file-system error naming a path (ENAMETOOLONG from a stat, say) as a sentence, or null. */
 function fileError(e: unknown): { code: string; message: string } | null {
   const { code, path, syscall } = (e ?? {}) as NodeJS.ErrnoException;
@@ -53,7 +71,8 @@ function fileError(e: unknown): { code: string; message: string } | null {
   const meaning = typeof code === 'string' ? FILE_ERRORS[code] : undefined;
   if (!meaning || typeof path !== 'string') return null;
   const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
-  return { code: 'file_error', message: `could not ${syscall ?? 'use'} ${shown}: ${meaning} (${code}); check the path and try again` };
+  const verb = (syscall ? FILE_VERBS[syscall] : undefined) ?? 'use';
+  return { code: 'file_error', message: `could not ${verb} ${shown}: ${meaning} (${code}); check the path and try again` };
 }
 
 // ── The disk under the data: full or failing ─────────────────────────────────────────────────────

@@ -2,13 +2,15 @@
  * A library move or export aimed at a folder that cannot be made because of the file system it is
  * on, not its permissions: under /proc, Node's `mkdir(…, { recursive: true })` never returns (procfs
  * answers ENOENT for a child of a folder that exists, and Node retries forever), and a request naming
- * such a folder wedged `studio serve` (found by the request fuzzer). Each must fail at once with a
- * sentence, and a refused move must leave no unfinished move behind.
+ * such a folder wedged `studio serve` (found by the request fuzzer), and `studio --data /proc/x` spun
+ * at 100 % CPU forever. Each must fail at once with a sentence, and a refused move must leave no
+ * unfinished move behind.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pilPng } from '../fixtures/library/formats.ts';
+import { studio } from '../helpers/cli.ts';
 import { addAsset, makeWorld } from '../fixtures/library/world.ts';
 import type { World } from '../fixtures/library/world.ts';
 
@@ -43,4 +45,12 @@ describe.skipIf(!existsSync('/proc/self'))('a library folder under /proc', () =>
     });
     expect(performance.now() - started).toBeLessThan(3000);
   });
+});
+
+describe.skipIf(!existsSync('/proc/self'))('a data folder under /proc', () => {
+  it('ends the CLI at once with a sentence instead of spinning', async () => {
+    const r = await studio(['--data', '/proc/ourvidz-nope', 'queue', 'status'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/\/proc\/ourvidz-nope: there is no such file or folder \(ENOENT\); check the path and try again/);
+  }, 30_000);
 });

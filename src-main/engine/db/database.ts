@@ -4,11 +4,11 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.ts';
 import type { Migration } from './migrations.ts';
 import { diskError, diskProblemOf } from '../errors.ts';
+import { makeDirSync } from '../fs/make-dir.ts';
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -23,7 +23,7 @@ export class Database {
 
   constructor(path: string, migrations: readonly Migration[] = MIGRATIONS) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirSync(dirname(path));
     try {
       this.raw = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
     } catch (e) {
