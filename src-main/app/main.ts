@@ -83,6 +83,13 @@ async function start(): Promise<void> {
     pipelineModules: bundledPipelineModules(),
     // "Reveal in folder" for library assets: the engine resolves the real path inside the library.
     reveal: (file) => shell.showItemInFolder(file),
+    // The cloud sign-in (Settings → Cloud) only touches disk encrypted by the system keychain.
+    cloudSessions: {
+      where: 'the system keychain (encrypted with safeStorage)',
+      load: () => appSettings.getSecret('supabaseSession'),
+      save: (value) => appSettings.setSecret('supabaseSession', value),
+      clear: async () => appSettings.deleteSecret('supabaseSession'),
+    },
   });
   closeBeforeQuit(app, async () => {
     await engine.close();

@@ -7,6 +7,8 @@ import { UsageError } from './exit-codes.ts';
 import { paramParseOptions } from './generate-flags.ts';
 import { LIBRARY_COMMANDS, LIBRARY_COMMAND_NAMES } from './library.ts';
 import type { LibraryCommandName } from './library.ts';
+import { SYNC_COMMAND_NAMES, SYNC_SPECS } from './sync.ts';
+import type { SyncCommandName } from './sync.ts';
 
 export type EngineRole = 'none' | 'client' | 'auto' | 'runner';
 
@@ -48,9 +50,9 @@ const ENGINE_COMMAND_NAMES = [
   'settings get',
   'settings set',
 ] as const;
-export type CommandName = (typeof ENGINE_COMMAND_NAMES)[number] | LibraryCommandName | 'serve';
+export type CommandName = (typeof ENGINE_COMMAND_NAMES)[number] | LibraryCommandName | SyncCommandName | 'serve';
 /** Every command, in the order `studio --help` lists them. */
-export const COMMAND_NAMES: readonly CommandName[] = [...ENGINE_COMMAND_NAMES, ...LIBRARY_COMMAND_NAMES, 'serve'];
+export const COMMAND_NAMES: readonly CommandName[] = [...ENGINE_COMMAND_NAMES, ...LIBRARY_COMMAND_NAMES, ...SYNC_COMMAND_NAMES, 'serve'];
 
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   data: { type: 'string', value: 'DIR', help: 'data folder (default: $STUDIO_DATA_DIR, else the app’s own folder)' },
@@ -130,6 +132,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     ['KEY', 'VALUE'],
   ),
   ...LIBRARY_SPECS,
+  ...(Object.fromEntries(SYNC_COMMAND_NAMES.map((name) => [name, spec(name, SYNC_SPECS[name].summary, 'client', [], SYNC_SPECS[name].options)])) as Record<SyncCommandName, CommandSpec>),
   serve: spec('serve', 'serve the studio API and the app to this machine’s browser (loopback only)', 'runner', [], {
     port: { type: 'string', value: 'N', help: 'port to listen on (default: any free port)' },
     host: { type: 'string', value: 'HOST', help: 'loopback address to bind: 127.0.0.1 (default), ::1 or localhost' },
@@ -143,6 +146,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   models: ['list', 'add'],
   settings: ['list', 'get', 'set'],
   library: LIBRARY_COMMAND_NAMES.map((n) => n.slice('library '.length)),
+  sync: SYNC_COMMAND_NAMES.map((n) => n.slice('sync '.length)),
 };
 
 /** Options of a command as parseArgs wants them (generate adds one flag per request field). */

@@ -18,6 +18,7 @@ import type { LibraryCommandName } from './library.ts';
 import { formatDuration, gpuReport, jobDetail, jobsTable, modelsTable, queueLine } from './render.ts';
 import { settingsCommand } from './settings.ts';
 import { modelsAdd } from './models.ts';
+import { syncCommand } from './sync.ts';
 
 export type CommandLine = Parsed & { kind: 'command' };
 
@@ -280,6 +281,16 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     case 'settings get':
     case 'settings set':
       return settingsCommand(ctx, (fn) => withEngine(ctx, 'client', fn));
+    case 'sync status':
+    case 'sync now':
+    case 'sync pause':
+    case 'sync resume':
+    case 'sync on':
+    case 'sync off':
+    case 'sync login':
+    case 'sync logout':
+      // A client: never runs jobs, so it works beside an open app (which keeps its own sign-in).
+      return syncCommand(ctx, line.command, (fn) => withEngine(ctx, 'client', fn));
     case 'serve':
       if (!ctx.serve) throw new Error('serve is not wired in');
       return ctx.serve(ctx);

@@ -49,6 +49,8 @@ import { makeDirSync } from './fs/make-dir.ts';
 import { join } from 'node:path';
 import { ModelPreparer } from './checkpoints/preparer.ts';
 import { readRecipeFile, readRecipeText } from './recipes/read-recipe.ts';
+import { CloudSync, fileSessionStore } from './sync/cloud.ts';
+import type { SessionStore } from './sync/cloud.ts';
 
 export { defaultDataDir };
 
@@ -98,6 +100,10 @@ export interface EngineOptions {
    * model, bypassing the model folders.
    */
   readonly pipelineOverrides?: Partial<Record<ModelFamily | 'qwen', { readonly module: string; readonly model: ModelRef }>>;
+  /** Where the cloud sign-in is kept (the app: the system keychain); default `<data>/cloud-session.json`, mode 0600. */
+  readonly cloudSessions?: SessionStore;
+  /** Tests: the fetch the cloud mirror's supabase-js uses. */
+  readonly cloudFetch?: typeof fetch;
 }
 
 type Listener<E extends EventName> = (payload: Events[E]) => void;
@@ -116,6 +122,8 @@ export class Engine {
   readonly library: Library;
   /** Add model…: checkpoints prepared on a thread, progress pushed as `models.preparation`. */
   readonly preparer: ModelPreparer;
+  /** The cloud mirror (docs/cloud.md): off until the user signs in and turns it on. */
+  readonly cloud: CloudSync;
   private readonly libraryHandlers: ReturnType<typeof createLibrary>['handlers'];
   private readonly options: EngineOptions;
   private readonly listeners = new Map<EventName, Set<Listener<EventName>>>();
@@ -178,6 +186,15 @@ export class Engine {
     });
     this.library = lib.library;
     this.libraryHandlers = lib.handlers;
+    this.cloud = new CloudSync({
+      db: this.db,
+      libraryRoot: () => libraryRootOf(this.db, layout),
+      sessions: options.cloudSessions ?? fileSessionStore(join(layout.root, 'cloud-session.json')),
+      background: lock !== null,
+      onChange: (status) => this.emit('sync.changed', status),
+      log: (level, message) => this.log.write(level, 'sync', message),
+      ...(options.cloudFetch ? { fetch: options.cloudFetch } : {}),
+    });
     this.queue.onChange((job) => this.emit('jobs.changed', job));
     this.queue.onQueueChange((s) => this.emit('queue.changed', s));
 
@@ -274,6 +291,7 @@ export class Engine {
     try {
       engine = new Engine(options, layout, lock);
       if (lock) await engine.startRunner();
+      await engine.cloud.open();
       return engine;
     } catch (e) {
       // A data folder that cannot be opened (a full disk refusing the start-up writes) leaves no
@@ -328,6 +346,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     this.settings.close();
+    await this.cloud.close();
     await this.preparer.close();
     if (this.poller) clearInterval(this.poller);
     if (this.gpuTimer) clearInterval(this.gpuTimer);
@@ -381,6 +400,8 @@ export class Engine {
       this.queue.emitQueue();
       // Another process (the CLI beside the open app) may have tagged, trashed or imported assets.
       this.library.notify('updated', null);
+      // …or turned cloud sync off, paused or resumed it.
+      this.cloud.poll();
     } catch (e) {
       // A failing disk under the database must not end the runner from a timer; the next poll retries.
       this.log.write('error', 'engine', `reading the queue for other processes' changes failed: ${(e as Error).message}`);
@@ -527,6 +548,15 @@ export class Engine {
       // A dropped picture's or a pasted text's recipe, read as the Library's import reads files.
       'recipes.fromFile': (p) => readRecipeFile(p, { ffmpeg: this.libraryFfmpeg }),
       'recipes.fromText': (p) => readRecipeText(p),
+      'sync.status': async () => this.cloud.status(),
+      'sync.configure': (p) => this.cloud.configure(p),
+      'sync.login': ({ email, password }) => this.cloud.login(email, password),
+      'sync.logout': () => this.cloud.logout(),
+      'sync.now': () => this.cloud.syncNow(),
+      'sync.pause': () => this.cloud.pause(),
+      'sync.resume': () => this.cloud.resume(),
+      'sync.setEnabled': ({ enabled }) => this.cloud.setEnabled(enabled),
+      'sync.retry': () => this.cloud.retry(),
       ...settingsHandlers(this.settings, {
         state: () => this.settings.state(),
         models: () => this.models.refresh(),

@@ -12,6 +12,8 @@ import { libraryChannels, LIBRARY_EVENT_NAMES } from './library.ts';
 import type { LibraryEvents } from './library.ts';
 import { SETTINGS_EVENT_NAMES, settingsChannels } from './settings.ts';
 import { recipeChannels } from './recipes.ts';
+import { SYNC_EVENT_NAMES, syncChannels } from './sync.ts';
+import type { SyncEvents } from './sync.ts';
 import type { SettingsEvents } from './settings.ts';
 
 /** Ties a params schema to a result type that exists only for the type checker. */
@@ -108,6 +110,7 @@ export const channels = {
   ...libraryChannels,
   ...settingsChannels,
   ...recipeChannels,
+  ...syncChannels,
 } as const;
 
 export type Channels = typeof channels;
@@ -128,7 +131,7 @@ export interface Notice {
   readonly at: number;
 }
 
-export interface Events extends SettingsEvents, LibraryEvents {
+export interface Events extends SettingsEvents, LibraryEvents, SyncEvents {
   'app.notice': Notice;
   'jobs.changed': JobView;
   'jobs.progress': ProgressEvent;
@@ -152,6 +155,7 @@ export const EVENT_NAMES = [
   'models.changed',
   ...SETTINGS_EVENT_NAMES,
   ...LIBRARY_EVENT_NAMES,
+  ...SYNC_EVENT_NAMES,
 ] as const satisfies readonly EventName[];
 
 type Namespace<S extends string> = S extends `${infer N}.${string}` ? N : never;

@@ -5,3 +5,4 @@ export * from './settings.ts';
 export * from './library.ts';
 export * from './recipes.ts';
 export * from './samplers.ts';
+export * from './sync.ts';

@@ -1,0 +1,114 @@
+/**
+ * The cloud mirror (docs/cloud.md): the user's own Supabase project, their sign-in, the switch that
+ * turns mirroring on, and its live status. Nothing leaves the machine until the user has signed in
+ * AND turned sync on; the renderer never sees a token (the engine keeps the session).
+ */
+import { z } from 'zod';
+
+function channel<R>() {
+  return <S extends z.ZodType>(params: S) => ({ params, result: undefined as unknown as R });
+}
+
+const Empty = z.strictObject({}).optional();
+
+/** A Supabase project URL: https://<ref>.supabase.co, or http(s)://host:port for a self-hosted one. */
+export const CloudUrlSchema = z
+  .string()
+  .trim()
+  .min(1, { error: 'enter the project URL (Supabase → Project Settings → API → Project URL)' })
+  .max(2048)
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '' && u.username === '' && u.password === '';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'the project URL must be a web address such as https://abcd1234.supabase.co' },
+  );
+
+/** The project's anon (publishable) key: not a secret, it only identifies the project. */
+export const AnonKeySchema = z
+  .string()
+  .trim()
+  .min(20, { error: 'the anon key is too short: copy the whole anon (public) key from Supabase → Project Settings → API' })
+  .max(4096)
+  .regex(/^[A-Za-z0-9._-]+$/, { error: 'the anon key has characters a key never has: copy it again from Supabase → Project Settings → API' });
+
+/**
+ * Where the studio's cloud project is: the URL and anon key, or the text of an `ourvidz-sync.json`
+ * (`{ "url": …, "anonKey": … }`) pasted whole.
+ */
+export const SyncConfigureSchema = z.union([
+  z.strictObject({ url: CloudUrlSchema, anonKey: AnonKeySchema }),
+  z.strictObject({ json: z.string().trim().min(2, { error: 'paste the contents of ourvidz-sync.json' }).max(16_384) }),
+]);
+
+export const SyncLoginSchema = z.strictObject({
+  email: z.email({ error: 'enter the email address you signed up with' }).max(320),
+  password: z.string().min(1, { error: 'enter your password' }).max(1024),
+});
+
+export interface CloudFailure {
+  readonly opId: string;
+  readonly table: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+export interface CloudStatus {
+  /** The project URL set, or null: nothing is set up yet. */
+  readonly url: string | null;
+  /** The signed-in user's email, or null. */
+  readonly signedInAs: string | null;
+  /** Mirroring on (the user's switch; kept in the studio's database). */
+  readonly enabled: boolean;
+  /** Sending and fetching held (the outbox keeps filling). */
+  readonly paused: boolean;
+  /** A sync is talking to the cloud right now. */
+  readonly syncing: boolean;
+  readonly lastSyncAt: number | null;
+  /** Changes waiting to be sent (refused ones not counted). */
+  readonly waiting: number;
+  /** Changes the cloud refused, with its reason: kept until retried. */
+  readonly failures: readonly CloudFailure[];
+  /** Why the last sync stopped early (network, server, sign-in), or null. */
+  readonly lastError: string | null;
+  readonly nextAttemptAt: number | null;
+  /** Where the sign-in is kept on this machine (the system keychain, or a file readable only by this user). */
+  readonly sessionStorage: string;
+}
+
+export interface SyncNowResult {
+  readonly pushed: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly pulled: number;
+  readonly applied: number;
+  readonly status: CloudStatus;
+}
+
+export const syncChannels = {
+  'sync.status': channel<CloudStatus>()(Empty),
+  /** Sets the project (URL and anon key, or a pasted ourvidz-sync.json). Changing the project signs out. */
+  'sync.configure': channel<CloudStatus>()(SyncConfigureSchema),
+  /** Signs in with email and password (Supabase Auth); the password is never stored. */
+  'sync.login': channel<CloudStatus>()(SyncLoginSchema),
+  /** Signs out: stops all traffic and removes the stored session. */
+  'sync.logout': channel<CloudStatus>()(Empty),
+  /** One sync now: push what waits, pull what is new. */
+  'sync.now': channel<SyncNowResult>()(Empty),
+  'sync.pause': channel<CloudStatus>()(Empty),
+  'sync.resume': channel<CloudStatus>()(Empty),
+  /** Turns mirroring on (back-filling the library into the outbox) or off (no traffic at all). */
+  'sync.setEnabled': channel<CloudStatus>()(z.strictObject({ enabled: z.boolean() })),
+  /** Sends the changes the cloud refused again (after their cause was fixed). */
+  'sync.retry': channel<CloudStatus>()(Empty),
+} as const;
+
+export interface SyncEvents {
+  'sync.changed': CloudStatus;
+}
+export const SYNC_EVENT_NAMES = ['sync.changed'] as const;
