@@ -208,7 +208,8 @@ function judge(req: FuzzRequest, out: RawOutcome, j: Judge): string | null {
   const type = a.headers.get('content-type') ?? '';
   for (const m of j.markers) if (text.includes(m)) return `the answer carries ${JSON.stringify(m)}, from a file outside the build and the library`;
   if (a.status >= 500) {
-    const notBuilt = a.status === 503 && !j.builtAtStart && text.includes('not built yet');
+    // Before `npm run build` every page is the 503 that says so (a HEAD gets its headers alone).
+    const notBuilt = a.status === 503 && !j.builtAtStart && (text.includes('not built yet') || (req.raw?.noBody === true && type.startsWith('text/html')));
     if (!notBuilt) return `answered ${a.status}: ${text.slice(0, 300)}`;
   }
   const media = a.headers.has('cross-origin-resource-policy');
