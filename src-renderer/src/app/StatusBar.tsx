@@ -4,6 +4,7 @@ import type { ConnectionState } from '../api/connection.ts';
 import type { GpuStats } from '../contract.ts';
 import { formatMb } from '../format.ts';
 import { useStudio } from '../store.ts';
+import { cloudBadgeText, useCloudStatus } from '../features/settings/cloud/cloud-store.ts';
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
   idle: 'Starting',
@@ -125,6 +126,29 @@ function QueueStatus() {
   );
 }
 
+/** The cloud mirror at a glance (hidden until a project is set); a click opens Settings → Cloud. */
+function CloudStatusItem() {
+  const cloud = useCloudStatus();
+  const navigate = useStudio((s) => s.navigate);
+  if (!cloud || cloud.url === null) return null;
+  const text = cloudBadgeText(cloud);
+  const problem = cloud.failures.length > 0 || (cloud.lastError !== null && cloud.enabled);
+  return (
+    <button
+      type="button"
+      className={`status-item status-cloud${problem ? ' status-cloud--problem' : ''}`}
+      title={cloud.lastError ?? 'Cloud sync settings'}
+      data-testid="cloud-status"
+      onClick={() => {
+        navigate('settings');
+        requestAnimationFrame(() => document.getElementById('settings-cloud')?.scrollIntoView({ block: 'start' }));
+      }}
+    >
+      {text}
+    </button>
+  );
+}
+
 export function StatusBar() {
   const connection = useStudio((s) => s.connection);
   return (
@@ -135,6 +159,7 @@ export function StatusBar() {
       </span>
       <GpuStatus />
       <span className="status-spacer" />
+      <CloudStatusItem />
       <QueueStatus />
     </footer>
   );

@@ -8,6 +8,7 @@ import { LibrarySection } from './LibrarySection.tsx';
 import { ModelsSection } from './ModelsSection.tsx';
 import { PerformanceSection } from './PerformanceSection.tsx';
 import { VideoSection } from './VideoSection.tsx';
+import { CloudSection } from '../cloud/CloudSection.tsx';
 import '../settings.css';
 
 export function SettingsView() {
@@ -53,6 +54,7 @@ export function SettingsView() {
           <VideoSection state={state} actions={actions} />
           <LibrarySection state={state} actions={actions} />
           <PerformanceSection state={state} actions={actions} />
+          <CloudSection />
           <p className="settings-footer muted">
             Stored in <code>{state.file}</code>
             {dataDir ? (
