@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudStatus, SyncNowResult } from '../../src-preload/contract/sync.ts';
 import { findPostgresBin, startCluster, type PgCluster } from '../helpers/postgres/cluster.ts';
 import { startStandin, type Standin } from '../helpers/supabase-standin/server.ts';
-import { studio } from '../helpers/cli.ts';
+import { studio, untilTrue } from '../helpers/cli.ts';
+import { Engine } from '../../src-main/engine/engine.ts';
 import { pilPng } from '../fixtures/library/formats.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -164,6 +165,36 @@ describe.skipIf(!bin)('studio sync: the CLI against supabase-js, a stand-in HTTP
     const again = await json<SyncNowResult>(['sync', 'now']);
     expect(again.status.waiting).toBe(0);
     expect(standin.requestCount()).toBeGreaterThan(requests);
+  });
+
+  it('beside a running `studio serve` (a runner syncing in the background): the CLI renewing the shared sign-in does not sign serve out, and `studio sync off` stops it', async () => {
+    const runner = await Engine.open({ dataDir: data, frontDoor: 'serve', role: 'runner' });
+    try {
+      // Signed in (the file), on and not paused: the runner brings the sign-in back and syncs at once.
+      await untilTrue('the runner to sync', () => runner.cloud.status().lastSyncAt !== null && runner.cloud.status().signedInAs === EMAIL && !runner.cloud.status().syncing, 20_000);
+      const synced = runner.cloud.status().lastSyncAt!;
+      // The CLI renews the stored sign-in (refresh tokens work once: the runner's in memory is now spent)…
+      const now = await run(['sync', 'now']);
+      expect(now.code, now.stderr).toBe(0);
+      // …and the access tokens out there stop working, so the runner must renew too.
+      standin.rotateSigningKey();
+      await expect(runner.handlers['sync.now']({})).rejects.toThrow(/the sign-in was refused/);
+      // It takes the newer sign-in from the file and goes on, without the user signing in again.
+      await untilTrue('the runner to recover its sign-in', () => {
+        const s = runner.cloud.status();
+        return s.signedInAs === EMAIL && s.lastError === null && (s.lastSyncAt ?? 0) > synced;
+      }, 20_000);
+      // `studio sync off` in a terminal reaches the running engine within a second: no more traffic.
+      const off = await run(['sync', 'off']);
+      expect(off.code, off.stderr).toBe(0);
+      await untilTrue('the runner to follow the switch', () => !runner.cloud.status().enabled, 5000);
+      await new Promise((r) => setTimeout(r, 300));
+      const requests = standin.requestCount();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(standin.requestCount()).toBe(requests);
+    } finally {
+      await runner.close();
+    }
   });
 
   it('signing out removes the stored tokens; afterwards nothing is sent', async () => {

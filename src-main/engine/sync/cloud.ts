@@ -242,6 +242,7 @@ export class CloudSync {
       this.transport = null;
       this.lastStored = null;
       await this.loadSession();
+      this.options.log('info', 'the cloud refused this process\'s session; bringing the sign-in back from the stored one');
       await this.reconcileNow();
     })
       .catch(() => undefined)
