@@ -199,7 +199,10 @@ export class OrtRuntime {
    * The session for a model file, loading it on first use. Cached by absolute path: a second
    * call (even while the first is loading) returns the same session, whatever providers it names.
    */
-  session(modelPath: string, options: { providers?: readonly string[]; externalDataFolder?: string } = {}): Promise<LoadedSession> {
+  session(
+    modelPath: string,
+    options: { providers?: readonly string[]; externalDataFolder?: string; sessionOptions?: Omit<SessionOptions, 'executionProviders' | 'extra'> } = {},
+  ): Promise<LoadedSession> {
     const path = resolvePath(modelPath);
     const cached = this.#sessions.get(path);
     if (cached) return cached;
@@ -209,7 +212,7 @@ export class OrtRuntime {
         factory: this.#options.factory ?? defaultFactory,
         providers: options.providers ?? this.#options.providers,
         platform: this.#options.platform ?? currentPlatform(),
-        sessionOptions: withExternalDataFolder(this.#options.sessionOptions, options.externalDataFolder),
+        sessionOptions: withExternalDataFolder({ ...this.#options.sessionOptions, ...options.sessionOptions }, options.externalDataFolder),
         providerOptions: this.#options.providerOptions,
         knownFailures: this.#failedProviders,
       });

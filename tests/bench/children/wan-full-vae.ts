@@ -21,6 +21,7 @@ import { buildWanVaeDecoder, wanVaeDecoderConfigFromWeights } from '../../../src
 import { readWanVae } from '../../../src-main/engine/checkpoints/wan-vae-part.ts';
 import { storedFromFile } from '../../../src-main/engine/checkpoints/wan-part-file.ts';
 import { OrtRuntime, tensorFloat32 } from '../../../src-main/engine/inference/runtime.ts';
+import { WAN_VAE_SESSION_OPTIONS } from '../../../src-main/engine/pipelines/wan/model.ts';
 import { encodeModel } from '../../../src-main/engine/onnx/onnx-proto.ts';
 import { Prng } from '../../../src-main/engine/onnx/tensor-data.ts';
 
@@ -45,7 +46,8 @@ const buildMs = performance.now() - start;
 const maxRssAfterBuildMb = maxRssMb();
 
 const runtime = new OrtRuntime({ providers: ['cpu'] });
-const loaded = await runtime.session(out, { providers: ['cpu'], externalDataFolder: dirname(weights) });
+// The session options the WAN pipeline loads its decoder with (no CPU arena: see WAN_VAE_SESSION_OPTIONS).
+const loaded = await runtime.session(out, { providers: ['cpu'], externalDataFolder: dirname(weights), sessionOptions: WAN_VAE_SESSION_OPTIONS });
 const rssAfterLoadMb = rssMb();
 const maxRssAfterLoadMb = maxRssMb();
 

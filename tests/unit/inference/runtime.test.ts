@@ -5,6 +5,7 @@ import ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  EXTERNAL_DATA_FOLDER_KEY,
   OrtRuntime,
   SessionLoadError,
   defaultProviderOrder,
@@ -19,6 +20,7 @@ import {
   type SessionOptions,
 } from '../../../src-main/engine/inference/runtime.ts';
 import { GraphBuilder, saveModel } from '../../fixtures/onnx/index.ts';
+import { WAN_VAE_SESSION_OPTIONS } from '../../../src-main/engine/pipelines/wan/model.ts';
 
 const linux: PlatformInfo = { platform: 'linux', arch: 'x64', supportedBackends: ['cpu', 'webgpu', 'cuda', 'tensorrt'] };
 const windows: PlatformInfo = { platform: 'win32', arch: 'x64', supportedBackends: ['cpu', 'webgpu', 'dml'] };
@@ -100,6 +102,21 @@ describe('execution provider order and fallback', () => {
     const { factory, calls } = fakeFactory({});
     await openSession('/m/model.onnx', { factory, platform: linux, providerOptions: { cuda: { deviceId: 1 } } });
     expect(calls).toEqual([[{ name: 'cuda', deviceId: 1 }]]);
+  });
+
+  it("lets one session add its own options to the runtime's, such as the WAN VAE's plain CPU allocation", async () => {
+    const seen: SessionOptions[] = [];
+    const factory = async (_path: string, options: SessionOptions) => {
+      seen.push(options);
+      return { provider: 'cpu' };
+    };
+    const runtime = new OrtRuntime({ factory: factory as never, platform: linux, providers: ['cpu'], sessionOptions: { intraOpNumThreads: 2 } });
+    await runtime.session('/m/vae_decoder/model.onnx', { externalDataFolder: '/weights', sessionOptions: WAN_VAE_SESSION_OPTIONS });
+    await runtime.session('/m/transformer/model.onnx');
+    expect(seen[0]).toMatchObject({ intraOpNumThreads: 2, enableCpuMemArena: false, enableMemPattern: false });
+    expect((seen[0]!.extra as { session: Record<string, unknown> }).session[EXTERNAL_DATA_FOLDER_KEY]).toBe('/weights');
+    expect(seen[1]).toMatchObject({ intraOpNumThreads: 2 });
+    expect(seen[1]!.enableCpuMemArena).toBeUndefined();
   });
 
   it('fails with every attempt listed when nothing can open the model', async () => {

@@ -8,6 +8,7 @@ import { currentPlatform, platformSkipReason, providerLabel, SessionLoadError } 
 import { componentWeightsProblem, CPU_GRAPH, GPU_GRAPH, readComponentWeights } from '../../checkpoints/prepared.ts';
 import type { ComponentWeights } from '../../checkpoints/prepared.ts';
 import type { LoadedSession, OrtRuntime } from '../../inference/runtime.ts';
+import type { InferenceSession } from 'onnxruntime-node';
 import { PipelineError } from '../types.ts';
 import { parsePythonJson } from '../../fs/python-json.ts';
 
@@ -23,7 +24,16 @@ export function readModelJson(folder: string, rel: string): Record<string, unkno
 }
 
 /** `<component>/model.onnx` opened with the job's execution providers (cached by the runtime). */
-export async function loadComponent(runtime: OrtRuntime, folder: string, component: string, providers: readonly string[]): Promise<LoadedSession> {
+/** Session options one component needs beyond the runtime's (see the WAN VAE decoder's). */
+export type ComponentSessionOptions = Omit<InferenceSession.SessionOptions, 'executionProviders' | 'extra'>;
+
+export async function loadComponent(
+  runtime: OrtRuntime,
+  folder: string,
+  component: string,
+  providers: readonly string[],
+  sessionOptions?: ComponentSessionOptions,
+): Promise<LoadedSession> {
   const file = join(folder, component, CPU_GRAPH);
   if (!existsSync(file)) throw new PipelineError('model_invalid', `${component}/model.onnx is missing in ${folder}`);
   let weights: ComponentWeights | null;
@@ -32,9 +42,9 @@ export async function loadComponent(runtime: OrtRuntime, folder: string, compone
   } catch (e) {
     throw new PipelineError('model_invalid', (e as Error).message);
   }
-  if (weights) return loadPreparedComponent(runtime, folder, component, providers, weights);
+  if (weights) return loadPreparedComponent(runtime, folder, component, providers, weights, sessionOptions);
   try {
-    return await runtime.session(file, { providers });
+    return await runtime.session(file, { providers, sessionOptions });
   } catch (e) {
     const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;
     throw new PipelineError('model_invalid', `${component}/model.onnx could not be loaded: ${detail}. If the file is truncated, copy or export it again.`);
@@ -58,6 +68,7 @@ async function loadPreparedComponent(
   component: string,
   providers: readonly string[],
   weights: ComponentWeights,
+  sessionOptions: ComponentSessionOptions | undefined,
 ): Promise<LoadedSession> {
   const problem = componentWeightsProblem(component, weights);
   if (problem) throw new PipelineError('model_invalid', problem);
@@ -66,13 +77,13 @@ async function loadPreparedComponent(
   let gpuFailure: string | null = null;
   if (gpu.length > 0 && existsSync(gpuGraph)) {
     try {
-      return await runtime.session(gpuGraph, { providers: gpu, externalDataFolder: weights.folder });
+      return await runtime.session(gpuGraph, { providers: gpu, externalDataFolder: weights.folder, sessionOptions });
     } catch (e) {
       gpuFailure = `the GPU ${component} graph could not start on ${gpu.map(providerLabel).join('/')} (${(e as Error).message.slice(0, 200)}); using the fp32 graph`;
     }
   }
   try {
-    const loaded = await runtime.session(join(folder, component, CPU_GRAPH), { providers, externalDataFolder: weights.folder });
+    const loaded = await runtime.session(join(folder, component, CPU_GRAPH), { providers, externalDataFolder: weights.folder, sessionOptions });
     return gpuFailure ? { ...loaded, note: [gpuFailure, loaded.note].filter(Boolean).join('; ') } : loaded;
   } catch (e) {
     const detail = e instanceof SessionLoadError ? e.message : (e as Error).message;

@@ -14,6 +14,7 @@ import { parseWanVaeConfig, resolveTextEncoderIo, resolveTransformerIo, resolveV
 import type { IoValue, TransformerIo } from '../../models/wan-validator.ts';
 import { PipelineError } from '../types.ts';
 import { loadComponent, readModelJson } from '../common/model-files.ts';
+import type { ComponentSessionOptions } from '../common/model-files.ts';
 import type { WanTextEncoder } from './text.ts';
 import { Umt5Tokenizer } from './tokenizer.ts';
 import type { WanVae } from './vae-decode.ts';
@@ -38,6 +39,15 @@ function orFail<T>(value: T | null, problems: string[]): T {
   if (value === null || problems.length > 0) throw new PipelineError('model_invalid', problems.join('; '));
   return value;
 }
+
+/**
+ * The VAE decoder's activations are the largest tensors of a job (at 480×832, 96 channels × 6
+ * frames of padded input per causal conv: ~0.9 GB each) and their sizes differ between the first
+ * call and the rest; onnxruntime's CPU arena keeps every block it ever grew, which doubled the
+ * decode's peak RSS (docs/benchmarks.md, "WAN 2.1 1.3B at full size"). Plain allocation frees each
+ * activation when its last reader is done.
+ */
+export const WAN_VAE_SESSION_OPTIONS: ComponentSessionOptions = { enableCpuMemArena: false, enableMemPattern: false };
 
 export async function loadWanModel(runtime: OrtRuntime, folder: string, providers: readonly string[]): Promise<WanModel> {
   const t0 = performance.now();
@@ -66,7 +76,7 @@ export async function loadWanModel(runtime: OrtRuntime, folder: string, provider
   const transformerLoaded = await loadComponent(runtime, folder, 'transformer', providers);
   const trIo = io(transformerLoaded.session);
   const transformer = orFail(resolveTransformerIo(trIo.inputs, trIo.outputs, problems, width), problems);
-  const vaeLoaded = await loadComponent(runtime, folder, 'vae_decoder', providers);
+  const vaeLoaded = await loadComponent(runtime, folder, 'vae_decoder', providers, WAN_VAE_SESSION_OPTIONS);
   const vaeIo = io(vaeLoaded.session);
   const vae = orFail(resolveVaeDecoderIo(vaeIo.inputs, vaeIo.outputs, vaeConfigJson, problems), problems);
 
