@@ -37,8 +37,8 @@ const child = (name: string): string => fileURLToPath(new URL(`./children/${name
 const DEFAULT_SIZES = ['17x256x256', '17x480x832'];
 /** Free memory wanted before each step (GiB): the float32 weights are 5.7 GB; 480×832's attention scores add ~3 GB a copy. */
 const NEEDS_GIB = { transformer: 10, transformerLarge: 16, vae: 8 } as const;
-/** Latent size of the VAE figures: 30×52 (240×416) by default; `WAN_FULL_VAE_LATENT=60x104` tries 480×832. */
-const VAE_LATENT = process.env.WAN_FULL_VAE_LATENT ?? '30x52';
+/** Latent size of the VAE figures: 60×104 (480×832, a released size; peak ≈ 16 GB) by default; `WAN_FULL_VAE_LATENT=30x52` for 240×416 on a smaller machine. */
+const VAE_LATENT = process.env.WAN_FULL_VAE_LATENT ?? '60x104';
 const VAE_CALLS = 2;
 
 interface Prepared { ms: number; phaseAt: Record<string, number>; folder: string; description: string; folderApparentBytes: number; folderAllocatedBytes: number; maxRssMb: number; loadAverage: number }
