@@ -436,12 +436,13 @@ export class CloudSync {
     if (!this.transport) {
       const transport = this.makeTransport(config!);
       try {
-        await transport.restore(this.session!.refreshToken, this.session!.email);
+        await this.restoreShared(transport);
       } catch (e) {
         const err = cloudError(e);
         this.problem = err.message;
         if (e instanceof TransportError && !e.retry) {
-          // The refresh token is no longer taken: forget it, the user signs in again.
+          // The refresh token is no longer taken, and no other process stored a newer one: forget
+          // it, the user signs in again.
           this.session = null;
           await this.options.sessions.clear().catch(() => undefined);
         }
@@ -465,6 +466,33 @@ export class CloudSync {
     if (this.options.background) this.engine.start();
     this.watch();
     this.changed();
+  }
+
+  /**
+   * Renews the stored sign-in. Refresh tokens are single-use and shared by every process on this
+   * data folder (`studio serve` syncing in the background, `studio sync now` beside it): a refusal
+   * may only mean the other process renewed it a moment ago. Then the stored token changes — the
+   * other process writes it right after its renewal — and that one is tried instead; only a token
+   * that is refused while it is still the stored one is final.
+   */
+  private async restoreShared(transport: CloudTransport): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const tried = this.session!.refreshToken;
+      try {
+        await transport.restore(tried, this.session!.email);
+        return;
+      } catch (e) {
+        if (!(e instanceof TransportError) || e.retry || attempt >= 2) throw e;
+        let newer = false;
+        for (let wait = 0; wait < 10 && !newer; wait++) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          await this.loadSession();
+          if (!this.session) throw e;
+          newer = this.session.refreshToken !== tried;
+        }
+        if (!newer) throw e;
+      }
+    }
   }
 
   private watch(): void {
