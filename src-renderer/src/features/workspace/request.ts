@@ -3,6 +3,7 @@
  * rules, so a mistake is named at its field before anything is sent), a job or a library asset
  * back into the draft, and the requests behind Re-run and the accepted Enhance rewrite.
  */
+import { runAgainRequest } from '../queue/logic.ts';
 import { GenerateRequestSchema, PRESETS, ParamError, describeIssues, resolveRequest } from '../../contract.ts';
 import type { GenerateRequest, JobType, JobView } from '../../contract.ts';
 import { GRID_MAX_CELLS, GRID_PARAM_LABELS, RUNS_MAX, imagesPerJob, parseAxis, runSeeds } from './grid.ts';
@@ -261,26 +262,9 @@ export function enhancedRequest(draft: WorkspaceDraft, text: string): { request:
   return error ? { error: error.field === 'enhancedPrompt' ? { ...error, field: 'enhancement' } : error } : { request };
 }
 
-/** Re-run one image of a batch alone: the job's exact settings, one image, that image's place in the seed's batch noise. */
+/** Re-run one image of a batch alone: the job's exact settings (as Run again queues them), one image, that image's place in the seed's batch noise. */
 export function rerunRequest(job: JobView, batchIndex: number): GenerateRequest {
-  const p = job.params;
-  const preset = PRESETS[job.type];
-  return {
-    type: job.type,
-    prompt: p.prompt,
-    ...(p.negativePrompt ? { negativePrompt: p.negativePrompt } : {}),
-    seed: p.seed,
-    steps: p.steps,
-    guidance: p.guidance,
-    width: p.width,
-    height: p.height,
-    ...(preset.kind === 'video' ? { frames: p.frames } : {}),
-    scheduler: p.scheduler,
-    ...(p.model ? { model: p.model } : {}),
-    ...(preset.enhance && job.enhancedPrompt ? { enhancedPrompt: job.enhancedPrompt } : {}),
-    count: 1,
-    batchIndex,
-  };
+  return { ...runAgainRequest(job), count: 1, batchIndex };
 }
 
 export { draftFromRecipe, isJobType, recipeFromAsset, recipeFromJob, recipeFromReading } from './recipe.ts';
