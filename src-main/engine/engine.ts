@@ -557,6 +557,8 @@ export class Engine {
       'sync.resume': () => this.cloud.resume(),
       'sync.setEnabled': ({ enabled }) => this.cloud.setEnabled(enabled),
       'sync.retry': () => this.cloud.retry(),
+      'sync.setMirror': (p) => this.cloud.setMirror(p),
+      'sync.download': ({ assetId }) => this.cloud.download(assetId),
       ...settingsHandlers(this.settings, {
         state: () => this.settings.state(),
         models: () => this.models.refresh(),

@@ -58,6 +58,81 @@ export interface CloudFailure {
   readonly reason: string;
 }
 
+/** What the mirror sends (Settings → Cloud). Records (jobs, projects, tags…) always sync; this picks files. */
+export type MirrorScope = 'all' | 'favorites' | 'projects';
+
+export interface MirrorSettings {
+  /** Which assets' files go up: every asset, favourites only, or the assets of the chosen projects. */
+  readonly scope: MirrorScope;
+  /** The chosen projects (scope 'projects'). */
+  readonly projectIds: readonly string[];
+  /** Videos larger than this mirror their thumbnail only, the original stays here; null: always the original. */
+  readonly videoThumbOnlyOverBytes: number | null;
+  /** Originals made on other desktops come down by themselves (true) or when opened (false). Thumbnails always come. */
+  readonly downloadOriginals: boolean;
+  /** Upload and download speed limit in bytes per second; null: as fast as the network goes. */
+  readonly bandwidthLimit: number | null;
+  /** The project's global file size limit (Supabase → Storage → Settings; 50 MB on the free plan). */
+  readonly projectFileLimit: number;
+}
+
+export const MirrorSettingsSchema = z.strictObject({
+  scope: z.enum(['all', 'favorites', 'projects']).optional(),
+  projectIds: z.array(z.uuid({ error: 'a project id is a UUID' })).max(10_000).optional(),
+  videoThumbOnlyOverBytes: z.number().int().min(0).max(2 ** 50).nullable().optional(),
+  downloadOriginals: z.boolean().optional(),
+  bandwidthLimit: z
+    .number()
+    .int()
+    .min(16 * 1024, { error: 'a speed limit under 16 KB/s would take hours for one image: leave it empty for no limit' })
+    .max(2 ** 40)
+    .nullable()
+    .optional(),
+  projectFileLimit: z.number().int().min(1024 * 1024, { error: 'the project file limit is at least 1 MB' }).max(500 * 1024 ** 3).optional(),
+});
+
+/** A file going up or down now. */
+export interface CloudTransfer {
+  readonly assetId: string;
+  /** The asset's file name, for people. */
+  readonly name: string;
+  readonly direction: 'up' | 'down';
+  readonly part: 'original' | 'thumbnail';
+  readonly bytes: number;
+  readonly total: number;
+  /** Over the last few seconds; 0 while starting. */
+  readonly bytesPerSecond: number;
+}
+
+/** An asset whose file stays on this computer, and why (over a bucket's limit, a mirror choice). */
+export interface CloudLocalOnly {
+  readonly assetId: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** A file that failed to go up or down, kept and retried by sync.retry. */
+export interface CloudFileFailure {
+  readonly assetId: string;
+  readonly name: string;
+  readonly direction: 'up' | 'down';
+  readonly reason: string;
+}
+
+export interface CloudFilesStatus {
+  readonly settings: MirrorSettings;
+  readonly transfer: CloudTransfer | null;
+  /** Files waiting to go up / come down (failed and local-only ones not counted). */
+  readonly uploadsWaiting: number;
+  readonly downloadsWaiting: number;
+  /** Bytes waiting to go up. */
+  readonly uploadBytesWaiting: number;
+  /** The first 100 assets kept local, and how many there are in all. */
+  readonly localOnly: readonly CloudLocalOnly[];
+  readonly localOnlyCount: number;
+  readonly failures: readonly CloudFileFailure[];
+}
+
 export interface CloudStatus {
   /** The project URL set, or null: nothing is set up yet. */
   readonly url: string | null;
@@ -79,6 +154,8 @@ export interface CloudStatus {
   readonly nextAttemptAt: number | null;
   /** Where the sign-in is kept on this machine (the system keychain, or a file readable only by this user). */
   readonly sessionStorage: string;
+  /** The files of the mirror: what goes up and comes down, and what stays here. */
+  readonly files: CloudFilesStatus;
 }
 
 export interface SyncNowResult {
@@ -87,6 +164,10 @@ export interface SyncNowResult {
   readonly rejected: number;
   readonly pulled: number;
   readonly applied: number;
+  /** Files sent to the cloud, brought down from it, and cloud copies removed. */
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly removed: number;
   readonly status: CloudStatus;
 }
 
@@ -104,8 +185,15 @@ export const syncChannels = {
   'sync.resume': channel<CloudStatus>()(Empty),
   /** Turns mirroring on (back-filling the library into the outbox) or off (no traffic at all). */
   'sync.setEnabled': channel<CloudStatus>()(z.strictObject({ enabled: z.boolean() })),
-  /** Sends the changes the cloud refused again (after their cause was fixed). */
+  /** Sends the changes the cloud refused again (after their cause was fixed), and the files that failed. */
   'sync.retry': channel<CloudStatus>()(Empty),
+  /** Changes what the mirror sends (only the fields given). */
+  'sync.setMirror': channel<CloudStatus>()(MirrorSettingsSchema),
+  /**
+   * Brings an asset's original down from the cloud now (the viewer asks when it opens one made on
+   * another desktop); resolves once it is here and its sha256 checked.
+   */
+  'sync.download': channel<CloudStatus>()(z.strictObject({ assetId: z.uuid({ error: 'the asset id is a UUID' }) })),
 } as const;
 
 export interface SyncEvents {

@@ -364,7 +364,7 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     tagAssets(c.w.db, [id], ['private']);
     updateAsset(c.w.db, id, { favorite: true });
     expect(waiting(c)).toBe(0);
-    expect(await c.engine.syncNow()).toEqual({ pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0 });
+    expect(await c.engine.syncNow()).toEqual({ pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0, uploaded: 0, downloaded: 0, removed: 0 });
     expect(standin.requestCount()).toBe(before);
     expect(await cloud('select id from public.images where id = any($1::uuid[])', [[old, id]])).toEqual([]);
 

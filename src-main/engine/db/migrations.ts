@@ -336,4 +336,30 @@ CREATE TABLE sync_remote_files (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'sync-files',
+    // The files of the cloud mirror (src-main/engine/sync/files.ts): one row per asset part (original,
+    // thumbnail) and direction. 'up': to go to the asset's bucket (upload_url keeps a started
+    // resumable upload, so a restart goes on from the server's offset); 'down': to come from it;
+    // 'delete': the cloud copy of an asset deleted for good, removed once its tombstone is pushed.
+    // No foreign key: a delete row outlives its asset.
+    sql: `
+CREATE TABLE sync_files (
+  asset_id TEXT NOT NULL,
+  part TEXT NOT NULL CHECK (part IN ('original', 'thumbnail')),
+  dir TEXT NOT NULL CHECK (dir IN ('up', 'down', 'delete')),
+  bucket TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL CHECK (state IN ('waiting', 'done', 'local_only', 'failed')),
+  upload_url TEXT,
+  reason TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (asset_id, part, dir)
+) WITHOUT ROWID;
+CREATE INDEX sync_files_state ON sync_files (dir, state);
+`,
+  },
 ];

@@ -18,11 +18,12 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CloudStatus, SyncNowResult } from '../../../src-preload/contract/sync.ts';
+import type { CloudStatus, MirrorSettings, SyncNowResult } from '../../../src-preload/contract/sync.ts';
 import { AnonKeySchema, CloudUrlSchema } from '../../../src-preload/contract/sync.ts';
 import type { Database } from '../db/database.ts';
 import { StudioError } from '../errors.ts';
 import { SyncEngine } from './engine.ts';
+import { filesStatus, setMirrorSettings } from './files.ts';
 import type { SyncCycle, SyncEngineOptions } from './engine.ts';
 import { setSyncEnabled, stateSet, stateValue, syncEnabled } from './outbox.ts';
 import { SupabaseTransport, TransportError } from './transport.ts';
@@ -155,7 +156,7 @@ export interface CloudSyncOptions {
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Tests: the fetch supabase-js uses; the engine's intervals. */
   readonly fetch?: typeof fetch;
-  readonly engine?: Partial<Pick<SyncEngineOptions, 'intervalMs' | 'backoffMs' | 'maxBackoffMs'>>;
+  readonly engine?: Partial<Pick<SyncEngineOptions, 'intervalMs' | 'backoffMs' | 'maxBackoffMs' | 'files'>>;
   /** How often a change of status is looked for while sync is on (default 1 s). */
   readonly watchMs?: number;
 }
@@ -275,6 +276,7 @@ export class CloudSync {
       lastError: this.problem ?? engineStatus.lastError,
       nextAttemptAt: engineStatus.running ? engineStatus.nextAttemptAt : null,
       sessionStorage: this.storageNote ?? this.options.sessions.where,
+      files: filesStatus(this.db, this.engine?.files?.transfer ?? null),
     };
   }
 
@@ -382,7 +384,39 @@ export class CloudSync {
   async retry(): Promise<CloudStatus> {
     const n = this.db.run('UPDATE sync_outbox SET rejected_at = NULL WHERE rejected_at IS NOT NULL').changes;
     if (n > 0) this.options.log('info', `${n} refused change(s) will be sent again`);
+    const f = this.db.run(`UPDATE sync_files SET state = 'waiting', reason = NULL WHERE state = 'failed'`).changes;
+    if (f > 0) this.options.log('info', `${f} file(s) that failed will be tried again`);
     if (this.engine && this.options.background) void this.engine.syncNow().catch(() => undefined);
+    this.changed();
+    return this.status();
+  }
+
+  /** Changes what the mirror sends; a running sync plans again at once. */
+  async setMirror(patch: Partial<MirrorSettings>): Promise<CloudStatus> {
+    const next = setMirrorSettings(this.db, patch);
+    this.options.log('info', `the cloud mirror now sends ${next.scope === 'all' ? 'every asset' : next.scope === 'favorites' ? 'favourites' : `the assets of ${String(next.projectIds.length)} chosen project(s)`}`);
+    if (this.engine && this.options.background) void this.engine.syncNow().catch(() => undefined);
+    this.changed();
+    return this.status();
+  }
+
+  /** Brings an asset's original down now (the viewer opened one made on another desktop). */
+  async download(assetId: string): Promise<CloudStatus> {
+    if (!this.config() || !this.session) {
+      throw new StudioError('cloud_signed_out', 'this original is in the cloud: sign in (Settings → Cloud) to bring it to this computer');
+    }
+    if (!syncEnabled(this.db) || this.paused()) {
+      throw new StudioError('sync_off', 'this original is in the cloud: turn cloud sync on (or resume it) to bring it to this computer');
+    }
+    await this.serial(() => this.reconcileNow(true));
+    const files = this.engine?.files;
+    if (!files) throw new StudioError('cloud_signed_out', this.problem ?? 'not signed in to the cloud: sign in again');
+    try {
+      await files.fetchOriginal(assetId);
+    } catch (e) {
+      this.changed();
+      throw cloudError(e);
+    }
     this.changed();
     return this.status();
   }
@@ -460,6 +494,7 @@ export class CloudSync {
         transport: this.transport,
         libraryRoot: this.options.libraryRoot(),
         ...this.options.engine,
+        files: { ...this.options.engine?.files, onChange: () => this.changed() },
       });
     }
     this.engine.resume();

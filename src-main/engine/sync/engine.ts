@@ -13,6 +13,8 @@
 import type { Database } from '../db/database.ts';
 import { absoluteInRoot } from '../library/store.ts';
 import { applyPulled, removeFiles } from './apply.ts';
+import { FileSync } from './files.ts';
+import type { FileSyncOptions } from './files.ts';
 import type { PulledRow } from './apply.ts';
 import { pendingCount, recordFinishedJobs, stateSet, stateValue, syncEnabled } from './outbox.ts';
 import { TransportError } from './transport.ts';
@@ -47,6 +49,10 @@ export interface SyncCycle {
   readonly rejected: number;
   readonly pulled: number;
   readonly applied: number;
+  /** Files sent, brought down, and cloud copies removed (sync/files.ts). */
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly removed: number;
 }
 
 export interface SyncEngineOptions {
@@ -62,6 +68,8 @@ export interface SyncEngineOptions {
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly now?: () => number;
+  /** The file mirror's options (tus retry delays, chunk size) and a hook for its progress. */
+  readonly files?: Pick<FileSyncOptions, 'retryDelays' | 'chunkSize' | 'onChange'>;
 }
 
 const KEY_LAST_SYNC = 'sync.last_sync';
@@ -77,11 +85,17 @@ export class SyncEngine {
   private failuresInRow = 0;
   private lastError: string | null = null;
   private nextAttemptAt: number | null = null;
+  /** Originals and thumbnails to and from Storage; null without a library root or a file transport. */
+  readonly files: FileSync | null;
 
   constructor(options: SyncEngineOptions) {
     this.db = options.db;
     this.transport = options.transport;
     this.options = options;
+    this.files =
+      options.transport.files && options.libraryRoot
+        ? new FileSync({ db: options.db, root: options.libraryRoot, transport: options.transport.files, ...options.files })
+        : null;
   }
 
   private get now(): number {
@@ -123,18 +137,27 @@ export class SyncEngine {
   }
 
   private async cycle(): Promise<SyncCycle> {
-    const empty: SyncCycle = { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0 };
+    const empty: SyncCycle = { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0, uploaded: 0, downloaded: 0, removed: 0 };
     if (!syncEnabled(this.db) || this.paused) return empty;
     if (this.transport.user === null) throw new TransportError('not signed in to the cloud: sign in to sync', false);
     try {
       recordFinishedJobs(this.db);
       const pushed = await this.pushAll();
       const pulled = await this.pullAll();
+      // Records first (cheap, what the web app lists), then files; the paths of what went up are
+      // recorded by the file stage and pushed right after it.
+      const files = this.files ? await this.files.run() : { uploaded: 0, downloaded: 0, deleted: 0 };
+      if (files.uploaded > 0) {
+        const more = await this.pushAll();
+        pushed.pushed += more.pushed;
+        pushed.duplicates += more.duplicates;
+        pushed.rejected += more.rejected;
+      }
       this.db.transaction(() => stateSet(this.db, KEY_LAST_SYNC, String(this.now)));
       this.lastError = null;
       this.failuresInRow = 0;
       this.nextAttemptAt = null;
-      return { ...pushed, ...pulled };
+      return { ...pushed, ...pulled, uploaded: files.uploaded, downloaded: files.downloaded, removed: files.deleted };
     } catch (e) {
       this.lastError = (e as Error).message;
       this.failuresInRow++;
@@ -142,7 +165,7 @@ export class SyncEngine {
     }
   }
 
-  private async pushAll(): Promise<Pick<SyncCycle, 'pushed' | 'duplicates' | 'rejected'>> {
+  private async pushAll(): Promise<{ pushed: number; duplicates: number; rejected: number }> {
     let pushed = 0;
     let duplicates = 0;
     let rejected = 0;
@@ -245,13 +268,15 @@ export class SyncEngine {
     );
   }
 
-  /** Stops sending and fetching; the outbox keeps filling. */
+  /** Stops sending and fetching (a transfer in flight stops where it is); the outbox keeps filling. */
   pause(): void {
     this.paused = true;
+    this.files?.abort();
   }
 
   resume(): void {
     this.paused = false;
+    this.files?.reset();
     if (this.running) this.schedule(0);
   }
 

@@ -250,8 +250,27 @@ function recordJob(db: Database, id: string): void {
 function recordAsset(db: Database, id: string): void {
   const row = db.get<Record<string, unknown>>('SELECT * FROM assets WHERE id = ?', id);
   if (!row) {
-    // Deleted for good: a tombstone on whichever table this desktop knows the asset in.
-    for (const tbl of ['images', 'videos'] as const) if (readShadow(db, tbl, id)) enqueueDiff(db, tbl, id, null, null);
+    // Deleted for good: a tombstone on whichever table this desktop knows the asset in, and its
+    // files in the cloud to remove once the tombstone is there (sync/files.ts).
+    for (const tbl of ['images', 'videos'] as const) {
+      const shadow = readShadow(db, tbl, id);
+      if (!shadow) continue;
+      enqueueDiff(db, tbl, id, null, null);
+      for (const [part, col] of [['original', 'storage_path'], ['thumbnail', 'thumbnail_path']] as const) {
+        const path = shadow.fields[col];
+        if (typeof path !== 'string' || typeof shadow.fields.bucket !== 'string') continue;
+        db.run(
+          `INSERT INTO sync_files (asset_id, part, dir, bucket, path, state, updated_at) VALUES (?, ?, 'delete', ?, ?, 'waiting', ?)
+           ON CONFLICT (asset_id, part, dir) DO UPDATE SET path = excluded.path, state = 'waiting', reason = NULL`,
+          id,
+          part,
+          shadow.fields.bucket,
+          path,
+          Date.now(),
+        );
+      }
+      db.run(`DELETE FROM sync_files WHERE asset_id = ? AND dir IN ('up', 'down')`, id);
+    }
     return;
   }
   const spec = row.kind === 'video' ? TABLES.videos : TABLES.images;
@@ -291,4 +310,30 @@ function recordAssetTags(db: Database, assetId: string): void {
   for (const [id, name] of now) {
     enqueueDiff(db, 'asset_tags', id, assetId, { asset_kind: asset.kind, asset_id: assetId, tag: name }, TABLES.asset_tags);
   }
+}
+
+/**
+ * Sets cloud-only fields of a row (an asset's storage_path and thumbnail_path once its files are
+ * up): one op with a new clock, the shadow updated, in the caller's transaction. Fields the local
+ * row does not have never show up in a local diff, so these are written only here and by pulls.
+ */
+export function recordCloudFields(db: Database, tbl: CloudTable, id: string, set: Fields): void {
+  const shadow = readShadow(db, tbl, id);
+  if (!shadow) return;
+  const changed: Fields = {};
+  for (const [col, value] of Object.entries(set)) if (!sameValue(shadow.fields[col], value)) changed[col] = value;
+  if (Object.keys(changed).length === 0) return;
+  const hlc = withClock(db, (clock) => clock.next());
+  const clocks: Clocks = { ...shadow.clocks };
+  for (const col of Object.keys(changed)) clocks[col] = hlc;
+  writeShadow(db, tbl, id, null, { fields: { ...shadow.fields, ...changed }, clocks });
+  db.run(
+    'INSERT INTO sync_outbox (op_id, tbl, row_id, patch, hlc, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    randomUUID(),
+    tbl,
+    id,
+    JSON.stringify(changed),
+    hlc,
+    Date.now(),
+  );
 }

@@ -35,13 +35,6 @@ export class TransportError extends Error {
   }
 }
 
-export interface SyncTransport {
-  /** Who is signed in (an email), or null. */
-  readonly user: string | null;
-  push(ops: readonly SyncOp[]): Promise<PushResult>;
-  pull(since: number, limit: number): Promise<PulledRow[]>;
-}
-
 export interface SupabaseOptions {
   /** The project URL, e.g. https://<ref>.supabase.co */
   readonly url: string;
@@ -51,11 +44,37 @@ export interface SupabaseOptions {
   readonly fetch?: typeof fetch;
 }
 
-export class SupabaseTransport implements SyncTransport {
+export interface SyncTransport {
+  /** Who is signed in (an email), or null. */
+  readonly user: string | null;
+  push(ops: readonly SyncOp[]): Promise<PushResult>;
+  pull(since: number, limit: number): Promise<PulledRow[]>;
+  /** Storage for the mirror's files (sync/files.ts); absent: records only. */
+  readonly files?: FileTransport;
+}
+
+/** What the file mirror needs of the cloud: where Storage is, who is signed in, the client. */
+export interface FileTransport {
+  /** The project URL (Storage is at <url>/storage/v1). */
+  readonly url: string;
+  readonly anonKey: string;
   readonly client: SupabaseClient;
+  readonly fetch: typeof fetch;
+  /** The signed-in user's id and a current access token (renewed when it ran out). */
+  session(): Promise<{ userId: string; accessToken: string }>;
+}
+
+export class SupabaseTransport implements SyncTransport, FileTransport {
+  readonly client: SupabaseClient;
+  readonly url: string;
+  readonly anonKey: string;
+  readonly fetch: typeof fetch;
   private email: string | null = null;
 
   constructor(options: SupabaseOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.anonKey = options.anonKey;
+    this.fetch = options.fetch ?? fetch;
     this.client = createClient(options.url, options.anonKey, {
       // The session lives in this process (the app stores it encrypted itself); nothing in a browser store.
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
@@ -65,6 +84,20 @@ export class SupabaseTransport implements SyncTransport {
 
   get user(): string | null {
     return this.email;
+  }
+
+  get files(): FileTransport {
+    return this;
+  }
+
+  async session(): Promise<{ userId: string; accessToken: string }> {
+    // getSession renews an access token that ran out (auto-refresh is off: renewal happens on use).
+    const { data, error } = await this.client.auth.getSession();
+    if (error || !data.session) {
+      const status = (error as { status?: number } | null)?.status ?? 0;
+      throw new TransportError(`could not renew the cloud sign-in (${error?.message ?? 'no session'})${status === 0 || status >= 500 ? '; will try again' : '; sign in again'}`, status === 0 || status >= 500);
+    }
+    return { userId: data.session.user.id, accessToken: data.session.access_token };
   }
 
   async signIn(email: string, password: string): Promise<void> {

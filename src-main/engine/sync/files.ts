@@ -1,0 +1,815 @@
+/**
+ * The files of the cloud mirror: each mirrored asset's original and a PNG thumbnail go to the
+ * asset's bucket in the user's Supabase Storage; assets made on other desktops bring their
+ * thumbnail down at once and their original when opened (or always, when the user asks for that).
+ *
+ * Paths are by content: `<user id>/<sha256>.<png|mp4>` and `<user id>/thumbs/<sha256>.png`. An
+ * object is never overwritten (`x-upsert: false`); "already exists" is success once its size
+ * matches, so a retried or repeated upload costs one request. The row's `storage_path` and
+ * `thumbnail_path` are set (clocked fields, through the outbox) only after the object is there.
+ *
+ * Originals go up with tus (resumable uploads, Supabase's /storage/v1/upload/resumable) in 6 MB
+ * chunks — the chunk size Supabase requires — with the upload URL saved in `sync_files` as soon as
+ * the server gives it, so a dropped network, a pause or a killed app goes on from the server's
+ * offset instead of from zero. Every request carries a fresh access token (an hour-long upload
+ * outlives a token). Thumbnails (a few kB) go in one request.
+ *
+ * Limits: a file over its bucket's size limit (the seed's: 5 MB sdxl_image_fast … 200 MB
+ * video_high), over the project's global limit (50 MB on the free plan, set in Settings), or a
+ * video over the user's "thumbnail only" size stays on this computer with the reason shown; the
+ * server's own refusal (413, a MIME type) is kept the same way. Downloads are checked against the
+ * asset's sha256 before they take the original's place.
+ *
+ * One transfer at a time, thumbnails first (they are what another desktop shows), at the user's
+ * speed limit if one is set. Everything is resumable from `sync_files`: a crash loses at most the
+ * chunk in flight.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import sharp from 'sharp';
+import { Upload } from 'tus-js-client';
+import type { CloudFilesStatus, CloudTransfer, MirrorSettings } from '../../../src-preload/contract/sync.ts';
+import type { Database } from '../db/database.ts';
+import { StudioError } from '../errors.ts';
+import { absoluteInRoot, relativeThumbPath } from '../library/store.ts';
+import { recordCloudFields, stateSet, stateValue } from './outbox.ts';
+import { TransportError } from './transport.ts';
+import type { FileTransport } from './transport.ts';
+
+/** The seed's buckets and their size limits (supabase/migrations/20261206060000_ourvidz_sync.sql). */
+export const BUCKET_LIMITS: Readonly<Record<string, number>> = {
+  sdxl_image_fast: 5 * 1024 ** 2,
+  sdxl_image_high: 10 * 1024 ** 2,
+  image_fast: 5 * 1024 ** 2,
+  image_high: 10 * 1024 ** 2,
+  video_fast: 50 * 1024 ** 2,
+  video_high: 200 * 1024 ** 2,
+  image7b_fast_enhanced: 20 * 1024 ** 2,
+  image7b_high_enhanced: 20 * 1024 ** 2,
+  video7b_fast_enhanced: 100 * 1024 ** 2,
+  video7b_high_enhanced: 100 * 1024 ** 2,
+};
+
+/** Supabase's resumable uploads take 6 MB chunks (docs: Storage → Resumable uploads). */
+export const TUS_CHUNK = 6 * 1024 * 1024;
+
+const KEY_MIRROR = 'sync.mirror';
+
+export const DEFAULT_MIRROR: MirrorSettings = {
+  scope: 'all',
+  projectIds: [],
+  videoThumbOnlyOverBytes: null,
+  downloadOriginals: false,
+  bandwidthLimit: null,
+  projectFileLimit: 50 * 1024 * 1024,
+};
+
+export function mirrorSettings(db: Database): MirrorSettings {
+  const raw = stateValue(db, KEY_MIRROR);
+  if (!raw) return DEFAULT_MIRROR;
+  try {
+    return { ...DEFAULT_MIRROR, ...(JSON.parse(raw) as Partial<MirrorSettings>) };
+  } catch {
+    return DEFAULT_MIRROR;
+  }
+}
+
+/**
+ * Changes what is mirrored. Uploads not started yet and files kept local are planned again under
+ * the new choice (a bigger limit sends what it held back; a narrower scope stops what no longer
+ * matches); what is in the cloud stays there.
+ */
+export function setMirrorSettings(db: Database, patch: Partial<MirrorSettings>): MirrorSettings {
+  const next: MirrorSettings = { ...mirrorSettings(db), ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+  db.transaction(() => {
+    stateSet(db, KEY_MIRROR, JSON.stringify(next));
+    db.run(`DELETE FROM sync_files WHERE dir = 'up' AND (state = 'local_only' OR (state = 'waiting' AND upload_url IS NULL))`);
+    if (next.downloadOriginals) db.run(`DELETE FROM sync_files WHERE dir = 'down' AND part = 'original' AND state = 'local_only'`);
+  });
+  return next;
+}
+
+const MB = 1024 * 1024;
+const mb = (n: number) => `${(n / MB).toFixed(n < 10 * MB ? 1 : 0)} MB`;
+
+interface AssetRow {
+  id: string;
+  kind: string;
+  bucket: string;
+  mime: string;
+  file_path: string;
+  thumb_path: string | null;
+  file_size: number;
+  sha256: string;
+  fields: string;
+}
+
+interface FileRow {
+  asset_id: string;
+  part: 'original' | 'thumbnail';
+  dir: 'up' | 'down' | 'delete';
+  bucket: string;
+  path: string;
+  size: number;
+  state: string;
+  upload_url: string | null;
+  attempts: number;
+}
+
+export interface FileRunResult {
+  uploaded: number;
+  downloaded: number;
+  deleted: number;
+}
+
+export interface FileSyncOptions {
+  readonly db: Database;
+  /** The library root (originals and thumbnails are relative to it). */
+  readonly root: string;
+  readonly transport: FileTransport;
+  /** Something a person would see changed (progress, a file done): the status is sent again. */
+  readonly onChange?: () => void;
+  /** tus's own retries within one upload (a cut connection resumes at once); ms between tries. */
+  readonly retryDelays?: readonly number[];
+  readonly chunkSize?: number;
+}
+
+/** Bytes over time, for the speed shown beside a transfer. */
+class Speed {
+  private samples: { t: number; bytes: number }[] = [];
+  add(bytes: number): void {
+    const t = Date.now();
+    this.samples.push({ t, bytes });
+    while (this.samples.length > 2 && t - this.samples[0]!.t > 3000) this.samples.shift();
+  }
+  get bytesPerSecond(): number {
+    if (this.samples.length < 2) return 0;
+    const a = this.samples[0]!;
+    const b = this.samples.at(-1)!;
+    return b.t > a.t ? Math.round(((b.bytes - a.bytes) * 1000) / (b.t - a.t)) : 0;
+  }
+}
+
+/** Paces a transfer to the speed limit: before sending byte `sent`, wait until it is due. */
+async function pace(limit: number | null, startedAt: number, sent: number): Promise<void> {
+  if (!limit) return;
+  const due = startedAt + (sent * 1000) / limit;
+  const wait = due - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+class Aborted extends Error {}
+
+export class FileSync {
+  private readonly db: Database;
+  private readonly o: FileSyncOptions;
+  private current: CloudTransfer | null = null;
+  private speed = new Speed();
+  private lastNotice = 0;
+  private aborted = false;
+  private active: Upload | null = null;
+  private activeDownload: AbortController | null = null;
+
+  constructor(options: FileSyncOptions) {
+    this.db = options.db;
+    this.o = options;
+  }
+
+  get transfer(): CloudTransfer | null {
+    return this.current;
+  }
+
+  /** Stops the transfer in flight (pause, sign-out, sync off): a started upload goes on later from its offset. */
+  abort(): void {
+    this.aborted = true;
+    void this.active?.abort(false).catch(() => undefined);
+    this.activeDownload?.abort();
+  }
+
+  /** Allows transfers again after abort(). */
+  reset(): void {
+    this.aborted = false;
+  }
+
+  /** Files that failed go again on the next run. */
+  retryFailed(): number {
+    return this.db.run(`UPDATE sync_files SET state = 'waiting', reason = NULL WHERE state = 'failed'`).changes;
+  }
+
+  /**
+   * Plans what is new, then moves every waiting file: thumbnails up, originals up, cloud copies of
+   * assets deleted for good removed, thumbnails and wanted originals down. Throws a TransportError
+   * when the network or the server stops it (the engine backs off); per-file refusals are kept on
+   * their rows with the reason.
+   */
+  async run(): Promise<FileRunResult> {
+    const result: FileRunResult = { uploaded: 0, downloaded: 0, deleted: 0 };
+    if (this.aborted) return result;
+    const { userId } = await this.o.transport.session();
+    this.plan(userId);
+    try {
+      for (;;) {
+        if (this.aborted) break;
+        const row = this.db.get<FileRow>(
+          `SELECT * FROM sync_files WHERE dir = 'up' AND state = 'waiting' ORDER BY part = 'original', updated_at, asset_id LIMIT 1`,
+        );
+        if (!row) break;
+        if (await this.upload(row)) result.uploaded++;
+      }
+      for (const row of this.db.all<FileRow>(`SELECT * FROM sync_files WHERE dir = 'delete' AND state = 'waiting' ORDER BY updated_at`)) {
+        if (this.aborted) break;
+        if (await this.remove(row)) result.deleted++;
+      }
+      for (;;) {
+        if (this.aborted) break;
+        const row = this.db.get<FileRow>(
+          `SELECT * FROM sync_files WHERE dir = 'down' AND state = 'waiting' ORDER BY part = 'original', updated_at, asset_id LIMIT 1`,
+        );
+        if (!row) break;
+        if (await this.download(row)) result.downloaded++;
+      }
+    } catch (e) {
+      if (e instanceof Aborted) return result;
+      throw e;
+    } finally {
+      this.setTransfer(null);
+    }
+    return result;
+  }
+
+  /** Brings one asset's original down now (the viewer opened it). */
+  async fetchOriginal(assetId: string): Promise<void> {
+    const asset = this.db.get<{ bucket: string; fields: string | null; remote: number | null }>(
+      `SELECT a.bucket, s.fields, r.asset_id IS NOT NULL AS remote FROM assets a
+       LEFT JOIN sync_rows s ON s.row_id = a.id AND s.tbl IN ('images', 'videos')
+       LEFT JOIN sync_remote_files r ON r.asset_id = a.id WHERE a.id = ?`,
+      assetId,
+    );
+    if (!asset) throw new StudioError('not_found', 'no such asset in the library: it may have been deleted on another desktop');
+    if (!asset.remote) return; // already here
+    const path = (JSON.parse(asset.fields ?? '{}') as { storage_path?: unknown }).storage_path;
+    if (typeof path !== 'string') {
+      throw new StudioError(
+        'not_in_cloud',
+        'the original of this asset is not in the cloud: it stays on the desktop that made it (over a size limit, or not mirrored there). Thumbnails and settings are here.',
+      );
+    }
+    this.db.run(
+      `INSERT INTO sync_files (asset_id, part, dir, bucket, path, state, updated_at) VALUES (?, 'original', 'down', ?, ?, 'waiting', 0)
+       ON CONFLICT (asset_id, part, dir) DO UPDATE SET state = 'waiting', reason = NULL, updated_at = 0`,
+      assetId,
+      asset.bucket,
+      path,
+    );
+    const row = this.db.get<FileRow>(`SELECT * FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId)!;
+    this.aborted = false;
+    try {
+      if (!(await this.download(row))) {
+        const r = this.db.get<{ reason: string | null }>(`SELECT reason FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId);
+        throw new StudioError('download_failed', r?.reason ?? 'the original could not be brought down from the cloud');
+      }
+    } finally {
+      this.setTransfer(null);
+    }
+  }
+
+  status(): CloudFilesStatus {
+    return filesStatus(this.db, this.current);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** New rows for what should move: assets of this desktop to send, assets from others to fetch. */
+  private plan(userId: string): void {
+    const settings = mirrorSettings(this.db);
+    const scope =
+      settings.scope === 'favorites'
+        ? 'AND a.favorite = 1'
+        : settings.scope === 'projects'
+          ? 'AND a.project_id IN (SELECT value FROM json_each(?))'
+          : '';
+    const params = settings.scope === 'projects' ? [JSON.stringify(settings.projectIds)] : [];
+    for (;;) {
+      const rows = this.db.all<AssetRow>(
+        `SELECT a.id, a.kind, a.bucket, a.mime, a.file_path, a.thumb_path, a.file_size, a.sha256, s.fields
+         FROM assets a JOIN sync_rows s ON s.tbl = (CASE a.kind WHEN 'video' THEN 'videos' ELSE 'images' END) AND s.row_id = a.id
+         WHERE a.purge_started_at IS NULL AND a.trashed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM sync_remote_files r WHERE r.asset_id = a.id)
+           AND (NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'up' AND f.part = 'original')
+                OR (a.thumb_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'up' AND f.part = 'thumbnail')))
+           ${scope}
+         ORDER BY a.seq LIMIT 500`,
+        ...params,
+      );
+      if (rows.length === 0) break;
+      const t = Date.now();
+      this.db.transaction(() => {
+        for (const a of rows) {
+          const fields = JSON.parse(a.fields) as Record<string, unknown>;
+          const ext = a.kind === 'video' ? 'mp4' : 'png';
+          const insert = (part: 'original' | 'thumbnail', path: string, size: number, state: string, reason: string | null) =>
+            this.db.run(
+              `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, reason, updated_at) VALUES (?, ?, 'up', ?, ?, ?, ?, ?, ?)`,
+              a.id,
+              part,
+              a.bucket,
+              path,
+              size,
+              state,
+              reason,
+              t,
+            );
+          const whyLocal = this.localReason(a, settings);
+          const original = `${userId}/${a.sha256}.${ext}`;
+          if (typeof fields.storage_path === 'string') insert('original', fields.storage_path, a.file_size, 'done', null);
+          else if (whyLocal) insert('original', original, a.file_size, 'local_only', whyLocal);
+          else insert('original', original, a.file_size, 'waiting', null);
+          if (a.thumb_path && BUCKET_LIMITS[a.bucket] !== undefined) {
+            const thumb = `${userId}/thumbs/${a.sha256}.png`;
+            insert('thumbnail', typeof fields.thumbnail_path === 'string' ? fields.thumbnail_path : thumb, 0, typeof fields.thumbnail_path === 'string' ? 'done' : 'waiting', null);
+          }
+        }
+      });
+    }
+    // From other desktops: thumbnails always, originals when the user mirrors everything here.
+    const remote = this.db.all<{ id: string; bucket: string; thumb_path: string | null; file_size: number; fields: string }>(
+      `SELECT a.id, a.bucket, a.thumb_path, a.file_size, s.fields FROM assets a
+       JOIN sync_remote_files r ON r.asset_id = a.id
+       JOIN sync_rows s ON s.row_id = a.id AND s.tbl IN ('images', 'videos')
+       WHERE a.purge_started_at IS NULL
+         AND (NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'down' AND f.part = 'thumbnail')
+              OR NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'down' AND f.part = 'original'))`,
+    );
+    if (remote.length === 0) return;
+    const t = Date.now();
+    this.db.transaction(() => {
+      for (const a of remote) {
+        const fields = JSON.parse(a.fields) as Record<string, unknown>;
+        if (typeof fields.thumbnail_path === 'string' && a.thumb_path === null) {
+          this.db.run(
+            `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, state, updated_at) VALUES (?, 'thumbnail', 'down', ?, ?, 'waiting', ?)`,
+            a.id,
+            a.bucket,
+            fields.thumbnail_path,
+            t,
+          );
+        }
+        if (typeof fields.storage_path === 'string' && settings.downloadOriginals) {
+          this.db.run(
+            `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, updated_at) VALUES (?, 'original', 'down', ?, ?, ?, 'waiting', ?)`,
+            a.id,
+            a.bucket,
+            fields.storage_path,
+            a.file_size,
+            t,
+          );
+        }
+      }
+    });
+  }
+
+  /** Why an asset's original stays on this computer, or null when it goes up. */
+  private localReason(a: AssetRow, s: MirrorSettings): string | null {
+    const limit = BUCKET_LIMITS[a.bucket];
+    if (limit === undefined) {
+      return `files in "${a.bucket}" stay on this computer: the cloud's buckets hold the studio's own PNG and MP4 outputs (sdxl_image_*, image_*, video_*, *7b_*_enhanced)`;
+    }
+    const wantMime = a.kind === 'video' ? 'video/mp4' : 'image/png';
+    if (a.mime !== wantMime) return `${a.mime} stays on this computer: the ${a.bucket} bucket takes ${wantMime} only`;
+    if (a.kind === 'video' && s.videoThumbOnlyOverBytes !== null && a.file_size > s.videoThumbOnlyOverBytes) {
+      return `videos over ${mb(s.videoThumbOnlyOverBytes)} mirror their thumbnail only (Settings → Cloud → What is mirrored); this one is ${mb(a.file_size)}`;
+    }
+    if (a.file_size > limit) return `${mb(a.file_size)} is over the ${a.bucket} bucket's ${mb(limit)} limit: the original stays on this computer`;
+    if (a.file_size > s.projectFileLimit) {
+      return `${mb(a.file_size)} is over the project's ${mb(s.projectFileLimit)} file limit (Supabase → Storage → Settings; 50 MB on the free plan): the original stays on this computer`;
+    }
+    return null;
+  }
+
+  private assetName(assetId: string): string {
+    const r = this.db.get<{ file_path: string; title: string | null }>('SELECT file_path, title FROM assets WHERE id = ?', assetId);
+    return r?.title || r?.file_path.split('/').at(-1) || assetId;
+  }
+
+  private setTransfer(t: CloudTransfer | null, force = false): void {
+    this.current = t;
+    const now = Date.now();
+    if (force || t === null || now - this.lastNotice > 250) {
+      this.lastNotice = now;
+      this.o.onChange?.();
+    }
+  }
+
+  private progress(row: FileRow, direction: 'up' | 'down', bytes: number, total: number): void {
+    this.speed.add(bytes);
+    this.setTransfer({
+      assetId: row.asset_id,
+      name: this.current?.assetId === row.asset_id ? this.current.name : this.assetName(row.asset_id),
+      direction,
+      part: row.part,
+      bytes,
+      total,
+      bytesPerSecond: this.speed.bytesPerSecond,
+    });
+  }
+
+  private mark(row: FileRow, state: 'done' | 'failed' | 'local_only' | 'waiting', reason: string | null, extra: () => void = () => undefined): void {
+    this.db.transaction(() => {
+      this.db.run(
+        'UPDATE sync_files SET state = ?, reason = ?, attempts = attempts + ?, updated_at = ? WHERE asset_id = ? AND part = ? AND dir = ?',
+        state,
+        reason,
+        state === 'failed' ? 1 : 0,
+        Date.now(),
+        row.asset_id,
+        row.part,
+        row.dir,
+      );
+      extra();
+    });
+  }
+
+  /** The cloud row of an asset (images or videos) this desktop knows. */
+  private table(assetId: string): 'images' | 'videos' | null {
+    return (this.db.get<{ tbl: 'images' | 'videos' }>(`SELECT tbl FROM sync_rows WHERE row_id = ? AND tbl IN ('images', 'videos')`, assetId)?.tbl ?? null);
+  }
+
+  private uploaded(row: FileRow): void {
+    const tbl = this.table(row.asset_id);
+    this.mark(row, 'done', null, () => {
+      if (tbl) recordCloudFields(this.db, tbl, row.asset_id, { [row.part === 'original' ? 'storage_path' : 'thumbnail_path']: row.path });
+    });
+  }
+
+  private async upload(row: FileRow): Promise<boolean> {
+    const asset = this.db.get<{ file_path: string; thumb_path: string | null; file_size: number; mime: string }>(
+      'SELECT file_path, thumb_path, file_size, mime FROM assets WHERE id = ?',
+      row.asset_id,
+    );
+    if (!asset) {
+      this.db.run('DELETE FROM sync_files WHERE asset_id = ? AND dir = ?', row.asset_id, 'up');
+      return false;
+    }
+    const rel = row.part === 'original' ? asset.file_path : asset.thumb_path;
+    const abs = rel ? absoluteInRoot(this.o.root, rel) : null;
+    if (!abs) {
+      this.mark(row, 'failed', `the ${row.part} is not in the library folder (its path is not valid): run Library → Check`);
+      return false;
+    }
+    try {
+      if (row.part === 'thumbnail') {
+        const png = await sharp(await readFile(abs)).png({ compressionLevel: 9 }).toBuffer();
+        await this.putSmall(row, png, 'image/png');
+      } else {
+        const size = (await stat(abs)).size;
+        if (size !== asset.file_size) {
+          this.mark(row, 'failed', `the original changed on disk (${String(size)} bytes, the library says ${String(asset.file_size)}): run Library → Check, then retry`);
+          return false;
+        }
+        await this.tus(row, abs, size, asset.mime);
+      }
+    } catch (e) {
+      return this.uploadFailed(row, e);
+    }
+    this.uploaded(row);
+    return true;
+  }
+
+  /** What a failed upload means: network trouble stops the run (retried later), a refusal is kept on the row. */
+  private async uploadFailed(row: FileRow, e: unknown): Promise<boolean> {
+    if (e instanceof Aborted || this.aborted) throw new Aborted();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      this.mark(row, 'failed', `the ${row.part} is missing from the library folder: run Library → Check, then retry`);
+      return false;
+    }
+    const status = httpStatus(e);
+    const message = serverMessage(e);
+    if (status === 409 || /already exists|duplicate/i.test(message)) {
+      // Content-addressed: the same bytes are there already (sent before a crash, or by another asset).
+      const size = await this.remoteSize(row).catch(() => null);
+      if (size !== null && (row.part === 'thumbnail' || size === row.size)) {
+        this.uploaded(row);
+        return true;
+      }
+      this.mark(row, 'failed', `a different file of ${String(size)} bytes is already at ${row.bucket}/${row.path} in the cloud; it is never overwritten`);
+      return false;
+    }
+    if (status === 413) {
+      this.mark(row, 'local_only', `the cloud refused ${row.bucket}/${row.path} as too large (${message}): the original stays on this computer`);
+      return false;
+    }
+    if (status === 415 || /mime/i.test(message)) {
+      this.mark(row, 'local_only', `the ${row.bucket} bucket does not take this file's type (${message}): it stays on this computer`);
+      return false;
+    }
+    if (/jwt|"exp" claim|signature verification|Invalid Compact JWS/i.test(message)) {
+      // The access token was refused (expired on the way, a rotated signing key): renew it and go on later.
+      await this.o.transport.client.auth.refreshSession().catch(() => undefined);
+      throw new TransportError(`the cloud refused the sign-in token for an upload (${message}); renewed, will go on`, true);
+    }
+    if (status === 403 || /row-level security/i.test(message)) {
+      this.mark(row, 'failed', `the cloud refused the upload (${message}): check the storage policies of the project (docs/cloud.md), then retry`);
+      return false;
+    }
+    if (status !== null && status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429) {
+      this.mark(row, 'failed', `the cloud refused the upload (HTTP ${String(status)}: ${message})`);
+      return false;
+    }
+    // Network, 5xx, 429, a token refused: keep it waiting (with its upload URL) and back off.
+    this.db.run('UPDATE sync_files SET reason = ?, updated_at = ? WHERE asset_id = ? AND part = ? AND dir = ?', message, Date.now(), row.asset_id, row.part, row.dir);
+    throw new TransportError(`could not upload to the cloud (${message || 'network error'}); will go on from where it stopped`, true);
+  }
+
+  private async remoteSize(row: FileRow): Promise<number | null> {
+    const { data, error } = await this.o.transport.client.storage.from(row.bucket).info(row.path);
+    if (error || !data) return null;
+    return Number((data as { size?: number }).size ?? -1);
+  }
+
+  /** One request (a thumbnail): Storage's standard upload, never upserting. */
+  private async putSmall(row: FileRow, body: Buffer, contentType: string): Promise<void> {
+    this.progress(row, 'up', 0, body.length);
+    const settings = mirrorSettings(this.db);
+    const { accessToken } = await this.o.transport.session();
+    const res = await this.o.transport.fetch(`${this.o.transport.url}/storage/v1/object/${row.bucket}/${encodePath(row.path)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, apikey: this.o.transport.anonKey, 'content-type': contentType, 'x-upsert': 'false', 'cache-control': 'max-age=31536000' },
+      body: new Uint8Array(body),
+    });
+    if (!res.ok) {
+      const text = await res.text().catch(() => '');
+      throw new HttpError(storageStatus(res.status, text), messageOf(text) || `HTTP ${String(res.status)}`);
+    }
+    await res.arrayBuffer().catch(() => undefined);
+    this.progress(row, 'up', body.length, body.length);
+    if (settings.bandwidthLimit) await new Promise((r) => setTimeout(r, (body.length * 1000) / settings.bandwidthLimit!));
+  }
+
+  /** A resumable upload (tus), going on from a saved upload URL when there is one. */
+  private tus(row: FileRow, abs: string, size: number, contentType: string): Promise<void> {
+    const settings = mirrorSettings(this.db);
+    const chunkSize = this.o.chunkSize ?? TUS_CHUNK;
+    const transport = this.o.transport;
+    const startedAt = Date.now();
+    let resumedAt: number | null = null;
+    return new Promise<void>((resolve, reject) => {
+      const upload = new Upload(createReadStream(abs), {
+        endpoint: `${transport.url}/storage/v1/upload/resumable`,
+        ...(row.upload_url ? { uploadUrl: row.upload_url } : {}),
+        chunkSize,
+        uploadSize: size,
+        retryDelays: [...(this.o.retryDelays ?? [0, 1000, 3000, 5000])],
+        storeFingerprintForResuming: false,
+        removeFingerprintOnSuccess: false,
+        // One request for a file that fits in a chunk.
+        uploadDataDuringCreation: true,
+        headers: { apikey: transport.anonKey, 'x-upsert': 'false' },
+        metadata: { bucketName: row.bucket, objectName: row.path, contentType, cacheControl: '31536000' },
+        onBeforeRequest: async (req) => {
+          if (this.aborted) throw new Aborted();
+          const { accessToken } = await transport.session();
+          req.setHeader('Authorization', `Bearer ${accessToken}`);
+          if (req.getMethod() === 'PATCH' || req.getMethod() === 'POST') {
+            const offset = Number(req.getHeader('Upload-Offset') ?? 0);
+            resumedAt ??= offset;
+            await pace(settings.bandwidthLimit, startedAt, offset - resumedAt);
+          }
+        },
+        onShouldRetry: (err, _attempt, options) => {
+          const status = err.originalResponse?.getStatus() ?? 0;
+          // Storage's "already exists" and refusals are answers, not trouble: do not send again.
+          if (status === 409 && err.originalRequest?.getMethod() === 'POST') return false;
+          if (status === 401) return true; // onBeforeRequest brings a fresh token
+          return (status === 0 || status >= 500 || status === 423 || status === 429) && (options.retryDelays?.length ?? 0) > 0 && !this.aborted;
+        },
+        onUploadUrlAvailable: () => {
+          if (upload.url) {
+            this.db.run('UPDATE sync_files SET upload_url = ? WHERE asset_id = ? AND part = ? AND dir = ?', upload.url, row.asset_id, row.part, row.dir);
+          }
+        },
+        onProgress: (sent, total) => this.progress(row, 'up', sent, total),
+        onSuccess: () => {
+          this.active = null;
+          resolve();
+        },
+        onError: (err) => {
+          this.active = null;
+          if (this.aborted) return reject(new Aborted());
+          const status = (err as { originalResponse?: { getStatus(): number; getBody(): string } | null }).originalResponse?.getStatus() ?? null;
+          const body = (err as { originalResponse?: { getBody(): string } | null }).originalResponse?.getBody() ?? '';
+          // A saved upload URL the server no longer knows: start again from zero next time.
+          if ((status === 404 || status === 410) && row.upload_url) {
+            this.db.run('UPDATE sync_files SET upload_url = NULL WHERE asset_id = ? AND part = ? AND dir = ?', row.asset_id, row.part, row.dir);
+          }
+          reject(new HttpError(status === null ? null : storageStatus(status, body), messageOf(body) || err.message));
+        },
+      });
+      this.active = upload;
+      this.progress(row, 'up', 0, size);
+      upload.start();
+    });
+  }
+
+  private async remove(row: FileRow): Promise<boolean> {
+    // Only once the tombstone is in the cloud: until then another desktop may still fetch the file.
+    const pending = this.db.get(`SELECT 1 AS x FROM sync_outbox WHERE row_id = ? AND rejected_at IS NULL`, row.asset_id);
+    if (pending) return false;
+    const { data: inUse, error, status } = await this.o.transport.client.rpc('sync_file_in_use', { bucket: row.bucket, path: row.path });
+    if (error) {
+      if (status === 0 || status >= 500 || status === 429 || status === 401) throw new TransportError(`could not check a cloud file before removing it (${error.message}); will try again`, true);
+      this.mark(row, 'failed', `could not check ${row.bucket}/${row.path} before removing it (${error.message})`);
+      return false;
+    }
+    if (inUse !== true) {
+      const res = await this.o.transport.client.storage.from(row.bucket).remove([row.path]);
+      if (res.error) {
+        const st = Number((res.error as { statusCode?: string | number }).statusCode ?? 0);
+        if (st === 0 || st >= 500 || st === 429) throw new TransportError(`could not remove a file from the cloud (${res.error.message}); will try again`, true);
+        this.mark(row, 'failed', `could not remove ${row.bucket}/${row.path} from the cloud (${res.error.message})`);
+        return false;
+      }
+    }
+    this.db.run(`DELETE FROM sync_files WHERE asset_id = ? AND part = ? AND dir = 'delete'`, row.asset_id, row.part);
+    return true;
+  }
+
+  private async download(row: FileRow): Promise<boolean> {
+    const asset = this.db.get<{ file_path: string; bucket: string; sha256: string; file_size: number }>(
+      'SELECT file_path, bucket, sha256, file_size FROM assets WHERE id = ?',
+      row.asset_id,
+    );
+    if (!asset) {
+      this.db.run(`DELETE FROM sync_files WHERE asset_id = ? AND dir = 'down'`, row.asset_id);
+      return false;
+    }
+    const rel = row.part === 'original' ? asset.file_path : relativeThumbPath(asset.bucket, row.asset_id, '.png');
+    const abs = absoluteInRoot(this.o.root, rel);
+    if (!abs) {
+      this.mark(row, 'failed', 'the place for this file is outside the library folder: not written');
+      return false;
+    }
+    const tmp = `${abs}.${String(process.pid)}.part`;
+    const settings = mirrorSettings(this.db);
+    const { accessToken } = await this.o.transport.session();
+    const ac = new AbortController();
+    this.activeDownload = ac;
+    let res: Response;
+    try {
+      res = await this.o.transport.fetch(`${this.o.transport.url}/storage/v1/object/authenticated/${row.bucket}/${encodePath(row.path)}`, {
+        headers: { authorization: `Bearer ${accessToken}`, apikey: this.o.transport.anonKey },
+        signal: ac.signal,
+      });
+    } catch (e) {
+      this.activeDownload = null;
+      if (this.aborted) throw new Aborted();
+      throw new TransportError(`could not download from the cloud (${(e as Error).message}); will try again`, true);
+    }
+    if (!res.ok || !res.body) {
+      this.activeDownload = null;
+      const text = await res.text().catch(() => '');
+      const status = storageStatus(res.status, text);
+      if (status === 0 || status >= 500 || status === 429 || status === 401) {
+        throw new TransportError(`could not download from the cloud (HTTP ${String(status)}: ${messageOf(text)}); will try again`, true);
+      }
+      this.mark(row, 'failed', status === 404 ? `the file is no longer in the cloud (${row.bucket}/${row.path})` : `the cloud refused the download (HTTP ${String(status)}: ${messageOf(text)})`);
+      return false;
+    }
+    const total = Number(res.headers.get('content-length') ?? (row.part === 'original' ? asset.file_size : 0));
+    const hash = createHash('sha256');
+    let got = 0;
+    const startedAt = Date.now();
+    try {
+      await mkdir(dirname(abs), { recursive: true });
+      const source = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+      const onBytes = (n: number) => this.progress(row, 'down', n, total);
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            got += chunk.length;
+            onBytes(got);
+            await pace(settings.bandwidthLimit, startedAt, got);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      const fh = await open(tmp, 'r');
+      await fh.sync().catch(() => undefined);
+      await fh.close();
+    } catch (e) {
+      await rm(tmp, { force: true });
+      this.activeDownload = null;
+      if (this.aborted) throw new Aborted();
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+        this.mark(row, 'failed', 'the disk is full: free some space, then retry (nothing was changed in the library)');
+        return false;
+      }
+      throw new TransportError(`the download from the cloud stopped (${(e as Error).message}); will start it again`, true);
+    }
+    this.activeDownload = null;
+    const sha = hash.digest('hex');
+    if (row.part === 'original' && sha !== asset.sha256) {
+      await rm(tmp, { force: true });
+      this.mark(row, 'failed', `the cloud copy does not match the asset (sha256 ${sha.slice(0, 12)}…, expected ${asset.sha256.slice(0, 12)}…): not kept`);
+      return false;
+    }
+    if (row.part === 'thumbnail') {
+      // A thumbnail must be a picture: sharp refuses anything else before it takes a place in the grid.
+      const ok = await sharp(tmp, { limitInputPixels: 4096 * 4096 })
+        .metadata()
+        .then((m) => m.format === 'png')
+        .catch(() => false);
+      if (!ok) {
+        await rm(tmp, { force: true });
+        this.mark(row, 'failed', 'the thumbnail in the cloud is not a PNG: not kept');
+        return false;
+      }
+    }
+    await rename(tmp, abs);
+    this.mark(row, 'done', null, () => {
+      if (row.part === 'original') {
+        this.db.run('DELETE FROM sync_remote_files WHERE asset_id = ?', row.asset_id);
+        // The thumbnail maker makes one from the original if the cloud had none.
+        this.db.run(`UPDATE assets SET thumb_error = NULL WHERE id = ? AND thumb_path IS NULL`, row.asset_id);
+      } else {
+        this.db.run('UPDATE assets SET thumb_path = ?, thumb_error = NULL WHERE id = ?', rel, row.asset_id);
+      }
+    });
+    return true;
+  }
+}
+
+/** The files part of the status, also while no sync runs. */
+export function filesStatus(db: Database, transfer: CloudTransfer | null): CloudFilesStatus {
+  const count = (dir: string, state: string) => db.get<{ n: number }>('SELECT count(*) AS n FROM sync_files WHERE dir = ? AND state = ?', dir, state)!.n;
+  const name = (r: { file_path: string | null; title: string | null; asset_id: string }) => r.title || r.file_path?.split('/').at(-1) || r.asset_id;
+  const localOnly = db
+    .all<{ asset_id: string; reason: string | null; file_path: string | null; title: string | null }>(
+      `SELECT f.asset_id, f.reason, a.file_path, a.title FROM sync_files f LEFT JOIN assets a ON a.id = f.asset_id
+       WHERE f.dir = 'up' AND f.part = 'original' AND f.state = 'local_only' ORDER BY f.updated_at DESC LIMIT 100`,
+    )
+    .map((r) => ({ assetId: r.asset_id, name: name(r), reason: r.reason ?? 'stays on this computer' }));
+  const failures = db
+    .all<{ asset_id: string; dir: 'up' | 'down' | 'delete'; reason: string | null; file_path: string | null; title: string | null }>(
+      `SELECT f.asset_id, f.dir, f.reason, a.file_path, a.title FROM sync_files f LEFT JOIN assets a ON a.id = f.asset_id
+       WHERE f.state = 'failed' ORDER BY f.updated_at DESC LIMIT 100`,
+    )
+    .map((r) => ({ assetId: r.asset_id, name: name(r), direction: r.dir === 'down' ? ('down' as const) : ('up' as const), reason: r.reason ?? 'failed' }));
+  return {
+    settings: mirrorSettings(db),
+    transfer,
+    uploadsWaiting: count('up', 'waiting'),
+    downloadsWaiting: count('down', 'waiting'),
+    uploadBytesWaiting: db.get<{ n: number | null }>(`SELECT sum(size) AS n FROM sync_files WHERE dir = 'up' AND state = 'waiting'`)!.n ?? 0,
+    localOnly,
+    localOnlyCount: count('up', 'local_only'),
+    failures,
+  };
+}
+
+class HttpError extends Error {
+  readonly status: number | null;
+  constructor(status: number | null, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function httpStatus(e: unknown): number | null {
+  return e instanceof HttpError ? e.status : null;
+}
+
+function serverMessage(e: unknown): string {
+  return (e as Error).message ?? String(e);
+}
+
+/** Storage answers errors as {statusCode: "409", error, message} inside an HTTP 400 at times: the inner code wins. */
+function storageStatus(http: number, body: string): number {
+  try {
+    const o = JSON.parse(body) as { statusCode?: string | number };
+    const inner = Number(o.statusCode);
+    if (Number.isInteger(inner) && inner >= 400 && inner < 600) return inner;
+  } catch {
+    // not JSON
+  }
+  return http;
+}
+
+function messageOf(body: string): string {
+  try {
+    const o = JSON.parse(body) as { message?: string; error?: string; msg?: string };
+    return o.message ?? o.msg ?? o.error ?? body.slice(0, 200);
+  } catch {
+    return body.slice(0, 200);
+  }
+}
+
+const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
