@@ -19,7 +19,9 @@
  *
  * For tests: every request is counted by path, `stop()`/`start()` take the server down and up on the
  * same port, and `dropResponses(n)` runs the next n RPCs to commit and then cuts the connection before
- * answering (the client cannot know whether its push applied).
+ * answering (the client cannot know whether its push applied); `failNext(n, status)` answers the next n
+ * RPCs with that HTTP status (500, 503, 429 …) without running them, as an overloaded or failing
+ * PostgREST or proxy in front of it would.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -43,6 +45,8 @@ export interface Standin {
   /** Adds a user to auth.users with this password; returns its id. */
   addUser(email: string, password: string): Promise<string>;
   dropResponses(n: number): void;
+  /** The next n RPCs are answered with this status and run nothing (a failing server or proxy). */
+  failNext(n: number, status: number): void;
   /** A new signing key: every access token out there stops working (refresh tokens still do). */
   rotateSigningKey(): void;
   stop(): Promise<void>;
@@ -103,6 +107,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   const requests = new Map<string, number>();
   const sockets = new Set<Socket>();
   let drop = 0;
+  let fail = { n: 0, status: 503 };
   let port = 0;
   let server: Server | null = null;
 
@@ -148,6 +153,12 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   }
 
   async function rpc(req: IncomingMessage, res: ServerResponse, fn: string): Promise<void> {
+    if (fail.n > 0) {
+      fail.n--;
+      await body(req);
+      if (fail.status === 429) res.setHeader('retry-after', '1');
+      return send(res, fail.status, { code: '', message: `injected HTTP ${fail.status} (test failure injection)`, details: null, hint: null });
+    }
     if (req.headers.apikey !== anonKey) return send(res, 401, { message: 'Invalid API key' });
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const claims = bearer ? verifyJwt(secret, bearer) : null;
@@ -247,6 +258,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     },
     dropResponses(n) {
       drop = n;
+    },
+    failNext(n, status) {
+      fail = { n, status };
     },
     rotateSigningKey() {
       secret = randomUUID();
