@@ -37,6 +37,17 @@ export function findPostgresBin(): string | null {
   return null;
 }
 
+/**
+ * Whether `CREATE EXTENSION <name>` works in a cluster started from `bin`: extensions are found in
+ * that installation's share folder (`pg_config --sharedir`), where Debian's packages put them
+ * (postgresql-15-pgtap: /usr/share/postgresql/15/extension/pgtap.control).
+ */
+export function hasExtension(bin: string, name: string): boolean {
+  const own = join(bin, 'pg_config');
+  const r = spawnSync(existsSync(own) ? own : 'pg_config', ['--sharedir'], { encoding: 'utf8' });
+  return r.status === 0 && existsSync(join(r.stdout.trim(), 'extension', `${name}.control`));
+}
+
 function osUser(): { name: string; uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   for (const name of ['postgres', 'nobody']) {
