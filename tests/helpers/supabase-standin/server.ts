@@ -28,17 +28,22 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import pg from 'pg';
+import { createStorageStandin, type StorageStandin } from './storage.ts';
 
 export interface StandinOptions {
   /** How to reach the PostgreSQL (socket folder, port, superuser). */
   readonly pg: { host: string; port: number; user: string; database?: string };
   /** Access token lifetime (seconds). */
   readonly tokenSeconds?: number;
+  /** The project's global upload limit in bytes for /storage/v1 (default 50 MB, Supabase's free plan). */
+  readonly fileSizeLimit?: number;
 }
 
 export interface Standin {
   readonly url: string;
   readonly anonKey: string;
+  /** /storage/v1: objects and TUS resumable uploads (storage.ts). */
+  readonly storage: StorageStandin;
   /** Requests seen, by method and path (query left off). */
   readonly requests: Map<string, number>;
   requestCount(prefix?: string): number;
@@ -200,6 +205,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     send(res, 200, out);
   }
 
+  const storage = createStorageStandin({ pool, secret: () => secret, fileSizeLimit: options.fileSizeLimit });
+
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://standin');
     const key = `${req.method} ${url.pathname}`;
@@ -211,6 +218,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     if (req.method === 'POST' && url.pathname.startsWith('/auth/v1/')) return void done(auth(req, res, url));
     const m = /^\/rest\/v1\/rpc\/([a-z_]+)$/.exec(url.pathname);
     if (req.method === 'POST' && m) return void done(rpc(req, res, m[1]!));
+    if (url.pathname.startsWith('/storage/v1/')) return void storage.handle(req, res, url);
     send(res, 404, { message: `${key} is not served by this stand-in` });
   };
 
@@ -244,6 +252,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       return `http://127.0.0.1:${port}`;
     },
     anonKey,
+    storage,
     requests,
     requestCount(prefix = '') {
       let n = 0;
@@ -269,6 +278,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     start,
     async close() {
       await stop();
+      storage.close();
       await pool.end();
     },
   };
