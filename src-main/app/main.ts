@@ -11,6 +11,7 @@ import { Engine, sourcePipelineModules } from '../engine/engine.ts';
 import { dataLayout } from '../engine/paths.ts';
 import { closeBeforeQuit } from './lifecycle.ts';
 import { forwardEvents, registerIpcGateway } from './ipc-gateway.ts';
+import { confirmCloudProjectChange } from './cloud-confirm.ts';
 import { APP_URL } from './origin.ts';
 import { PRIVILEGED_SCHEMES, registerProtocols } from './protocols.ts';
 import { APP_SETTINGS_NAME, AppSettingsStore, rememberWindowSize } from './settings.ts';
@@ -98,7 +99,12 @@ async function start(): Promise<void> {
 
   registerProtocols(protocol, { root: path.join(here, '../renderer'), csp, media: engine.library });
   hardenSession(session.defaultSession, { csp, appUrl });
-  registerIpcGateway({ ipcMain, handlers: engine.handlers, appUrl, log });
+  // Pointing the mirror at another cloud project needs the person's yes in a native dialog.
+  const handlers = confirmCloudProjectChange(engine.handlers, {
+    showMessageBox: (options) => (mainWindow ? dialog.showMessageBox(mainWindow, options) : dialog.showMessageBox(options)),
+    log,
+  });
+  registerIpcGateway({ ipcMain, handlers, appUrl, log });
   const pickers = {
     ipcMain,
     appUrl,
