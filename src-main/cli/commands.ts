@@ -289,6 +289,8 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     case 'sync off':
     case 'sync login':
     case 'sync logout':
+    case 'sync mirror':
+    case 'sync retry':
       // A client: never runs jobs, so it works beside an open app (which keeps its own sign-in).
       return syncCommand(ctx, line.command, (fn) => withEngine(ctx, 'client', fn));
     case 'serve':
