@@ -382,8 +382,10 @@ select throws_ok($$delete from public.applied_ops where op_id = '80000000-0000-4
 set local request.jwt.claims to '{"sub": "b0000000-0000-4000-8000-00000000000b", "role": "authenticated"}';
 select results_eq($$select op_id from public.applied_ops where op_id::text like '80000000-%'$$,
   array['80000000-0000-4000-8000-00000000000b'::uuid], 'applied_ops · select · other user: does not see the owner''s op');
-select throws_ok($$insert into public.applied_ops (op_id) values ('80000000-0000-4000-8000-00000000000a')$$,
-  '23505', null, 'applied_ops · insert · other user: cannot claim the owner''s op id');
+-- Op ids are per user (20261206100000_ourvidz_applied_ops_per_user.sql): taking the owner's op id
+-- goes into the other user's own namespace and cannot make the owner's change a "duplicate".
+select lives_ok($$insert into public.applied_ops (op_id) values ('80000000-0000-4000-8000-00000000000a')$$,
+  'applied_ops · insert · other user: the owner''s op id lands in their own namespace, not the owner''s');
 select throws_ok($$delete from public.applied_ops where op_id = '80000000-0000-4000-8000-00000000000a'$$,
   '42501', 'permission denied for table applied_ops', 'applied_ops · delete · other user: refused (no grant)');
 

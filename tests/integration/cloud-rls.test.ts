@@ -152,7 +152,7 @@ describe.skipIf(!bin)('cloud schema on PostgreSQL: row-level security, push and 
       expect(b.name).toBe(b.id);
       expect(b.public).toBe(false);
       expect(Number(b.file_size_limit), b.id).toBe(limits[b.id]! * MB);
-      expect(b.allowed_mime_types).toEqual([b.id.includes('video') ? 'video/mp4' : 'image/png']);
+      expect(b.allowed_mime_types).toEqual(b.id.includes('video') ? ['video/mp4', 'image/png'] : ['image/png']);
     }
   });
 

@@ -173,6 +173,8 @@ export class FileSync {
   private lastNotice = 0;
   private aborted = false;
   private active: Upload | null = null;
+  /** Settles the upload in flight when it is aborted (tus calls neither onSuccess nor onError then). */
+  private abortActive: (() => void) | null = null;
   private activeDownload: AbortController | null = null;
 
   constructor(options: FileSyncOptions) {
@@ -188,6 +190,7 @@ export class FileSync {
   abort(): void {
     this.aborted = true;
     void this.active?.abort(false).catch(() => undefined);
+    this.abortActive?.();
     this.activeDownload?.abort();
   }
 
@@ -596,10 +599,12 @@ export class FileSync {
         onProgress: (sent, total) => this.progress(row, 'up', sent, total),
         onSuccess: () => {
           this.active = null;
+          this.abortActive = null;
           resolve();
         },
         onError: (err) => {
           this.active = null;
+          this.abortActive = null;
           if (this.aborted) return reject(new Aborted());
           const status = (err as { originalResponse?: { getStatus(): number; getBody(): string } | null }).originalResponse?.getStatus() ?? null;
           const body = (err as { originalResponse?: { getBody(): string } | null }).originalResponse?.getBody() ?? '';
@@ -611,6 +616,11 @@ export class FileSync {
         },
       });
       this.active = upload;
+      this.abortActive = () => {
+        this.active = null;
+        this.abortActive = null;
+        reject(new Aborted());
+      };
       this.progress(row, 'up', 0, size);
       upload.start();
     });
