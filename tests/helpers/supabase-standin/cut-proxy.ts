@@ -36,7 +36,7 @@ export interface CutProxy {
   /** http://127.0.0.1:<port>: use it in place of the stand-in's url. */
   readonly url: string;
   readonly patches: readonly PatchRecord[];
-  /** The next PATCH is cut after this many body bytes have gone through. */
+  /** The next PATCH is cut after this many body bytes have gone through (one shorter passes whole; the cut is spent). */
   cutNextUpload(afterBytes: number): void;
   /** Body bytes of every PATCH passed to the server so far. */
   forwardedPatchBytes(): number;
@@ -72,13 +72,19 @@ function pipeConnection(client: Socket, target: { host: string; port: number }, 
   upstream.on('close', () => client.destroy());
   client.on('close', () => upstream.destroy());
   upstream.on('data', (d: Buffer) => {
-    if (state !== 'dead') client.write(d);
+    if (state !== 'dead' && !client.write(d)) upstream.pause();
   });
+  client.on('drain', () => upstream.resume());
+  // The client waits while the server is slower (a 200 MB upload is not held in memory here).
+  const toUpstream = (b: Buffer) => {
+    if (!upstream.write(b)) client.pause();
+  };
+  upstream.on('drain', () => client.resume());
 
   const feed = (chunk: Buffer): void => {
     while (chunk.length > 0 && state !== 'dead') {
       if (state === 'opaque') {
-        upstream.write(chunk);
+        toUpstream(chunk);
         return;
       }
       if (state === 'head') {
@@ -95,7 +101,7 @@ function pipeConnection(client: Socket, target: { host: string; port: number }, 
           const i = l.indexOf(':');
           if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
         }
-        upstream.write(headBytes);
+        toUpstream(headBytes);
         if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
           state = 'opaque';
           continue;
@@ -124,7 +130,7 @@ function pipeConnection(client: Socket, target: { host: string; port: number }, 
         });
         return;
       }
-      upstream.write(chunk.subarray(0, take));
+      toUpstream(chunk.subarray(0, take));
       if (record) record.forwarded += take;
       remaining -= take;
       chunk = chunk.subarray(take);

@@ -107,6 +107,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   let secret = randomUUID();
   const anonKey = signJwt(secret, { role: 'anon', iss: 'supabase-standin' });
   const pool = new pg.Pool({ ...options.pg, database: options.pg.database ?? 'postgres', max: 4 });
+  // pool.end() resolves before its last connections have closed; one the cluster then shuts down
+  // reports an error here, which would otherwise be an unhandled 'error' event failing the run.
+  pool.on('error', () => undefined);
   const passwords = new Map<string, { id: string; password: string }>();
   const refreshTokens = new Map<string, string>();
   const requests = new Map<string, number>();

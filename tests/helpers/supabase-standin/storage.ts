@@ -579,12 +579,17 @@ export function createStorageStandin(options: StorageStandinOptions): StorageSta
     if (!id) return void (await tus.handle(req, res));
     const earlier = patching.get(id);
     if (earlier) await earlier;
-    if (req.method !== 'PATCH') return void (await tus.handle(req, res));
+    if (req.method !== 'PATCH') {
+      await tus.handle(req, res);
+      if (req.method === 'DELETE' && res.statusCode === 204) open.delete(id);
+      return;
+    }
     let settle = () => {};
     const mine = new Promise<void>((resolve) => {
       settle = resolve;
     });
     const timer = setTimeout(settle, 5000);
+    timer.unref();
     patching.set(id, mine);
     datastore.afterWrite.set(id, settle);
     void mine.then(() => {
