@@ -128,6 +128,15 @@ describe.skipIf(!bin)('cloud storage stand-in: supabase-js storage and tus-js-cl
     expect(down.error).toBeNull();
     expect(sha(Buffer.from(await down.data!.arrayBuffer()))).toBe(sha(bytes));
 
+    // The same object by the raw routes: HEAD, and GET under /authenticated.
+    const auth = { Authorization: `Bearer ${await tokenOf(alice)()}` };
+    const head = await fetch(`${standin.url}/storage/v1/object/image_fast/${path}`, { method: 'HEAD', headers: auth });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('content-type')]).toEqual([200, String(bytes.length), 'image/png']);
+    const viaAuth = await fetch(`${standin.url}/storage/v1/object/authenticated/image_fast/${path}`, { headers: auth });
+    expect(sha(Buffer.from(await viaAuth.arrayBuffer()))).toBe(sha(bytes));
+    const bobHead = await fetch(`${standin.url}/storage/v1/object/image_fast/${path}`, { method: 'HEAD', headers: { Authorization: `Bearer ${await tokenOf(bob)()}` } });
+    expect(bobHead.status).toBe(400);
+
     const info = await alice.storage.from('image_fast').info(path);
     expect(info.error).toBeNull();
     expect(info.data).toMatchObject({ name: path, bucketId: 'image_fast', size: bytes.length, contentType: 'image/png' });
