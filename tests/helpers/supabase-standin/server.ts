@@ -181,6 +181,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     } else if (fn === 'sync_pull') {
       sql = 'select entity, entity_id, seq, data from public.sync_pull($1, $2)';
       params = [args.since ?? null, args.lim ?? 500];
+    } else if (fn === 'sync_file_in_use') {
+      sql = 'select public.sync_file_in_use($1, $2) as r';
+      params = [args.bucket ?? null, args.path ?? null];
     } else {
       return send(res, 404, { code: 'PGRST202', message: `Could not find the function public.${fn} in the schema cache`, details: null, hint: null });
     }
@@ -192,7 +195,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify(claims)]);
       const r = await client.query(sql, params);
       await client.query('commit');
-      out = fn === 'sync_push' ? r.rows[0]?.r : r.rows.map((x: { seq: string }) => ({ ...x, seq: Number(x.seq) }));
+      out = fn === 'sync_push' || fn === 'sync_file_in_use' ? r.rows[0]?.r : r.rows.map((x: { seq: string }) => ({ ...x, seq: Number(x.seq) }));
     } catch (e) {
       await client.query('rollback').catch(() => undefined);
       const err = e as { code?: string; message: string; detail?: string; hint?: string };
