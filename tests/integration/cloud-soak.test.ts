@@ -1,7 +1,7 @@
 /**
  * The two-desktop soak of the cloud mirror (tests/helpers/soak/cloud.ts says what it does and what
  * it compares): desktop A and desktop B signed in as one user, a seeded random schedule of library
- * edits on both, sync cycles, the server stopped and started, pushes applied but never answered,
+ * edits on both (finished jobs' pictures among them, whose originals the files mirror sends), sync cycles, the server stopped and started, pushes applied but never answered,
  * 500/503/429 answers, A's clock minutes ahead, and kill -9 of a process syncing B's data folder;
  * then drained, and A, B and PostgreSQL compared field by field against the last write per field by
  * clock order. The seed is printed; SOAK_SEED=<n> replays a run, SOAK_STEPS and SOAK_KILLS make it
@@ -73,13 +73,14 @@ describe.skipIf(!bin)('cloud soak: two desktops, randomized edits, disconnects, 
     console.log(`cloud soak seed ${SEED} (replay: SOAK_SEED=${SEED} npx vitest run tests/integration/cloud-soak.test.ts)`);
     const report = await runCloudSoak({ seed: SEED, steps: STEPS, kills: KILLS, standin, db, email: EMAIL, password: PASSWORD, userId });
     const ctx = `seed ${SEED}`;
-    console.log(`cloud soak ${ctx}: ${JSON.stringify(report.counts)}; kills: ${JSON.stringify(report.kills)}; ${report.ops} ops, ${report.assets} assets; drained in ${report.drainRounds} rounds`);
+    console.log(`cloud soak ${ctx}: ${JSON.stringify(report.counts)}; kills: ${JSON.stringify(report.kills)}; ${report.ops} ops, ${report.assets} assets, ${report.files} originals in Storage; drained in ${report.drainRounds} rounds`);
     expect(report.failures, ctx).toEqual([]);
     // The schedule really did what it says (the seed decides how often; at this length every seed does).
     expect(report.kills.filter((k) => k.outcome === 'killed').length, `${ctx}: ${JSON.stringify(report.kills)}`).toBeGreaterThan(0);
     expect((report.counts['sync A cut'] ?? 0) + (report.counts['sync B cut'] ?? 0), ctx).toBeGreaterThan(0);
     expect(report.skewMs, ctx).toBeGreaterThanOrEqual(120_000);
     expect(report.assets, ctx).toBeGreaterThan(3);
+    expect(report.files, ctx).toBeGreaterThan(0);
   }, 300_000);
 
   it("a signed-in user can neither read nor write another user's rows through any endpoint, with their own valid token", async () => {

@@ -4,7 +4,9 @@
  * databases) are signed in as one user against ONE real PostgreSQL carrying the real migration,
  * through the unmodified supabase-js and the loopback stand-in for Supabase's HTTP front
  * (tests/helpers/supabase-standin). A seeded random schedule interleaves:
- *   - library edits on both sides through the library's own write paths: pictures imported, tags
+ *   - library edits on both sides through the library's own write paths: pictures imported and
+ *     pictures made by finished jobs (placed and recorded as the engine does; the files mirror sends
+ *     their originals to Storage, imports stay local), tags
  *     added and removed (two spellings of one tag among them), favourite, rating and title set,
  *     projects made, renamed and deleted, assets moved between projects, trashed, restored and
  *     deleted for good;
@@ -24,7 +26,9 @@
  * with the greatest clock must be what PostgreSQL holds — value AND clock — so no edit that should
  * win was lost, whatever was cut or killed; every op id must be in the server's applied_ops (each
  * applied once, none refused); and both desktops must show exactly PostgreSQL's live rows, with
- * every synced field, the same tags and projects, and nothing extra or twice.
+ * every synced field, the same tags and projects, and nothing extra or twice; and every live,
+ * untrashed picture from a studio bucket must have its original in storage.objects at the path its
+ * row names.
  *
  * Anything that differs is returned in `failures` (one line each, the first 40); a sync that fails
  * with anything but a network or server fault throws.
@@ -35,7 +39,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
+import { JobQueue } from '../../../src-main/engine/jobs/queue.ts';
 import { importFolder } from '../../../src-main/engine/library/import.ts';
+import { insertAssets, placeOutputs } from '../../../src-main/engine/library/ingest.ts';
 import { bulkUpdate, moveToProject, tagAssets, untagAssets, updateAsset } from '../../../src-main/engine/library/organise.ts';
 import { createProject, deleteProject, updateProject } from '../../../src-main/engine/library/projects.ts';
 import { emptyTrash, restoreAssets, trashAssets } from '../../../src-main/engine/library/trash.ts';
@@ -44,6 +50,7 @@ import { cloudFieldsOf, pendingCount, setSyncEnabled } from '../../../src-main/e
 import { TABLES, elementId } from '../../../src-main/engine/sync/tables.ts';
 import type { TableSpec } from '../../../src-main/engine/sync/tables.ts';
 import { SupabaseTransport, TransportError } from '../../../src-main/engine/sync/transport.ts';
+import { resolveRequest } from '../../../src-preload/contract/catalog.ts';
 import { pilPng } from '../../fixtures/library/formats.ts';
 import { makeWorld, type World } from '../../fixtures/library/world.ts';
 import type { Standin } from '../supabase-standin/server.ts';
@@ -77,6 +84,8 @@ export interface CloudSoakReport {
   /** Live assets and projects at the end. */
   readonly assets: number;
   readonly projects: number;
+  /** Live pictures whose original had to be in Storage (and was, unless failures say otherwise). */
+  readonly files: number;
   /** How far ahead A's clock ran (ms), until the schedule put it right. */
   readonly skewMs: number;
   /** From the last fault to both desktops and PostgreSQL settled. */
@@ -210,6 +219,26 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
         const report = await importFolder(d.w.db, d.w.layout.library, dir);
         if (report.imported.length !== 1) throw new Error(`importing a new picture on ${d.name} imported ${report.imported.length}: ${JSON.stringify(report.skipped)}`);
       };
+      /** A finished job's picture, placed and recorded as the engine does (a studio bucket: the files mirror sends it). */
+      const queues = new Map<Desktop, JobQueue>();
+      const generate = async (d: Desktop) => {
+        const queue = queues.get(d) ?? new JobQueue(d.w.db, { instanceId: `soak-${d.name}`, maxAttempts: 1, backoff: { baseMs: 1000, capMs: 5000 } });
+        queues.set(d, queue);
+        const seed = 5000 + pngs++;
+        const job = queue.enqueue('sdxl_image_fast', resolveRequest({ type: 'sdxl_image_fast', prompt: `soak job ${seed} on ${d.name}` }, () => seed).params);
+        queue.claim(job.id);
+        const staged = join(scratch, `staged-${seed}.png`);
+        writeFileSync(staged, pilPng({ width: 8, height: 8, seed }));
+        const result = {
+          outputs: [{ file: staged, thumbFile: null, kind: 'image' as const, mime: 'image/png', width: 8, height: 8, batchIndex: 0, seed, durationMs: null, fps: null, frameCount: null, recipe: { seed } }],
+          provider: 'cpu',
+          providerNote: null,
+          enhancedPrompt: null,
+          timings: { totalMs: 1 },
+        };
+        const placed = await placeOutputs(d.w.layout.library, queue.get(job.id)!, result);
+        queue.complete(job.id, placed.map((p) => p.id), () => insertAssets(d.w.db, queue.get(job.id)!, placed, result));
+      };
       const live = (d: Desktop, where = '') =>
         d.w.db.all<{ id: string }>(`SELECT id FROM assets WHERE purge_started_at IS NULL ${where} ORDER BY seq`).map((r) => r.id);
       const projects = (d: Desktop) => d.w.db.all<{ id: string }>('SELECT id FROM projects ORDER BY created_at, id').map((r) => r.id);
@@ -222,9 +251,12 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
         const ids = live(d);
         const roll = ids.length < 3 ? 0 : int(100);
         await as(d, async () => {
-          if (roll < 12) {
+          if (roll < 6) {
             await importPng(d);
             count('import');
+          } else if (roll < 12) {
+            await generate(d);
+            count('generated');
           } else if (roll < 27) {
             tagAssets(d.w.db, [pickOf(ids)!], [pickOf(TAG_NAMES)!]);
             count('tag');
@@ -379,7 +411,9 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
         try {
           const ra = await A.engine.syncNow();
           const rb = await B.engine.syncNow();
-          quiet = ra.pushed + ra.duplicates + ra.pulled + rb.pushed + rb.duplicates + rb.pulled === 0 && pendingCount(A.w.db) + pendingCount(B.w.db) === 0;
+          quiet =
+            ra.pushed + ra.duplicates + ra.pulled + ra.uploaded + ra.downloaded + ra.removed + rb.pushed + rb.duplicates + rb.pulled + rb.uploaded + rb.downloaded + rb.removed === 0 &&
+            pendingCount(A.w.db) + pendingCount(B.w.db) === 0;
         } catch (e) {
           // A connection the restarted server had closed can still fail the first request after it
           // (fetch reuses it): a network fault the engine retries, as here, a few at most.
@@ -404,11 +438,11 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
       for (const id of opIds) if (!applied.has(id)) fail(`op ${id} never reached the server`);
 
       // PostgreSQL holds, for every field, the value and clock of the latest write (clock order).
-      const rowsOf = async (tbl: 'images' | 'projects' | 'asset_tags') =>
+      const rowsOf = async (tbl: 'images' | 'projects' | 'asset_tags' | 'jobs') =>
         new Map((await cloud<{ j: Record<string, unknown> }>(`select to_jsonb(t) as j from public.${tbl} t where user_id = $1`, [userId])).map((r) => [String(r.j.id), r.j]));
-      const server = { images: await rowsOf('images'), projects: await rowsOf('projects'), asset_tags: await rowsOf('asset_tags') };
+      const server = { images: await rowsOf('images'), projects: await rowsOf('projects'), asset_tags: await rowsOf('asset_tags'), jobs: await rowsOf('jobs') };
       for (const [key, write] of oracle) {
-        const [tbl, id, col] = key.split('/') as ['images' | 'projects' | 'asset_tags', string, string];
+        const [tbl, id, col] = key.split('/') as ['images' | 'projects' | 'asset_tags' | 'jobs', string, string];
         const row = server[tbl]?.get(id);
         const kind = kindOf(TABLES[tbl], col);
         const clock = (row?.clocks as Record<string, string> | undefined)?.[col];
@@ -419,18 +453,20 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
 
       // Both desktops show exactly PostgreSQL's live rows, every synced field alike.
       const deletedProjects = new Set([...server.projects.values()].filter((p) => p.deleted_at != null).map((p) => String(p.id)));
-      const cloudView = (spec: TableSpec, row: Record<string, unknown>) => {
+      /** A row as one desktop should show it: `jobsHere`, the jobs that desktop ran (null: compare as is). */
+      const cloudView = (spec: TableSpec, row: Record<string, unknown>, jobsHere: Set<string> | null = null) => {
         const out: Record<string, unknown> = {};
         for (const f of spec.fields) out[f.col] = norm(f.kind, row[f.col]);
         // An asset left pointing at a project deleted elsewhere is in no project on a desktop.
         if ('project_id' in out && out.project_id !== null && deletedProjects.has(String(out.project_id))) out.project_id = null;
+        // Job records stay with the desktop that ran them (apply.ts): elsewhere the asset has no job.
+        if (jobsHere && 'job_id' in out && out.job_id !== null && !jobsHere.has(String(out.job_id))) out.job_id = null;
         return canon(out);
       };
       const localView = (spec: TableSpec, row: Record<string, unknown>) => cloudView(spec, cloudFieldsOf(spec, row) as Record<string, unknown>);
       const liveImages = [...server.images.values()].filter((r) => r.deleted_at == null);
       const liveProjects = [...server.projects.values()].filter((r) => r.deleted_at == null);
       const want = {
-        assets: new Map(liveImages.map((r) => [String(r.id), cloudView(TABLES.images, r)])),
         projects: new Map(liveProjects.map((r) => [String(r.id), cloudView(TABLES.projects, r)])),
         tags: new Map(liveImages.map((r) => [String(r.id), [] as string[]])),
       };
@@ -448,7 +484,9 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
       };
       for (const d of desktops) {
         const assets = d.w.db.all<Record<string, unknown>>('SELECT * FROM assets');
-        compare(`desktop ${d.name} asset`, new Map(assets.map((r) => [String(r.id), localView(TABLES.images, r)])), want.assets);
+        const jobsHere = new Set(d.w.db.all<{ id: string }>('SELECT id FROM jobs').map((r) => r.id));
+        const wantAssets = new Map(liveImages.map((r) => [String(r.id), cloudView(TABLES.images, r, jobsHere)]));
+        compare(`desktop ${d.name} asset`, new Map(assets.map((r) => [String(r.id), localView(TABLES.images, r)])), wantAssets);
         const projectRows = d.w.db.all<Record<string, unknown>>('SELECT * FROM projects');
         compare(`desktop ${d.name} project`, new Map(projectRows.map((r) => [String(r.id), localView(TABLES.projects, r)])), want.projects);
         const tags = new Map(assets.map((r) => [String(r.id), [] as string[]]));
@@ -462,6 +500,18 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
         const shas = assets.map((r) => String(r.sha256));
         if (new Set(shas).size !== shas.length) fail(`desktop ${d.name} holds a picture twice`);
       }
+      // Files: every live, untrashed picture from a studio bucket has its original in Storage, at the
+      // path its row names (imports stay local: files.ts keeps the buckets for the studio's own outputs).
+      const objects = new Set(
+        (await cloud<{ o: string }>(`select bucket_id || '/' || name as o from storage.objects where owner_id = $1::text`, [userId])).map((o) => o.o),
+      );
+      let filesChecked = 0;
+      for (const r of liveImages) {
+        if (String(r.bucket) === 'user_uploads' || r.trashed_at != null) continue; // files.ts sends neither
+        filesChecked++;
+        if (typeof r.storage_path !== 'string') fail(`image ${String(r.id)} (${String(r.bucket)}): no storage_path after draining`);
+        else if (!objects.has(`${String(r.bucket)}/${r.storage_path}`)) fail(`image ${String(r.id)}: no object ${String(r.bucket)}/${r.storage_path} in storage.objects`);
+      }
       const cloudShas = liveImages.map((r) => String(r.sha256));
       if (new Set(cloudShas).size !== cloudShas.length) fail('PostgreSQL holds a picture twice');
 
@@ -473,6 +523,7 @@ export async function runCloudSoak(options: CloudSoakOptions): Promise<CloudSoak
         assets: liveImages.length,
         projects: liveProjects.length,
         skewMs: skew,
+        files: filesChecked,
         drainMs,
         drainRounds,
         scheduleMs,
