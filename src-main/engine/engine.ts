@@ -193,6 +193,8 @@ export class Engine {
       background: lock !== null,
       onChange: (status) => this.emit('sync.changed', status),
       log: (level, message) => this.log.write(level, 'sync', message),
+      // Sync never slows a job: the background loop waits while one runs (sync/engine.ts).
+      busy: () => (this.scheduler?.runningJobs().length ?? 0) > 0,
       ...(options.cloudFetch ? { fetch: options.cloudFetch } : {}),
     });
     this.queue.onChange((job) => this.emit('jobs.changed', job));

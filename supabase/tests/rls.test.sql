@@ -258,9 +258,12 @@ select * from pg_temp.rls_matrix('usage_logs', 'action, job_id, credits_consumed
   '70000000-0000-4000-8000-00000000000a', $$'generate', 'f2000000-0000-4000-8000-00000000000a', 1$$,
   '70000000-0000-4000-8000-00000000000b', $$'generate', 'f2000000-0000-4000-8000-00000000000b', 1$$,
   append_only => true);
+-- A tag row must hang on an asset of its own user (20261206110000_ourvidz_asset_tags_owner.sql): the
+-- other user's takeover is refused before the conflict, as a tag on an asset that is not theirs.
 select * from pg_temp.rls_matrix('asset_tags', 'asset_kind, asset_id, tag',
   public.sync_element_id('f3000000-0000-4000-8000-00000000000a', 'sea'), $$'image', 'f3000000-0000-4000-8000-00000000000a', 'sea'$$,
-  public.sync_element_id('f3000000-0000-4000-8000-00000000000b', 'sea'), $$'image', 'f3000000-0000-4000-8000-00000000000b', 'sea'$$);
+  public.sync_element_id('f3000000-0000-4000-8000-00000000000b', 'sea'), $$'image', 'f3000000-0000-4000-8000-00000000000b', 'sea'$$,
+  takeover_errcode => '23503');
 select * from pg_temp.rls_matrix('project_assets', 'project_id, asset_kind, asset_id',
   public.sync_element_id('f1000000-0000-4000-8000-00000000000a', 'f3000000-0000-4000-8000-00000000000a'),
   $$'f1000000-0000-4000-8000-00000000000a', 'image', 'f3000000-0000-4000-8000-00000000000a'$$,

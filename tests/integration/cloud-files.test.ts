@@ -69,7 +69,8 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
   }
 
   /** An asset as a finished job leaves it (PNG in a job bucket, a WebP thumbnail), recorded for sync. */
-  async function made(d: Desktop, spec: { bytes?: Buffer; bucket?: string; kind?: 'image' | 'video'; favorite?: boolean } = {}): Promise<string> {
+  type Bucket = NonNullable<NonNullable<Parameters<typeof addAsset>[1]>['bucket']>;
+  async function made(d: Desktop, spec: { bytes?: Buffer; bucket?: Bucket; kind?: 'image' | 'video'; favorite?: boolean } = {}): Promise<string> {
     const bytes = spec.bytes ?? pilPng({ width: 16, height: 16, seed: Math.floor(Math.random() * 1e6) });
     const id = addAsset(d.w, { bytes, bucket: spec.bucket ?? 'sdxl_image_fast', kind: spec.kind ?? 'image', favorite: spec.favorite ?? false });
     const rel = relativeThumbPath(spec.bucket ?? 'sdxl_image_fast', id);
@@ -307,6 +308,40 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
     updateAsset(a.w.db, plain, { favorite: true });
     await a.engine.syncNow();
     expect(fileRow(a, plain, 'original')).toMatchObject({ state: 'done' });
+  });
+
+  it('an imported picture (user_uploads) keeps both its original and thumbnail here, and the sync ends', async () => {
+    const a = await desktop();
+    const id = await made(a, { bucket: 'user_uploads' });
+    const cycle = await a.engine.syncNow();
+    expect(cycle.uploaded).toBe(0);
+    expect(fileRow(a, id, 'original')).toMatchObject({ state: 'local_only', reason: expect.stringMatching(/files in "user_uploads" stay on this computer/) });
+    expect(fileRow(a, id, 'thumbnail')).toMatchObject({ state: 'local_only' });
+    expect(await cloud('select storage_path, thumbnail_path from public.images where id = $1', [id])).toEqual([{ storage_path: null, thumbnail_path: null }]);
+  });
+
+  it('the background loop waits while a job runs, and goes on when it ends; a sync the user asks for does not wait', async () => {
+    let busy = true;
+    const w = makeWorld();
+    const transport = new SupabaseTransport({ url: standin.url, anonKey: standin.anonKey });
+    await transport.signIn(EMAIL, PASSWORD);
+    setSyncEnabled(w.db, true);
+    const engine = new SyncEngine({ db: w.db, transport, libraryRoot: w.layout.library, intervalMs: 50, busy: () => busy });
+    const d = { w, transport, engine };
+    desktops.push(d);
+    const id = await made(d);
+    engine.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await cloud('select id from public.images where id = $1', [id])).toEqual([]);
+    busy = false;
+    const end = Date.now() + 10_000;
+    while (fileRow(d, id, 'original')?.state !== 'done' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(fileRow(d, id, 'original')).toMatchObject({ state: 'done' });
+    await engine.stop();
+    busy = true;
+    const id2 = await made(d);
+    expect((await engine.syncNow()).uploaded).toBe(2);
+    expect(fileRow(d, id2, 'original')).toMatchObject({ state: 'done' });
   });
 
   it('another signed-in user cannot read or delete these files with their own valid token', async () => {

@@ -193,7 +193,7 @@ describe.skipIf(!bin)('cloud soak: two desktops, randomized edits, disconnects, 
   // owner's own push of that tag is refused: "belongs to a row you cannot change". `.fails` keeps
   // this honest: the test fails today as it should; when the migration keys element rows by owner
   // (or checks asset_id against the caller's images/videos) it passes and vitest says to drop `.fails`.
-  it.fails("another user who knows an asset's id cannot stop its owner from tagging it", async () => {
+  it("another user who knows an asset's id cannot stop its owner from tagging it", async () => {
     const owner = await standin.addUser('owner@example.com', PASSWORD);
     await standin.addUser('squatter@example.com', PASSWORD);
     const ownerT = new SupabaseTransport({ url: standin.url, anonKey: standin.anonKey });

@@ -376,7 +376,10 @@ describe.skipIf(!bin)('cloud sync: two desktops through supabase-js and a stand-
     expect(standin.requestCount()).toBe(before);
     c.engine.resume();
     const r = await c.engine.syncNow();
-    expect(r.pushed).toBe(3);
+    // The three records, then the storage path of the one original that went up (the imported
+    // picture is in user_uploads, which stays on this computer).
+    expect(r.uploaded).toBe(1);
+    expect(r.pushed).toBe(4);
     expect(standin.requestCount('/rest/v1/rpc/sync_push')).toBeGreaterThan(0);
     const rows = await cloud('select prompt, favorite from public.images where id = any($1::uuid[]) order by prompt', [[old, id]]);
     expect(rows).toEqual([

@@ -157,6 +157,8 @@ export interface CloudSyncOptions {
   /** Tests: the fetch supabase-js uses; the engine's intervals. */
   readonly fetch?: typeof fetch;
   readonly engine?: Partial<Pick<SyncEngineOptions, 'intervalMs' | 'backoffMs' | 'maxBackoffMs' | 'files'>>;
+  /** A generation job is running (the runner's scheduler): background sync waits for it (engine.ts). */
+  readonly busy?: () => boolean;
   /** How often a change of status is looked for while sync is on (default 1 s). */
   readonly watchMs?: number;
 }
@@ -386,7 +388,7 @@ export class CloudSync {
     if (n > 0) this.options.log('info', `${n} refused change(s) will be sent again`);
     const f = this.db.run(`UPDATE sync_files SET state = 'waiting', reason = NULL WHERE state = 'failed'`).changes;
     if (f > 0) this.options.log('info', `${f} file(s) that failed will be tried again`);
-    if (this.engine && this.options.background) void this.engine.syncNow().catch(() => undefined);
+    if (this.engine && this.options.background) void this.engine.syncNow({ background: true }).catch(() => undefined);
     this.changed();
     return this.status();
   }
@@ -395,7 +397,7 @@ export class CloudSync {
   async setMirror(patch: Partial<MirrorSettings>): Promise<CloudStatus> {
     const next = setMirrorSettings(this.db, patch);
     this.options.log('info', `the cloud mirror now sends ${next.scope === 'all' ? 'every asset' : next.scope === 'favorites' ? 'favourites' : `the assets of ${String(next.projectIds.length)} chosen project(s)`}`);
-    if (this.engine && this.options.background) void this.engine.syncNow().catch(() => undefined);
+    if (this.engine && this.options.background) void this.engine.syncNow({ background: true }).catch(() => undefined);
     this.changed();
     return this.status();
   }
@@ -495,6 +497,7 @@ export class CloudSync {
         libraryRoot: this.options.libraryRoot(),
         ...this.options.engine,
         files: { ...this.options.engine?.files, onChange: () => this.changed() },
+        ...(this.options.busy ? { busy: this.options.busy } : {}),
       });
     }
     this.engine.resume();

@@ -70,6 +70,13 @@ export interface SyncEngineOptions {
   readonly now?: () => number;
   /** The file mirror's options (tus retry delays, chunk size) and a hook for its progress. */
   readonly files?: Pick<FileSyncOptions, 'retryDelays' | 'chunkSize' | 'onChange'>;
+  /**
+   * A generation job is running: background cycles wait (and a transfer in flight waits between
+   * chunks) so sync never slows a job; at most `maxYieldMs` (default 10 min) in a row, so a long
+   * queue still syncs now and then. `syncNow()` asked by the user does not wait.
+   */
+  readonly busy?: () => boolean;
+  readonly maxYieldMs?: number;
 }
 
 const KEY_LAST_SYNC = 'sync.last_sync';
@@ -94,7 +101,13 @@ export class SyncEngine {
     this.options = options;
     this.files =
       options.transport.files && options.libraryRoot
-        ? new FileSync({ db: options.db, root: options.libraryRoot, transport: options.transport.files, ...options.files })
+        ? new FileSync({
+            db: options.db,
+            root: options.libraryRoot,
+            transport: options.transport.files,
+            ...options.files,
+            ...(options.busy ? { yieldTo: () => this.mustYield() } : {}),
+          })
         : null;
   }
 
@@ -127,16 +140,16 @@ export class SyncEngine {
    * paused. Throws the failure that stopped it (a TransportError for network and server trouble);
    * what was done before the failure stays done.
    */
-  syncNow(): Promise<SyncCycle> {
+  syncNow(options: { background?: boolean } = {}): Promise<SyncCycle> {
     if (this.inFlight) return this.inFlight;
-    const cycle = this.cycle().finally(() => {
+    const cycle = this.cycle(options.background ?? false).finally(() => {
       this.inFlight = null;
     });
     this.inFlight = cycle;
     return cycle;
   }
 
-  private async cycle(): Promise<SyncCycle> {
+  private async cycle(background: boolean): Promise<SyncCycle> {
     const empty: SyncCycle = { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0, uploaded: 0, downloaded: 0, removed: 0 };
     if (!syncEnabled(this.db) || this.paused) return empty;
     if (this.transport.user === null) throw new TransportError('not signed in to the cloud: sign in to sync', false);
@@ -146,7 +159,7 @@ export class SyncEngine {
       const pulled = await this.pullAll();
       // Records first (cheap, what the web app lists), then files; the paths of what went up are
       // recorded by the file stage and pushed right after it.
-      const files = this.files ? await this.files.run() : { uploaded: 0, downloaded: 0, deleted: 0 };
+      const files = this.files ? await this.files.run({ background }) : { uploaded: 0, downloaded: 0, deleted: 0 };
       if (files.uploaded > 0) {
         const more = await this.pushAll();
         pushed.pushed += more.pushed;
@@ -289,6 +302,21 @@ export class SyncEngine {
     return Math.round(d * (0.8 + Math.random() * 0.4));
   }
 
+  private yieldingSince: number | null = null;
+
+  /** A job runs and sync has not waited maxYieldMs for it yet. */
+  private mustYield(): boolean {
+    if (!this.options.busy?.()) {
+      this.yieldingSince = null;
+      return false;
+    }
+    const t = Date.now();
+    this.yieldingSince ??= t;
+    if (t - this.yieldingSince < (this.options.maxYieldMs ?? 600_000)) return true;
+    this.yieldingSince = t; // one go, then wait again
+    return false;
+  }
+
   private schedule(delay: number): void {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
@@ -296,7 +324,11 @@ export class SyncEngine {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.running || this.paused) return;
-      this.syncNow().then(
+      if (this.mustYield()) {
+        this.schedule(1000);
+        return;
+      }
+      this.syncNow({ background: true }).then(
         () => this.schedule(this.backoffDelay(0)),
         (e: unknown) => {
           // Not retryable (signed out, refused): wait for the user, at the longest back-off.

@@ -137,6 +137,8 @@ export interface FileSyncOptions {
   /** tus's own retries within one upload (a cut connection resumes at once); ms between tries. */
   readonly retryDelays?: readonly number[];
   readonly chunkSize?: number;
+  /** A generation job wants the machine: background transfers wait between chunks (see SyncEngine's busy). */
+  readonly yieldTo?: () => boolean;
 }
 
 /** Bytes over time, for the speed shown beside a transfer. */
@@ -165,6 +167,8 @@ async function pace(limit: number | null, startedAt: number, sent: number): Prom
 
 class Aborted extends Error {}
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export class FileSync {
   private readonly db: Database;
   private readonly o: FileSyncOptions;
@@ -176,6 +180,8 @@ export class FileSync {
   /** Settles the upload in flight when it is aborted (tus calls neither onSuccess nor onError then). */
   private abortActive: (() => void) | null = null;
   private activeDownload: AbortController | null = null;
+  /** The user asked for this transfer (an original opened): it does not wait for jobs. */
+  private urgent = false;
 
   constructor(options: FileSyncOptions) {
     this.db = options.db;
@@ -199,6 +205,12 @@ export class FileSync {
     this.aborted = false;
   }
 
+  /** Waits while a job runs (background transfers only). */
+  private async yieldToJobs(): Promise<void> {
+    while (!this.urgent && !this.aborted && this.o.yieldTo?.()) await sleep(250);
+    if (this.aborted) throw new Aborted();
+  }
+
   /** Files that failed go again on the next run. */
   retryFailed(): number {
     return this.db.run(`UPDATE sync_files SET state = 'waiting', reason = NULL WHERE state = 'failed'`).changes;
@@ -210,9 +222,11 @@ export class FileSync {
    * when the network or the server stops it (the engine backs off); per-file refusals are kept on
    * their rows with the reason.
    */
-  async run(): Promise<FileRunResult> {
+  async run(options: { background?: boolean } = {}): Promise<FileRunResult> {
     const result: FileRunResult = { uploaded: 0, downloaded: 0, deleted: 0 };
     if (this.aborted) return result;
+    // Only the background loop gives way to jobs; a sync the user asked for goes at once.
+    this.urgent = !options.background;
     const { userId } = await this.o.transport.session();
     this.plan(userId);
     try {
@@ -222,6 +236,7 @@ export class FileSync {
           `SELECT * FROM sync_files WHERE dir = 'up' AND state = 'waiting' ORDER BY part = 'original', updated_at, asset_id LIMIT 1`,
         );
         if (!row) break;
+        await this.yieldToJobs();
         if (await this.upload(row)) result.uploaded++;
       }
       for (const row of this.db.all<FileRow>(`SELECT * FROM sync_files WHERE dir = 'delete' AND state = 'waiting' ORDER BY updated_at`)) {
@@ -240,6 +255,7 @@ export class FileSync {
       if (e instanceof Aborted) return result;
       throw e;
     } finally {
+      this.urgent = false;
       this.setTransfer(null);
     }
     return result;
@@ -271,12 +287,14 @@ export class FileSync {
     );
     const row = this.db.get<FileRow>(`SELECT * FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId)!;
     this.aborted = false;
+    this.urgent = true;
     try {
       if (!(await this.download(row))) {
         const r = this.db.get<{ reason: string | null }>(`SELECT reason FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId);
         throw new StudioError('download_failed', r?.reason ?? 'the original could not be brought down from the cloud');
       }
     } finally {
+      this.urgent = false;
       this.setTransfer(null);
     }
   }
@@ -311,6 +329,7 @@ export class FileSync {
       );
       if (rows.length === 0) break;
       const t = Date.now();
+      const before = this.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_files')!.n;
       this.db.transaction(() => {
         for (const a of rows) {
           const fields = JSON.parse(a.fields) as Record<string, unknown>;
@@ -332,12 +351,16 @@ export class FileSync {
           if (typeof fields.storage_path === 'string') insert('original', fields.storage_path, a.file_size, 'done', null);
           else if (whyLocal) insert('original', original, a.file_size, 'local_only', whyLocal);
           else insert('original', original, a.file_size, 'waiting', null);
-          if (a.thumb_path && BUCKET_LIMITS[a.bucket] !== undefined) {
+          if (a.thumb_path) {
             const thumb = `${userId}/thumbs/${a.sha256}.png`;
-            insert('thumbnail', typeof fields.thumbnail_path === 'string' ? fields.thumbnail_path : thumb, 0, typeof fields.thumbnail_path === 'string' ? 'done' : 'waiting', null);
+            if (typeof fields.thumbnail_path === 'string') insert('thumbnail', fields.thumbnail_path, 0, 'done', null);
+            else if (BUCKET_LIMITS[a.bucket] === undefined) insert('thumbnail', thumb, 0, 'local_only', whyLocal);
+            else insert('thumbnail', thumb, 0, 'waiting', null);
           }
         }
       });
+      // Every row the query returns gets a row here; should one ever not, stop rather than spin.
+      if (this.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_files')!.n === before) break;
     }
     // From other desktops: thumbnails always, originals when the user mirrors everything here.
     const remote = this.db.all<{ id: string; bucket: string; thumb_path: string | null; file_size: number; fields: string }>(
@@ -575,7 +598,7 @@ export class FileSync {
         headers: { apikey: transport.anonKey, 'x-upsert': 'false' },
         metadata: { bucketName: row.bucket, objectName: row.path, contentType, cacheControl: '31536000' },
         onBeforeRequest: async (req) => {
-          if (this.aborted) throw new Aborted();
+          await this.yieldToJobs();
           const { accessToken } = await transport.session();
           req.setHeader('Authorization', `Bearer ${accessToken}`);
           if (req.getMethod() === 'PATCH' || req.getMethod() === 'POST') {
@@ -698,6 +721,7 @@ export class FileSync {
       await mkdir(dirname(abs), { recursive: true });
       const source = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
       const onBytes = (n: number) => this.progress(row, 'down', n, total);
+      const yieldToJobs = () => this.yieldToJobs();
       await pipeline(
         source,
         async function* (chunks: AsyncIterable<Buffer>) {
@@ -705,6 +729,7 @@ export class FileSync {
             hash.update(chunk);
             got += chunk.length;
             onBytes(got);
+            await yieldToJobs();
             await pace(settings.bandwidthLimit, startedAt, got);
             yield chunk;
           }
