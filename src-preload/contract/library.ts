@@ -124,6 +124,11 @@ export interface AssetDetail extends AssetView {
   readonly duplicates: readonly string[];
   /** Why no thumbnail could be made, when that is the case. */
   readonly thumbError: string | null;
+  /**
+   * Made on another desktop and mirrored here, with its original still only in the cloud: the viewer
+   * asks `sync.download` for it when it opens.
+   */
+  readonly originalInCloud: boolean;
 }
 
 export interface AssetPage {

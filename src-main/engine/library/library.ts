@@ -160,6 +160,7 @@ export class Library {
       timings: parse<Record<string, number>>(row.timings, {}),
       duplicates,
       thumbError: row.thumb_error,
+      originalInCloud: this.db.get<{ x: number }>('SELECT 1 AS x FROM sync_remote_files WHERE asset_id = ?', id) !== undefined,
     };
   }
 

@@ -4,7 +4,7 @@ import type { ConnectionState } from '../api/connection.ts';
 import type { GpuStats } from '../contract.ts';
 import { formatMb } from '../format.ts';
 import { useStudio } from '../store.ts';
-import { cloudBadgeText, useCloudStatus } from '../features/settings/cloud/cloud-store.ts';
+import { cloudBadgeText, cloudBadgeTitle, useCloudStatus } from '../features/settings/cloud/cloud-store.ts';
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = {
   idle: 'Starting',
@@ -132,12 +132,12 @@ function CloudStatusItem() {
   const navigate = useStudio((s) => s.navigate);
   if (!cloud || cloud.url === null) return null;
   const text = cloudBadgeText(cloud);
-  const problem = cloud.failures.length > 0 || (cloud.lastError !== null && cloud.enabled);
+  const problem = cloud.failures.length > 0 || cloud.files.failures.length > 0 || (cloud.lastError !== null && cloud.enabled);
   return (
     <button
       type="button"
       className={`status-item status-cloud${problem ? ' status-cloud--problem' : ''}`}
-      title={cloud.lastError ?? 'Cloud sync settings'}
+      title={cloudBadgeTitle(cloud)}
       data-testid="cloud-status"
       onClick={() => {
         navigate('settings');

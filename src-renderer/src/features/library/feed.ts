@@ -444,6 +444,6 @@ export class LibraryFeed {
 
 /** An AssetDetail trimmed to the AssetView the grid keeps (the recipe and timings can be large). */
 export function toView(detail: AssetDetail): AssetView {
-  const { recipe: _recipe, timings: _timings, duplicates: _duplicates, thumbError: _thumbError, ...view } = detail;
+  const { recipe: _recipe, timings: _timings, duplicates: _duplicates, thumbError: _thumbError, originalInCloud: _inCloud, ...view } = detail;
   return view;
 }

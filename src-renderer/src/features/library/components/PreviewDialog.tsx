@@ -22,6 +22,7 @@ import { ConfirmDialog } from './dialogs.tsx';
 import { ChevronLeftIcon, ChevronRightIcon } from '../../../components/icons.tsx';
 import { focusListItem } from './list-focus.ts';
 import { MetadataPanel } from './MetadataPanel.tsx';
+import { CloudOriginal } from './CloudOriginal.tsx';
 import { UNDO_BAR_CLASS } from './UndoToast.tsx';
 
 function ImageView({ asset, viewer, children }: { asset: AssetView; viewer: Ref<ViewerHandle>; children?: ReactNode }) {
@@ -65,6 +66,8 @@ export function PreviewDialog() {
   const setFocus = useStudio((s) => s.setLibraryFocus);
   const [detail, setDetail] = useState<AssetDetail | null>(null);
   const [confirming, setConfirming] = useState(false);
+  // Read the asset again (its original came down from the cloud).
+  const [reads, setReads] = useState(0);
   const viewer = useRef<ViewerHandle>(null);
 
   // The row as the list has it (kept fresh by library.changed), else the detail read below.
@@ -99,7 +102,8 @@ export function PreviewDialog() {
     return () => {
       live = false;
     };
-  }, [controller, id, updatedAt, tagsKey]);
+  }, [controller, id, updatedAt, tagsKey, reads]);
+  const inCloud = detail !== null && detail.id === id && detail.originalInCloud;
 
   const go = useCallback(
     async (delta: number) => {
@@ -165,7 +169,9 @@ export function PreviewDialog() {
           <Dialog.Title className="visually-hidden">{asset ? `${assetOrigin(asset)}: ${promptOrKind(asset)}` : 'Preview'}</Dialog.Title>
           <div className="preview-stage">
             {asset ? (
-              asset.kind === 'video' ? (
+              inCloud ? (
+                <CloudOriginal asset={asset} onArrived={() => setReads((n) => n + 1)} />
+              ) : asset.kind === 'video' ? (
                 <VideoPlayer
                   key={asset.id}
                   className="preview-video"

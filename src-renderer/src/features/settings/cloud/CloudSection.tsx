@@ -10,7 +10,9 @@ import { getStudioApi } from '../../../api/index.ts';
 import type { CloudStatus } from '../../../contract.ts';
 import { FieldError, SettingRow, SettingsSection } from '../components/parts.tsx';
 import { asSentence } from '../logic.ts';
-import { setCloudStatus, sinceText, useCloudStatus } from './cloud-store.ts';
+import { setCloudStatus, sinceText, supabaseDashboardUsers, useCloudStatus } from './cloud-store.ts';
+import { FilesBlock } from './FilesBlock.tsx';
+import { MirrorChoices } from './MirrorChoices.tsx';
 import './cloud.css';
 
 /** Runs one sync.* call: its answer becomes the status; a refusal comes back as a sentence. */
@@ -41,7 +43,10 @@ function ProjectRow({ status }: { status: CloudStatus }) {
   const [anonKey, setAnonKey] = useState('');
   const [pasted, setPasted] = useState('');
   useEffect(() => {
+    // Set from elsewhere (the CLI, `studio serve`'s API) while nothing was typed here: show it.
     if (status.url === null) setEditing(true);
+    else setEditing((was) => was && (url !== '' || anonKey !== '' || pasted !== ''));
+    // Only on a change of project, not on each keystroke.
   }, [status.url]);
   const save = async () => {
     const api = getStudioApi();
@@ -104,6 +109,35 @@ function ProjectRow({ status }: { status: CloudStatus }) {
   );
 }
 
+/**
+ * Creating an account and resetting a password are not done here: the studio only signs in. The
+ * project set here is a Supabase project (URL and anon key); the address of an OurVidz web app in
+ * front of it is not known, so the links go where the project's owner does both — the Supabase
+ * dashboard's Authentication → Users page (Add user; Send password recovery) — and the sentence
+ * names the web app for people who use one.
+ */
+function AccountHelp({ url }: { url: string }) {
+  const dashboard = supabaseDashboardUsers(url);
+  return (
+    <div className="cloud-account-help" data-testid="cloud-account-help">
+      {dashboard ? (
+        <p className="settings-inline">
+          <a href={dashboard} target="_blank" rel="noreferrer noopener">
+            Create an account
+          </a>
+          <a href={dashboard} target="_blank" rel="noreferrer noopener">
+            Forgot password?
+          </a>
+        </p>
+      ) : null}
+      <p className="settings-hint">
+        Sign up or reset a password in the OurVidz web app that uses this project; or, as the project’s owner, in the Supabase dashboard → Authentication → Users (Add user, Send password
+        recovery){dashboard ? ', which the links open' : ''}. Then sign in here.
+      </p>
+    </div>
+  );
+}
+
 function AccountRow({ status }: { status: CloudStatus }) {
   const call = useCall();
   const [email, setEmail] = useState('');
@@ -148,7 +182,7 @@ function AccountRow({ status }: { status: CloudStatus }) {
               {call.busy === 'login' ? 'Signing in…' : 'Sign in'}
             </button>
           </div>
-          <p className="settings-hint">No account yet, or forgot the password? Sign up or reset it on the OurVidz web app for this project, then sign in here.</p>
+          <AccountHelp url={status.url} />
         </form>
       )}
       <FieldError id="cloud-account-error" message={call.error} />
@@ -228,6 +262,7 @@ function MirrorRow({ status, now }: { status: CloudStatus; now: number }) {
           </button>
         </div>
       ) : null}
+      {status.enabled ? <FilesBlock files={status.files} busy={call.busy !== null} onRetry={() => void call.run('retry', () => api().sync.retry())} /> : null}
       <FieldError id="cloud-mirror-error" message={call.error} />
     </SettingRow>
   );
@@ -249,6 +284,7 @@ export function CloudSection() {
           <ProjectRow status={status} />
           <AccountRow status={status} />
           <MirrorRow status={status} now={now} />
+          <MirrorChoices settings={status.files.settings} />
         </>
       )}
     </SettingsSection>
