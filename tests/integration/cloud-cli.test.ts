@@ -115,6 +115,46 @@ describe.skipIf(!bin)('studio sync: the CLI against supabase-js, a stand-in HTTP
     expect(rpcs()).toBe(before);
   });
 
+  it('`studio sync mirror` shows and changes what is mirrored, refuses a wrong value with the reason, and sends nothing', async () => {
+    const requests = standin.requestCount();
+    const shown = await run(['sync', 'mirror']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toBe('every asset; video originals at any size; originals from other desktops come when opened; no speed limit; project file limit 50 MB\n');
+
+    const slow = await run(['sync', 'mirror', '--speed-limit', '8']);
+    expect(slow.code).toBe(2);
+    expect(slow.stderr).toContain('a speed limit under 16 KB/s would take hours for one image');
+    const scope = await run(['sync', 'mirror', '--scope', 'everything']);
+    expect(scope.code).toBe(2);
+    expect(scope.stderr).toContain('--scope is all, favorites or projects (got "everything")');
+    const project = await run(['sync', 'mirror', '--project', 'Holiday']);
+    expect(project.code).toBe(2);
+    expect(project.stderr).toContain('no project "Holiday" in the library: give a project\'s id or its exact title');
+    const size = await run(['sync', 'mirror', '--project-file-limit', 'big']);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('--project-file-limit takes a size in MB such as 50 (got "big")');
+
+    const set = await json<CloudStatus>(['sync', 'mirror', '--scope', 'favourites', '--video-thumb-only-over', '100', '--download-originals', 'auto', '--speed-limit', '512', '--project-file-limit', '8']);
+    expect(set.files.settings).toEqual({
+      scope: 'favorites',
+      projectIds: [],
+      videoThumbOnlyOverBytes: 100 * 1024 * 1024,
+      downloadOriginals: true,
+      bandwidthLimit: 512 * 1024,
+      projectFileLimit: 8 * 1024 * 1024,
+    });
+    // Kept in the studio database: a new process reads them back.
+    expect((await json<CloudStatus>(['sync', 'status'])).files.settings.scope).toBe('favorites');
+    const back = await run(['sync', 'mirror', '--scope', 'all', '--video-thumb-only-over', 'none', '--download-originals', 'on-open', '--speed-limit', 'none', '--project-file-limit', '50']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/^the mirror now sends every asset; video originals at any size; originals from other desktops come when opened; no speed limit; project file limit 50 MB$/m);
+    const status = await run(['sync', 'status']);
+    expect(status.stdout).toMatch(/^mirrored: {4}every asset; /m);
+    expect(status.stdout).toMatch(/^files: {7}nothing moving now$/m);
+    expect(status.stdout).toMatch(/^ {2}waiting: {3}0 to upload \(0 KB\), 0 to download$/m);
+    expect(standin.requestCount()).toBe(requests);
+  });
+
   it('with sync off nothing is sent: `sync now` refuses and the server sees no request', async () => {
     const requests = standin.requestCount();
     const r = await run(['sync', 'now']);
@@ -149,6 +189,13 @@ describe.skipIf(!bin)('studio sync: the CLI against supabase-js, a stand-in HTTP
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^synced: sent 0, fetched \d+, applied \d+; 0 waiting$/m);
     expect(text.stderr).toContain(`syncing 0 waiting changes with ${standin.url}`);
+    // The imported picture is in the user_uploads bucket, which the cloud does not take: its file stays here, said with the reason.
+    expect(text.stdout).toMatch(/^files: 0 uploaded, 0 downloaded, 0 removed from the cloud; 0 waiting to upload, 0 to download, 1 kept on this computer$/m);
+    const files = await run(['sync', 'status']);
+    expect(files.stdout).toMatch(/^ {2}kept on this computer: 1$/m);
+    expect(files.stdout).toMatch(/^ {4}.+\.png: files in "user_uploads" stay on this computer: the cloud's buckets hold the studio's own PNG and MP4 outputs/m);
+    expect(r.uploaded).toBe(0);
+    expect(r.status.files).toMatchObject({ uploadsWaiting: 0, localOnlyCount: 1, failures: [] });
   });
 
   it('paused, nothing is sent; resumed, it syncs again', async () => {
