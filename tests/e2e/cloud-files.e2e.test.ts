@@ -155,12 +155,16 @@ describe.skipIf(!bin)('Settings → Cloud: what is mirrored, files going up, fil
     // Chosen projects: the library's projects to pick from (none yet here, and it says so).
     await mirror.getByRole('radio', { name: 'Chosen projects' }).check();
     await until(() => mirror.getByText('The library has no projects yet').count()).toBe(1);
+    const project = await host!.api<{ id: string }>('library.projectsCreate', { title: 'Harbour series' });
 
     await page.reload();
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await openCloud();
     const again = section().getByTestId('cloud-mirror');
     await until(() => again.getByRole('radio', { name: 'Chosen projects' }).isChecked()).toBe(true);
+    // The library's projects, one box each.
+    await again.getByRole('group', { name: 'Projects to mirror' }).getByRole('checkbox', { name: 'Harbour series' }).check();
+    await until(async () => (await status()).files.settings.projectIds).toEqual([project.id]);
     expect(await again.getByLabel('Speed limit, up and down (empty: none)').inputValue()).toBe('1024');
     expect(await again.getByLabel(/^Project file limit/).inputValue()).toBe('8');
     expect(await again.getByLabel('Videos over this size send their thumbnail only (empty: always the original)').inputValue()).toBe('100');

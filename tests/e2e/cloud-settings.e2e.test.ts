@@ -104,6 +104,12 @@ describe.skipIf(!bin)('Settings → Cloud: configure, sign in, mirror, sign out 
     await until(() => section().getByTestId('cloud-url').textContent()).toBe(standin.url);
     await until(() => page.getByTestId('cloud-status').textContent()).toBe('Cloud: signed out');
 
+    // Making an account and resetting a password happen elsewhere, and the form says where (a
+    // self-hosted project such as this one has no dashboard link to offer).
+    const help = section().getByTestId('cloud-account-help');
+    expect(await help.textContent()).toContain('Sign up or reset a password in the OurVidz web app that uses this project; or, as the project’s owner, in the Supabase dashboard → Authentication → Users');
+    expect(await help.getByRole('link').count()).toBe(0);
+
     await section().getByLabel('Email').fill(EMAIL);
     await section().getByLabel('Password').fill('not it');
     await section().getByRole('button', { name: 'Sign in' }).click();
