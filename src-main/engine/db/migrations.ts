@@ -360,6 +360,11 @@ CREATE TABLE sync_files (
   PRIMARY KEY (asset_id, part, dir)
 ) WITHOUT ROWID;
 CREATE INDEX sync_files_state ON sync_files (dir, state);
+-- Assets whose files may need planning (made, changed, thumbnailed, pulled, or a new mirror choice):
+-- the planner looks only at these, so a sync of a 100,000-asset library does not scan it.
+CREATE TABLE sync_files_dirty (
+  asset_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
 `,
   },
 ];

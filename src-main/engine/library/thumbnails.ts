@@ -15,6 +15,7 @@ import { posterFrame } from './metadata/ffmpeg.ts';
 import { decoderInput } from './metadata/decode-check.ts';
 import type { FfmpegSource } from './metadata/ffmpeg.ts';
 import { absoluteInRoot, relativeThumbPath } from './store.ts';
+import { markFilesDirty } from '../sync/outbox.ts';
 
 export const THUMB_MAX_SIDE = 320;
 
@@ -174,6 +175,8 @@ export class ThumbnailQueue {
       await writeFileAtomic(join(root, rel), webp);
       if (!db.raw.isOpen) return;
       const r = db.run('UPDATE assets SET thumb_path = ?, thumb_error = NULL WHERE id = ? AND thumb_path IS NULL', rel, id);
+      // The cloud mirror sends thumbnails too: this one may go now.
+      if (r.changes > 0) markFilesDirty(db, id);
       // Deleted while we worked: leave no orphan behind.
       if (r.changes === 0 && !db.get('SELECT 1 AS x FROM assets WHERE id = ? AND thumb_path = ?', id, rel)) {
         await unlink(join(root, rel)).catch(() => undefined);

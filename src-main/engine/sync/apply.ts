@@ -21,7 +21,7 @@ import { unlink } from 'node:fs/promises';
 import type { Database } from '../db/database.ts';
 import { TABLES, toLocalValue } from './tables.ts';
 import type { CloudTable, CloudValue, TableSpec } from './tables.ts';
-import { cloudFieldsOf, readShadow, withClock, writeShadow } from './outbox.ts';
+import { cloudFieldsOf, markFilesDirty, readShadow, withClock, writeShadow } from './outbox.ts';
 import { HLC_PATTERN } from './hlc.ts';
 
 export interface PulledRow {
@@ -143,6 +143,8 @@ function applyOne(db: Database, tbl: CloudTable, id: string, data: Record<string
     }
   }
   writeShadow(db, tbl, id, null, { fields, clocks });
+  // A pulled asset's thumbnail or original may be in the cloud now (sync/files.ts plans it).
+  if (spec.local === 'assets') markFilesDirty(db, id);
   return true;
 }
 

@@ -89,7 +89,8 @@ export function setMirrorSettings(db: Database, patch: Partial<MirrorSettings>):
   db.transaction(() => {
     stateSet(db, KEY_MIRROR, JSON.stringify(next));
     db.run(`DELETE FROM sync_files WHERE dir = 'up' AND (state = 'local_only' OR (state = 'waiting' AND upload_url IS NULL))`);
-    if (next.downloadOriginals) db.run(`DELETE FROM sync_files WHERE dir = 'down' AND part = 'original' AND state = 'local_only'`);
+    // Every asset is looked at again under the new choice (one pass; the planner reads only these).
+    db.run('INSERT OR IGNORE INTO sync_files_dirty (asset_id) SELECT id FROM assets WHERE purge_started_at IS NULL');
   });
   return next;
 }
@@ -228,7 +229,7 @@ export class FileSync {
     // Only the background loop gives way to jobs; a sync the user asked for goes at once.
     this.urgent = !options.background;
     const { userId } = await this.o.transport.session();
-    this.plan(userId);
+    await this.plan(userId);
     try {
       for (;;) {
         if (this.aborted) break;
@@ -305,98 +306,88 @@ export class FileSync {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** New rows for what should move: assets of this desktop to send, assets from others to fetch. */
-  private plan(userId: string): void {
+  /**
+   * New rows for what should move, for the assets marked dirty (made, changed, thumbnailed, pulled,
+   * or all of them after a new mirror choice): this desktop's to send, other desktops' to fetch.
+   * Only those are read, so a cycle over a large library costs what changed, not its size.
+   */
+  private async plan(userId: string): Promise<void> {
     const settings = mirrorSettings(this.db);
-    const scope =
-      settings.scope === 'favorites'
-        ? 'AND a.favorite = 1'
-        : settings.scope === 'projects'
-          ? 'AND a.project_id IN (SELECT value FROM json_each(?))'
-          : '';
-    const params = settings.scope === 'projects' ? [JSON.stringify(settings.projectIds)] : [];
+    const projects = new Set(settings.projectIds);
     for (;;) {
-      const rows = this.db.all<AssetRow>(
-        `SELECT a.id, a.kind, a.bucket, a.mime, a.file_path, a.thumb_path, a.file_size, a.sha256, s.fields
-         FROM assets a JOIN sync_rows s ON s.tbl = (CASE a.kind WHEN 'video' THEN 'videos' ELSE 'images' END) AND s.row_id = a.id
-         WHERE a.purge_started_at IS NULL AND a.trashed_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM sync_remote_files r WHERE r.asset_id = a.id)
-           AND (NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'up' AND f.part = 'original')
-                OR (a.thumb_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'up' AND f.part = 'thumbnail')))
-           ${scope}
-         ORDER BY a.seq LIMIT 500`,
-        ...params,
-      );
-      if (rows.length === 0) break;
+      // One batch per turn of the event loop: the app stays responsive while a big library is planned.
+      await new Promise((r) => setImmediate(r));
+      const batch = this.db.all<{ asset_id: string }>('SELECT asset_id FROM sync_files_dirty LIMIT 500');
+      if (batch.length === 0) break;
       const t = Date.now();
-      const before = this.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_files')!.n;
       this.db.transaction(() => {
-        for (const a of rows) {
+        for (const { asset_id: id } of batch) {
+          this.db.run('DELETE FROM sync_files_dirty WHERE asset_id = ?', id);
+          const a = this.db.get<AssetRow & { favorite: number; project_id: string | null; trashed_at: number | null; purge_started_at: number | null; remote: number }>(
+            `SELECT a.id, a.kind, a.bucket, a.mime, a.file_path, a.thumb_path, a.file_size, a.sha256, a.favorite, a.project_id,
+                    a.trashed_at, a.purge_started_at, s.fields, EXISTS (SELECT 1 FROM sync_remote_files r WHERE r.asset_id = a.id) AS remote
+             FROM assets a JOIN sync_rows s ON s.tbl = (CASE a.kind WHEN 'video' THEN 'videos' ELSE 'images' END) AND s.row_id = a.id
+             WHERE a.id = ?`,
+            id,
+          );
+          if (!a || a.purge_started_at !== null) continue;
           const fields = JSON.parse(a.fields) as Record<string, unknown>;
-          const ext = a.kind === 'video' ? 'mp4' : 'png';
-          const insert = (part: 'original' | 'thumbnail', path: string, size: number, state: string, reason: string | null) =>
-            this.db.run(
-              `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, reason, updated_at) VALUES (?, ?, 'up', ?, ?, ?, ?, ?, ?)`,
-              a.id,
-              part,
-              a.bucket,
-              path,
-              size,
-              state,
-              reason,
-              t,
-            );
-          const whyLocal = this.localReason(a, settings);
-          const original = `${userId}/${a.sha256}.${ext}`;
-          if (typeof fields.storage_path === 'string') insert('original', fields.storage_path, a.file_size, 'done', null);
-          else if (whyLocal) insert('original', original, a.file_size, 'local_only', whyLocal);
-          else insert('original', original, a.file_size, 'waiting', null);
-          if (a.thumb_path) {
-            const thumb = `${userId}/thumbs/${a.sha256}.png`;
-            if (typeof fields.thumbnail_path === 'string') insert('thumbnail', fields.thumbnail_path, 0, 'done', null);
-            else if (BUCKET_LIMITS[a.bucket] === undefined) insert('thumbnail', thumb, 0, 'local_only', whyLocal);
-            else insert('thumbnail', thumb, 0, 'waiting', null);
+          if (a.remote) this.planDown(a, fields, settings, t);
+          else if (a.trashed_at === null && (settings.scope === 'all' || (settings.scope === 'favorites' ? a.favorite === 1 : a.project_id !== null && projects.has(a.project_id)))) {
+            this.planUp(a, fields, settings, userId, t);
           }
         }
       });
-      // Every row the query returns gets a row here; should one ever not, stop rather than spin.
-      if (this.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_files')!.n === before) break;
     }
-    // From other desktops: thumbnails always, originals when the user mirrors everything here.
-    const remote = this.db.all<{ id: string; bucket: string; thumb_path: string | null; file_size: number; fields: string }>(
-      `SELECT a.id, a.bucket, a.thumb_path, a.file_size, s.fields FROM assets a
-       JOIN sync_remote_files r ON r.asset_id = a.id
-       JOIN sync_rows s ON s.row_id = a.id AND s.tbl IN ('images', 'videos')
-       WHERE a.purge_started_at IS NULL
-         AND (NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'down' AND f.part = 'thumbnail')
-              OR NOT EXISTS (SELECT 1 FROM sync_files f WHERE f.asset_id = a.id AND f.dir = 'down' AND f.part = 'original'))`,
-    );
-    if (remote.length === 0) return;
-    const t = Date.now();
-    this.db.transaction(() => {
-      for (const a of remote) {
-        const fields = JSON.parse(a.fields) as Record<string, unknown>;
-        if (typeof fields.thumbnail_path === 'string' && a.thumb_path === null) {
-          this.db.run(
-            `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, state, updated_at) VALUES (?, 'thumbnail', 'down', ?, ?, 'waiting', ?)`,
-            a.id,
-            a.bucket,
-            fields.thumbnail_path,
-            t,
-          );
-        }
-        if (typeof fields.storage_path === 'string' && settings.downloadOriginals) {
-          this.db.run(
-            `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, updated_at) VALUES (?, 'original', 'down', ?, ?, ?, 'waiting', ?)`,
-            a.id,
-            a.bucket,
-            fields.storage_path,
-            a.file_size,
-            t,
-          );
-        }
-      }
-    });
+  }
+
+  private planUp(a: AssetRow, fields: Record<string, unknown>, settings: MirrorSettings, userId: string, t: number): void {
+    const insert = (part: 'original' | 'thumbnail', path: string, size: number, state: string, reason: string | null) =>
+      this.db.run(
+        `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, reason, updated_at) VALUES (?, ?, 'up', ?, ?, ?, ?, ?, ?)`,
+        a.id,
+        part,
+        a.bucket,
+        path,
+        size,
+        state,
+        reason,
+        t,
+      );
+    const whyLocal = this.localReason(a, settings);
+    const original = `${userId}/${a.sha256}.${a.kind === 'video' ? 'mp4' : 'png'}`;
+    if (typeof fields.storage_path === 'string') insert('original', fields.storage_path, a.file_size, 'done', null);
+    else if (whyLocal) insert('original', original, a.file_size, 'local_only', whyLocal);
+    else insert('original', original, a.file_size, 'waiting', null);
+    if (a.thumb_path) {
+      const thumb = `${userId}/thumbs/${a.sha256}.png`;
+      if (typeof fields.thumbnail_path === 'string') insert('thumbnail', fields.thumbnail_path, 0, 'done', null);
+      else if (BUCKET_LIMITS[a.bucket] === undefined) insert('thumbnail', thumb, 0, 'local_only', whyLocal);
+      else insert('thumbnail', thumb, 0, 'waiting', null);
+    }
+  }
+
+  /** From other desktops: the thumbnail always, the original when the user mirrors everything here. */
+  private planDown(a: AssetRow, fields: Record<string, unknown>, settings: MirrorSettings, t: number): void {
+    if (typeof fields.thumbnail_path === 'string' && a.thumb_path === null) {
+      this.db.run(
+        `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, state, updated_at) VALUES (?, 'thumbnail', 'down', ?, ?, 'waiting', ?)`,
+        a.id,
+        a.bucket,
+        fields.thumbnail_path,
+        t,
+      );
+    }
+    if (typeof fields.storage_path === 'string' && settings.downloadOriginals) {
+      this.db.run(
+        `INSERT OR IGNORE INTO sync_files (asset_id, part, dir, bucket, path, size, state, updated_at) VALUES (?, 'original', 'down', ?, ?, ?, 'waiting', ?)`,
+        a.id,
+        a.bucket,
+        fields.storage_path,
+        a.file_size,
+        t,
+      );
+    }
   }
 
   /** Why an asset's original stays on this computer, or null when it goes up. */

@@ -273,6 +273,7 @@ function recordAsset(db: Database, id: string): void {
     }
     return;
   }
+  markFilesDirty(db, id);
   const spec = row.kind === 'video' ? TABLES.videos : TABLES.images;
   const fields = cloudFieldsOf(spec, row);
   // The cloud holds a reference only to a row it has: a job or project not mirrored yet goes first.
@@ -336,4 +337,13 @@ export function recordCloudFields(db: Database, tbl: CloudTable, id: string, set
     hlc,
     Date.now(),
   );
+}
+
+/**
+ * The asset's files may need planning (sync/files.ts): made, changed, thumbnailed or pulled. Cheap,
+ * in the caller's transaction; nothing while sync is off (turning it on marks every asset).
+ */
+export function markFilesDirty(db: Database, assetId: string): void {
+  if (!syncEnabled(db)) return;
+  db.run('INSERT OR IGNORE INTO sync_files_dirty (asset_id) VALUES (?)', assetId);
 }
