@@ -160,10 +160,12 @@ export function modelsTable(models: readonly ModelInfo[], searched: readonly str
     return `No models found${searched.length ? ` in ${searched.join(', ')}` : ''}.\nAdd an SDXL checkpoint with \`studio models add FILE\`, or put model folders there (or pass --models DIR).`;
   }
   const status = (m: ModelInfo): string => (m.status === 'needs_preparation' ? 'to prepare' : m.status);
+  // DEFAULT: the model a job of its family runs on when it names none; removed ones say so (Models → Put back).
+  const mark = (m: ModelInfo): string => (m.hidden ? 'removed' : m.isDefault ? 'default' : '');
   const table = renderTable(
-    ['ID', 'FAMILY', 'STATUS', 'PRECISION', 'SIZE', 'HASH', 'PATH'],
-    models.map((m) => [m.id, m.family, status(m), m.precision, formatBytes(m.sizeBytes), m.hash ?? '', m.source ?? m.path]),
-    [4],
+    ['ID', 'FAMILY', 'DEFAULT', 'STATUS', 'PRECISION', 'SIZE', 'HASH', 'PATH'],
+    models.map((m) => [m.id, m.family, mark(m), status(m), m.precision, formatBytes(m.sizeBytes), m.hash ?? '', m.source ?? m.path]),
+    [5],
   );
   const problems = models.filter((m) => m.problems.length).map((m) => `${m.id}:\n${m.problems.map((p) => `  - ${p}`).join('\n')}`);
   const waiting = models.filter((m) => m.status === 'needs_preparation');

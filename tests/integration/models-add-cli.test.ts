@@ -80,6 +80,11 @@ describe('studio models add', () => {
       ['tiny-xl-v1.0', 'ready', 'Tiny XL v1.0', hash],
       ['checkpoint:v1-5-pruned.safetensors', 'invalid', 'v1-5-pruned', null],
     ]);
+    // The table says which model a job runs on when it names none.
+    const table = (await run(['models', 'list'])).stdout;
+    expect(table).toMatch(/^ID\s+FAMILY\s+DEFAULT\s+STATUS/m);
+    expect(table).toMatch(/^tiny-xl-v1\.0\s+\S+\s+default\s+ready/m);
+    expect(table).not.toMatch(/^checkpoint:v1-5-pruned\.safetensors\s+\S+\s+default/m);
 
     const again = await run(['models', 'add', ckpt, '--json']);
     expect(again.code).toBe(0);

@@ -88,6 +88,7 @@ export class SyncEngine {
   private paused = false;
   private running = false;
   private inFlight: Promise<SyncCycle> | null = null;
+  private queued: Promise<SyncCycle> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failuresInRow = 0;
   private lastError: string | null = null;
@@ -141,7 +142,17 @@ export class SyncEngine {
    * what was done before the failure stays done.
    */
   syncNow(options: { background?: boolean } = {}): Promise<SyncCycle> {
-    if (this.inFlight) return this.inFlight;
+    if (this.inFlight) {
+      // The loop's cycle may have started before the change the user wants sent: theirs runs after it.
+      if (options.background) return this.inFlight;
+      this.queued ??= this.inFlight
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return this.syncNow(options);
+        });
+      return this.queued;
+    }
     const cycle = this.cycle(options.background ?? false).finally(() => {
       this.inFlight = null;
     });

@@ -796,7 +796,7 @@ export function filesStatus(db: Database, transfer: CloudTransfer | null): Cloud
     downloadsWaiting: count('down', 'waiting'),
     uploadBytesWaiting: db.get<{ n: number | null }>(`SELECT sum(size) AS n FROM sync_files WHERE dir = 'up' AND state = 'waiting'`)!.n ?? 0,
     localOnly,
-    localOnlyCount: count('up', 'local_only'),
+    localOnlyCount: db.get<{ n: number }>(`SELECT count(*) AS n FROM sync_files WHERE dir = 'up' AND part = 'original' AND state = 'local_only'`)!.n,
     failures,
   };
 }
