@@ -28,11 +28,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import sharp from 'sharp';
-import { Upload } from 'tus-js-client';
+import { Upload, defaultOptions as tusDefaults } from 'tus-js-client';
 import type { CloudFilesStatus, CloudTransfer, MirrorSettings } from '../../../src-preload/contract/sync.ts';
 import type { Database } from '../db/database.ts';
 import { StudioError } from '../errors.ts';
@@ -164,6 +164,41 @@ async function pace(limit: number | null, startedAt: number, sent: number): Prom
   const due = startedAt + (sent * 1000) / limit;
   const wait = due - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+/**
+ * tus reads each chunk from the file as a stream; under a speed limit that stream is paced as it goes
+ * (every 64 kB read waits until it is due), so the limit holds within a 6 MB chunk and the speed shown
+ * is the speed sent, not a burst and a pause.
+ */
+function pacedFileReader(limit: number | null): NonNullable<ConstructorParameters<typeof Upload>[1]['fileReader']> {
+  const base = tusDefaults.fileReader;
+  return {
+    async openFile(input: unknown, chunkSize: number) {
+      const source = await base.openFile(input, chunkSize);
+      if (!limit) return source;
+      const startedAt = Date.now();
+      let sent = 0;
+      return {
+        size: source.size,
+        close: () => source.close(),
+        async slice(start: number, end: number) {
+          const r = await source.slice(start, end);
+          if (!(r.value instanceof Readable)) return r;
+          const paced = new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              sent += chunk.length;
+              void pace(limit, startedAt, sent).then(() => done(null, chunk));
+            },
+          });
+          const raw = r.value;
+          paced.on('close', () => raw.destroy()); // a cut or aborted request leaves no file open
+          // tus's Node stack sends Content-Length from the stream's `size` (its file source sets it).
+          return { ...r, value: Object.assign(raw.pipe(paced), { size: (raw as Readable & { size?: number }).size }) };
+        },
+      };
+    },
+  };
 }
 
 class Aborted extends Error {}
@@ -573,8 +608,6 @@ export class FileSync {
     const settings = mirrorSettings(this.db);
     const chunkSize = this.o.chunkSize ?? TUS_CHUNK;
     const transport = this.o.transport;
-    const startedAt = Date.now();
-    let resumedAt: number | null = null;
     return new Promise<void>((resolve, reject) => {
       const upload = new Upload(createReadStream(abs), {
         endpoint: `${transport.url}/storage/v1/upload/resumable`,
@@ -588,15 +621,11 @@ export class FileSync {
         uploadDataDuringCreation: true,
         headers: { apikey: transport.anonKey, 'x-upsert': 'false' },
         metadata: { bucketName: row.bucket, objectName: row.path, contentType, cacheControl: '31536000' },
+        fileReader: pacedFileReader(settings.bandwidthLimit),
         onBeforeRequest: async (req) => {
           await this.yieldToJobs();
           const { accessToken } = await transport.session();
           req.setHeader('Authorization', `Bearer ${accessToken}`);
-          if (req.getMethod() === 'PATCH' || req.getMethod() === 'POST') {
-            const offset = Number(req.getHeader('Upload-Offset') ?? 0);
-            resumedAt ??= offset;
-            await pace(settings.bandwidthLimit, startedAt, offset - resumedAt);
-          }
         },
         onShouldRetry: (err, _attempt, options) => {
           const status = err.originalResponse?.getStatus() ?? 0;
