@@ -5,6 +5,7 @@
  * objects and TUS uploads) in front of ONE real PostgreSQL with the real migrations, so the storage
  * policies decide every object read and write. A TCP proxy in front cuts uploads mid-chunk.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ import { emptyTrash, trashAssets } from '../../src-main/engine/library/trash.ts'
 import { updateAsset } from '../../src-main/engine/library/organise.ts';
 import { relativeThumbPath } from '../../src-main/engine/library/store.ts';
 import { SyncEngine } from '../../src-main/engine/sync/engine.ts';
-import { filesStatus, setMirrorSettings } from '../../src-main/engine/sync/files.ts';
+import { TUS_CHUNK, filesStatus, setMirrorSettings } from '../../src-main/engine/sync/files.ts';
 import { recordSyncChange, setSyncEnabled } from '../../src-main/engine/sync/outbox.ts';
 import { SupabaseTransport } from '../../src-main/engine/sync/transport.ts';
 import { findPostgresBin, startCluster, type PgCluster } from '../helpers/postgres/cluster.ts';
@@ -257,6 +258,54 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
     expect(proxy.forwardedPatchBytes() - (bytes2.length - CHUNK)).toBeLessThanOrEqual(CHUNK);
     expect(readFileSync(standin.storage.objectFile('sdxl_image_high', `${userId}/${sha(bytes2)}.png`)!)).toEqual(bytes2);
   });
+
+  it('a syncing process killed with SIGKILL in the middle of an upload: the next sync goes on from the server\'s offset, less than a chunk sent again', async () => {
+    const a = await desktop('proxy');
+    // A video of three 6 MB chunks (the child uses the real chunk size), sent at 4 MB/s so the kill lands mid-file.
+    const bytes = Buffer.concat([pilPng({ width: 8, height: 8, seed: 19 }), randomBytes(3 * TUS_CHUNK - 100)]);
+    const id = await made(a, { bytes, bucket: 'video_fast', kind: 'video' });
+    setMirrorSettings(a.w.db, { bandwidthLimit: 4 * 1024 * 1024 });
+    // Its thumbnail first, so the child has only the original to send.
+    a.w.db.run('UPDATE assets SET thumb_path = NULL WHERE id = ?', id);
+    proxy.resetCounts();
+    const child = spawn(process.execPath, [join(ROOT, 'tests', 'helpers', 'soak', 'cloud-sync-child.ts'), a.w.dir, proxy.url, standin.anonKey, EMAIL], {
+      env: { ...process.env, STUDIO_SYNC_PASSWORD: PASSWORD },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const end = Date.now() + 60_000;
+    // Killed once the first PATCH (the second chunk) is half through.
+    while (!(proxy.patches.length > 0 && proxy.patches[0]!.forwarded >= TUS_CHUNK / 2) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGKILL');
+    expect(await exited, out).toBe('SIGKILL');
+    const saved = fileRow(a, id, 'original')!;
+    expect(saved.state).toBe('waiting');
+    expect(saved.upload_url).toMatch(/\/storage\/v1\/upload\/resumable\//);
+    const before = proxy.forwardedPatchBytes();
+    expect(before).toBeLessThan(2 * TUS_CHUNK);
+
+    setMirrorSettings(a.w.db, { bandwidthLimit: null });
+    a.engine.files!.reset();
+    const resumed = new SyncEngine({ db: a.w.db, transport: a.transport, libraryRoot: a.w.layout.library, backoffMs: 50, maxBackoffMs: 200 });
+    for (let i = 0; ; i++) {
+      try {
+        await resumed.syncNow();
+        break;
+      } catch (e) {
+        if (i > 20) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(fileRow(a, id, 'original')).toMatchObject({ state: 'done' });
+    // The server kept what reached it before the kill; sent again: at most the part of the chunk in flight.
+    const again = proxy.forwardedPatchBytes() - (bytes.length - TUS_CHUNK);
+    expect(again).toBeLessThan(TUS_CHUNK);
+    expect(readFileSync(standin.storage.objectFile('video_fast', `${userId}/${sha(bytes)}.mp4`)!)).toEqual(bytes);
+    expect(standin.storage.openUploads()).toBe(0);
+  }, 120_000);
 
   it('server errors and a dropped network lose nothing: the files wait and go up once it is back', async () => {
     const a = await desktop('proxy');
