@@ -132,7 +132,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     ['KEY', 'VALUE'],
   ),
   ...LIBRARY_SPECS,
-  ...(Object.fromEntries(SYNC_COMMAND_NAMES.map((name) => [name, spec(name, SYNC_SPECS[name].summary, 'client', [], SYNC_SPECS[name].options)])) as Record<SyncCommandName, CommandSpec>),
+  ...(Object.fromEntries(SYNC_COMMAND_NAMES.map((name) => [name, spec(name, SYNC_SPECS[name].summary, 'client', [...(SYNC_SPECS[name].args ?? [])], SYNC_SPECS[name].options)])) as Record<SyncCommandName, CommandSpec>),
   serve: spec('serve', 'serve the studio API and the app to this machine’s browser (loopback only)', 'runner', [], {
     port: { type: 'string', value: 'N', help: 'port to listen on (default: any free port)' },
     host: { type: 'string', value: 'HOST', help: 'loopback address to bind: 127.0.0.1 (default), ::1 or localhost' },

@@ -288,6 +288,8 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     case 'sync on':
     case 'sync off':
     case 'sync login':
+    case 'sync signup':
+    case 'sync reset-password':
     case 'sync logout':
     case 'sync mirror':
     case 'sync retry':

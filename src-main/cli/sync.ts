@@ -1,5 +1,5 @@
 /**
- * `studio sync status|now|pause|resume|on|off|login|logout`: the cloud mirror (docs/cloud.md) from
+ * `studio sync status|now|pause|resume|on|off|login|signup|reset-password|logout`: the cloud mirror (docs/cloud.md) from
  * the command line, through the same `sync.*` channels as Settings → Cloud and `studio serve`.
  *
  * The CLI keeps its sign-in in `<data>/cloud-session.json` (mode 0600), apart from the app's (the
@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CloudFilesStatus, CloudStatus, CloudTransfer, MirrorSettings } from '../../src-preload/contract/sync.ts';
+import { RESET_PASSWORD_SENT } from '../../src-preload/contract/sync.ts';
+import type { CloudFilesStatus, CloudStatus, CloudTransfer, MirrorSettings, SyncSignUpResult } from '../../src-preload/contract/sync.ts';
 import type { CommandContext } from './commands.ts';
 import { invoke } from './dispatch.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
@@ -16,17 +17,21 @@ import type { CliEngine, Io } from './io.ts';
 import { renderBar } from './progress.ts';
 import { formatDuration, terminalSafe } from './render.ts';
 
-export const SYNC_COMMAND_NAMES = ['sync status', 'sync now', 'sync pause', 'sync resume', 'sync on', 'sync off', 'sync login', 'sync logout', 'sync mirror', 'sync retry'] as const;
+export const SYNC_COMMAND_NAMES = ['sync status', 'sync now', 'sync pause', 'sync resume', 'sync on', 'sync off', 'sync login', 'sync signup', 'sync reset-password', 'sync logout', 'sync mirror', 'sync retry'] as const;
 export type SyncCommandName = (typeof SYNC_COMMAND_NAMES)[number];
 
-const LOGIN_OPTIONS = {
+const PROJECT_OPTIONS = {
   url: { type: 'string', value: 'URL', help: 'the Supabase project URL (Project Settings → API), e.g. https://abcd1234.supabase.co' },
   'anon-key': { type: 'string', value: 'KEY', help: 'the project’s anon (public) key' },
   config: { type: 'string', value: 'FILE', help: 'an ourvidz-sync.json holding { "url", "anonKey" } instead of --url and --anon-key' },
+} as const;
+
+const LOGIN_OPTIONS = {
+  ...PROJECT_OPTIONS,
   email: { type: 'string', value: 'EMAIL', help: 'the email you signed up with (password: $STUDIO_SYNC_PASSWORD, or asked for on a terminal)' },
 } as const;
 
-export const SYNC_SPECS: Readonly<Record<SyncCommandName, { summary: string; options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; value?: string; help: string }> }>> = {
+export const SYNC_SPECS: Readonly<Record<SyncCommandName, { summary: string; args?: readonly string[]; options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; value?: string; help: string }> }>> = {
   'sync status': { summary: 'show the cloud mirror: project, who is signed in, on or off, last sync, changes waiting, refused changes', options: {} },
   'sync now': { summary: 'sync with the cloud now (send what waits, fetch what is new), with a progress line and a summary', options: {} },
   'sync pause': { summary: 'hold cloud sync: nothing is sent or fetched, changes keep being recorded', options: {} },
@@ -34,6 +39,15 @@ export const SYNC_SPECS: Readonly<Record<SyncCommandName, { summary: string; opt
   'sync on': { summary: 'turn the cloud mirror on (the library is queued to be sent; needs a sign-in to send)', options: {} },
   'sync off': { summary: 'turn the cloud mirror off: no traffic at all, nothing recorded', options: {} },
   'sync login': { summary: 'set the cloud project and sign in with email and password (Supabase Auth)', options: LOGIN_OPTIONS },
+  'sync signup': {
+    summary: 'create an account on the cloud project (Supabase Auth), signed in at once or after confirming the address by email',
+    options: { ...LOGIN_OPTIONS, email: { type: 'string', value: 'EMAIL', help: 'the address for the new account (password: $STUDIO_SYNC_PASSWORD, or asked for twice on a terminal)' } },
+  },
+  'sync reset-password': {
+    summary: 'have Supabase email a link to set a new password (the same answer whether or not the address has an account)',
+    args: ['EMAIL'],
+    options: PROJECT_OPTIONS,
+  },
   'sync logout': { summary: 'sign out of the cloud: stops all traffic and removes the stored sign-in', options: {} },
   'sync retry': { summary: 'send the changes the cloud refused and the files that failed again (after their cause was fixed)', options: {} },
   'sync mirror': {
@@ -203,7 +217,8 @@ function askPassword(io: Io, prompt: string): Promise<string> {
   });
 }
 
-async function login(ctx: CommandContext, engine: CliEngine): Promise<CloudStatus> {
+/** --url and --anon-key, or --config FILE: sets the project first (sends nothing). */
+async function setProject(ctx: CommandContext, engine: CliEngine): Promise<void> {
   const v = ctx.line.values;
   const url = typeof v.url === 'string' ? v.url : undefined;
   const anonKey = typeof v['anon-key'] === 'string' ? v['anon-key'] : undefined;
@@ -225,16 +240,36 @@ async function login(ctx: CommandContext, engine: CliEngine): Promise<CloudStatu
   } else if (url !== undefined) {
     await invoke(engine.handlers, 'sync.configure', { url, anonKey });
   }
-  const email = typeof v.email === 'string' ? v.email : undefined;
-  if (!email) throw new UsageError('--email is required: the email address you signed up with', '--email');
-  let password = ctx.io.env.STUDIO_SYNC_PASSWORD;
-  if (!password) {
-    if (process.stdin.isTTY !== true) {
-      throw new UsageError('no password: set STUDIO_SYNC_PASSWORD, or run this on a terminal to be asked for it (a password is never taken from the command line)');
-    }
-    password = await askPassword(ctx.io, `password for ${email}: `);
+}
+
+/** The password from STUDIO_SYNC_PASSWORD, or asked for on a terminal (twice for a new one); never from argv. */
+async function readPassword(ctx: CommandContext, email: string, fresh: boolean): Promise<string> {
+  const fromEnv = ctx.io.env.STUDIO_SYNC_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (process.stdin.isTTY !== true) {
+    throw new UsageError('no password: set STUDIO_SYNC_PASSWORD, or run this on a terminal to be asked for it (a password is never taken from the command line)');
   }
+  if (!fresh) return askPassword(ctx.io, `password for ${email}: `);
+  const first = await askPassword(ctx.io, `new password for ${email}: `);
+  const again = await askPassword(ctx.io, 'the same password again: ');
+  if (first !== again) throw new UsageError('the two passwords differ: nothing was sent; run it again');
+  return first;
+}
+
+async function login(ctx: CommandContext, engine: CliEngine): Promise<CloudStatus> {
+  await setProject(ctx, engine);
+  const email = typeof ctx.line.values.email === 'string' ? ctx.line.values.email : undefined;
+  if (!email) throw new UsageError('--email is required: the email address you signed up with', '--email');
+  const password = await readPassword(ctx, email, false);
   return invoke(engine.handlers, 'sync.login', { email, password });
+}
+
+async function signUp(ctx: CommandContext, engine: CliEngine): Promise<SyncSignUpResult> {
+  await setProject(ctx, engine);
+  const email = typeof ctx.line.values.email === 'string' ? ctx.line.values.email : undefined;
+  if (!email) throw new UsageError('--email is required: the address for the new account', '--email');
+  const password = await readPassword(ctx, email, true);
+  return invoke(engine.handlers, 'sync.signUp', { email, password });
 }
 
 /** `sync now`: one sync, a progress line on stderr (a terminal) while it runs, then a summary. */
@@ -304,6 +339,24 @@ export async function syncCommand(ctx: CommandContext, name: SyncCommandName, wi
       case 'sync login': {
         const s = await login(ctx, engine);
         return show(s, `signed in as ${s.signedInAs ?? '?'}${s.enabled ? '' : ' (sync is off: `studio sync on` turns it on)'}`);
+      }
+      case 'sync signup': {
+        const r = await signUp(ctx, engine);
+        if (json) {
+          io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return EXIT.ok;
+        }
+        const email = String(ctx.line.values.email);
+        return show(
+          r.status,
+          r.confirmEmail
+            ? `check your email: Supabase sent ${email} a link to confirm the address; open it, then \`studio sync login --email ${email}\` (no email within a few minutes? the address may already have an account: \`studio sync login\` or \`studio sync reset-password ${email}\`)`
+            : `account created; signed in as ${r.status.signedInAs ?? email}${r.status.enabled ? '' : ' (sync is off: `studio sync on` turns it on)'}`,
+        );
+      }
+      case 'sync reset-password': {
+        await setProject(ctx, engine);
+        return show(await invoke(engine.handlers, 'sync.resetPassword', { email: ctx.line.args[0] }), `${RESET_PASSWORD_SENT}; open it, then \`studio sync login\` with the new password`);
       }
       case 'sync logout':
         return show(await invoke(engine.handlers, 'sync.logout', undefined), 'signed out: the stored sign-in was removed');

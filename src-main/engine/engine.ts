@@ -553,6 +553,8 @@ export class Engine {
       'sync.status': async () => this.cloud.status(),
       'sync.configure': (p) => this.cloud.configure(p),
       'sync.login': ({ email, password }) => this.cloud.login(email, password),
+      'sync.signUp': ({ email, password }) => this.cloud.signUp(email, password),
+      'sync.resetPassword': ({ email }) => this.cloud.resetPassword(email),
       'sync.logout': () => this.cloud.logout(),
       'sync.now': () => this.cloud.syncNow(),
       'sync.pause': () => this.cloud.pause(),

@@ -51,6 +51,43 @@ export const SyncLoginSchema = z.strictObject({
   password: z.string().min(1, { error: 'enter your password' }).max(1024),
 });
 
+/**
+ * The shortest password Supabase Auth takes unless the project asks for more (GoTrue's default
+ * `GOTRUE_PASSWORD_MIN_LENGTH`, 6; Supabase → Authentication → Sign In / Providers → Email can raise
+ * it and require kinds of characters, and the project then refuses with its reasons).
+ */
+export const SUPABASE_MIN_PASSWORD = 6;
+
+/** A new account on the project (Supabase Auth sign-up): the same fields as signing in. */
+export const SyncSignUpSchema = z.strictObject({
+  email: z.email({ error: 'enter the email address for the new account' }).max(320),
+  password: z
+    .string()
+    .min(SUPABASE_MIN_PASSWORD, { error: `a password has at least ${SUPABASE_MIN_PASSWORD} characters (Supabase's default minimum; the project may ask for more)` })
+    .max(1024),
+});
+
+/** A link to set a new password, sent by Supabase to the address (when it has an account). */
+export const SyncResetPasswordSchema = z.strictObject({
+  email: z.email({ error: 'enter the email address of the account' }).max(320),
+});
+
+/**
+ * What the studio says after asking for a password reset, whatever the address: it never tells
+ * who has an account (Supabase answers the same for both).
+ */
+export const RESET_PASSWORD_SENT = 'If an account exists for that address, Supabase sent it a link to set a new password';
+
+/** The answer to sync.signUp. */
+export interface SyncSignUpResult {
+  readonly status: CloudStatus;
+  /**
+   * true: the project confirms addresses first (Supabase's default): nothing is signed in or kept
+   * here; the person opens the link in the email, then signs in. false: signed in at once.
+   */
+  readonly confirmEmail: boolean;
+}
+
 export interface CloudFailure {
   readonly opId: string;
   readonly table: string;
@@ -177,6 +214,13 @@ export const syncChannels = {
   'sync.configure': channel<CloudStatus>()(SyncConfigureSchema),
   /** Signs in with email and password (Supabase Auth); the password is never stored. */
   'sync.login': channel<CloudStatus>()(SyncLoginSchema),
+  /**
+   * Creates an account on the project (Supabase Auth sign-up). Signed in at once when the project
+   * answers with a session; otherwise `confirmEmail` and nothing is kept until the person confirms.
+   */
+  'sync.signUp': channel<SyncSignUpResult>()(SyncSignUpSchema),
+  /** Asks Supabase to email a link to set a new password; the same answer whether or not the address has an account. */
+  'sync.resetPassword': channel<CloudStatus>()(SyncResetPasswordSchema),
   /** Signs out: stops all traffic and removes the stored session. */
   'sync.logout': channel<CloudStatus>()(Empty),
   /** One sync now: push what waits, pull what is new. */

@@ -18,7 +18,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CloudStatus, MirrorSettings, SyncNowResult } from '../../../src-preload/contract/sync.ts';
+import type { CloudStatus, MirrorSettings, SyncNowResult, SyncSignUpResult } from '../../../src-preload/contract/sync.ts';
 import { AnonKeySchema, CloudUrlSchema } from '../../../src-preload/contract/sync.ts';
 import type { Database } from '../db/database.ts';
 import { StudioError } from '../errors.ts';
@@ -345,6 +345,60 @@ export class CloudSync {
       await this.reconcileNow();
       return this.status();
     });
+  }
+
+  /**
+   * Creates an account on the project (the user asked: one sign-up request). When the project signs
+   * the new account in at once (email confirmation off) it is kept as a sign-in is; otherwise
+   * nothing is kept or changed here and the person confirms by email, then signs in.
+   */
+  async signUp(email: string, password: string): Promise<SyncSignUpResult> {
+    return this.serial(async () => {
+      const config = this.config();
+      if (!config) {
+        throw new StudioError('cloud_not_configured', 'set the cloud project first: its URL and anon key (Settings → Cloud, or `studio sync signup --url … --anon-key …`)');
+      }
+      const transport = this.makeTransport(config);
+      let signedIn: boolean;
+      try {
+        signedIn = await transport.signUp(email, password);
+      } catch (e) {
+        throw cloudError(e);
+      }
+      if (!signedIn) {
+        this.options.log('info', `asked the cloud for an account for ${email}: Supabase emails a link to confirm it`);
+        return { status: this.status(), confirmEmail: true };
+      }
+      const refreshToken = await transport.refreshToken();
+      if (!refreshToken) throw new StudioError('cloud_refused', 'Supabase Auth created the account but gave no session to keep; sign in');
+      await this.stopEngine();
+      await this.transport?.signOut().catch(() => undefined);
+      this.transport = transport;
+      this.session = { url: config.url, email: transport.user ?? email, refreshToken };
+      this.problem = null;
+      await this.store();
+      this.options.log('info', `created a cloud account and signed in as ${this.session.email}`);
+      await this.reconcileNow();
+      return { status: this.status(), confirmEmail: false };
+    });
+  }
+
+  /**
+   * Asks Supabase to email a link to set a new password (one request; the sign-in here is not
+   * touched). Supabase answers the same whether or not the address has an account, and so does this.
+   */
+  async resetPassword(email: string): Promise<CloudStatus> {
+    const config = this.config();
+    if (!config) {
+      throw new StudioError('cloud_not_configured', 'set the cloud project first: its URL and anon key (Settings → Cloud, or `studio sync login --url … --anon-key …`)');
+    }
+    try {
+      await this.makeTransport(config).resetPassword(email);
+    } catch (e) {
+      throw cloudError(e);
+    }
+    this.options.log('info', 'asked the cloud to email a link to set a new password');
+    return this.status();
   }
 
   async logout(): Promise<CloudStatus> {

@@ -102,6 +102,12 @@ export class SupabaseTransport implements SyncTransport, FileTransport {
 
   async signIn(email: string, password: string): Promise<void> {
     const { data, error } = await this.client.auth.signInWithPassword({ email, password });
+    if (error && (error as { code?: string }).code === 'email_not_confirmed') {
+      throw new TransportError(
+        `could not sign in as ${email}: the address is not confirmed yet. Open the link in the email Supabase sent when the account was created, then sign in (no email? create the account again to have it sent again)`,
+        false,
+      );
+    }
     if (error) {
       const status = (error as { status?: number }).status ?? 0;
       throw new TransportError(
@@ -112,6 +118,30 @@ export class SupabaseTransport implements SyncTransport, FileTransport {
       );
     }
     this.email = data.user?.email ?? email;
+  }
+
+  /**
+   * Creates an account (Supabase Auth `POST /auth/v1/signup`). Resolves true when the project
+   * signed the new account in at once (email confirmation off), false when it sent a confirmation
+   * link instead (on, Supabase's default) — also the answer for an address that already has an
+   * account on such a project, which Supabase does not tell apart. No redirect is asked for: the
+   * link opens the project's Site URL (Supabase → Authentication → URL Configuration).
+   */
+  async signUp(email: string, password: string): Promise<boolean> {
+    const { data, error } = await this.client.auth.signUp({ email, password });
+    if (error) throw authError('create the account', email, error);
+    if (!data.session) return false;
+    this.email = data.user?.email ?? email;
+    return true;
+  }
+
+  /**
+   * Asks Supabase Auth to email a link to set a new password (`POST /auth/v1/recover`). Supabase
+   * answers the same whether or not the address has an account.
+   */
+  async resetPassword(email: string): Promise<void> {
+    const { error } = await this.client.auth.resetPasswordForEmail(email);
+    if (error) throw authError('send a password reset link', email, error);
   }
 
   async signOut(): Promise<void> {
@@ -160,4 +190,47 @@ function rpcError(what: string, error: { message: string; code?: string }, statu
       : `the cloud refused the request to ${what} it (HTTP ${status}: ${error.message})`,
     retry,
   );
+}
+
+/** What Supabase Auth calls a password's weaknesses (GoTrue's `weak_password.reasons`), in words. */
+const WEAK_REASONS: Readonly<Record<string, string>> = {
+  length: 'it is shorter than the project allows',
+  characters: 'it lacks a kind of character the project asks for (lower case, upper case, digits or symbols)',
+  pwned: 'it is in a list of leaked passwords',
+};
+
+/**
+ * A refusal of sign-up or password reset as a sentence saying what to do (GoTrue's error codes:
+ * weak_password, user_already_exists / email_exists, over_email_send_rate_limit, signup_disabled,
+ * email_address_invalid). Network and server failures may be tried again.
+ */
+function authError(what: string, email: string, error: { message: string; status?: number; code?: string; reasons?: unknown }): TransportError {
+  const status = error.status ?? 0;
+  const code = error.code ?? '';
+  if (code === 'weak_password') {
+    const reasons = Array.isArray(error.reasons) ? error.reasons.map((r) => WEAK_REASONS[String(r)] ?? String(r)) : [];
+    return new TransportError(
+      `Supabase refused the password: ${error.message.replace(/\.$/, '')}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}. Choose a stronger one and try again`,
+      false,
+    );
+  }
+  if (code === 'user_already_exists' || code === 'email_exists') {
+    return new TransportError(`an account for ${email} already exists on this project: sign in, or use "Forgot password?" (\`studio sync reset-password\`) to set a new password`, false);
+  }
+  if (code === 'over_email_send_rate_limit' || code === 'over_request_rate_limit' || status === 429) {
+    return new TransportError(
+      `Supabase did not ${what} for now: it has sent as many emails as it allows for a while (${error.message}). Wait a few minutes and try again (a project without its own SMTP server may send only a few an hour)`,
+      true,
+    );
+  }
+  if (code === 'signup_disabled') {
+    return new TransportError('this project does not take new accounts (Supabase → Authentication → Sign In / Providers → Allow new users to sign up is off): ask its owner for one', false);
+  }
+  if (code === 'email_address_invalid' || code === 'email_address_not_authorized') {
+    return new TransportError(`Supabase does not accept the address ${email} (${error.message}): use another address`, false);
+  }
+  if (status === 0 || status >= 500) {
+    return new TransportError(`could not reach Supabase Auth to ${what} (${error.message}); check the project URL and the network, then try again`, true);
+  }
+  return new TransportError(`Supabase Auth refused to ${what} (HTTP ${status}${code ? ` ${code}` : ''}: ${error.message})`, false);
 }

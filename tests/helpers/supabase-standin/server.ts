@@ -5,6 +5,10 @@
  *   POST /auth/v1/token?grant_type=password       (GoTrue) email + password → a session whose access
  *   POST /auth/v1/token?grant_type=refresh_token   token is an HS256 JWT {sub, role: authenticated,
  *   POST /auth/v1/logout                           aud, email, exp} for a row in auth.users
+ *   POST /auth/v1/signup                           a new account: a session at once, or (option
+ *                                                  `confirmEmail`, Supabase's default) a user to
+ *                                                  confirm by email first, no session
+ *   POST /auth/v1/recover                          a password reset link: 200 {} for any address
  *   POST /rest/v1/rpc/sync_push | sync_pull        (PostgREST) the function run in a transaction as
  *                                                  `SET LOCAL ROLE authenticated` with the JWT's
  *                                                  claims in request.jwt.claims, as PostgREST does
@@ -37,6 +41,19 @@ export interface StandinOptions {
   readonly tokenSeconds?: number;
   /** The project's global upload limit in bytes for /storage/v1 (default 50 MB, Supabase's free plan). */
   readonly fileSizeLimit?: number;
+  /**
+   * Sign-ups wait for an emailed confirmation (Supabase's default on hosted projects): no session,
+   * password sign-in refused with GoTrue's `email_not_confirmed` until `confirm(email)`. Default off.
+   */
+  readonly confirmEmail?: boolean;
+  /** The shortest password sign-up takes (GoTrue's default 6); shorter: 422 `weak_password`. */
+  readonly passwordMinLength?: number;
+}
+
+/** An email Supabase Auth would have sent (the tests read them instead of an inbox). */
+export interface StandinEmail {
+  readonly kind: 'confirm' | 'recover';
+  readonly to: string;
 }
 
 export interface Standin {
@@ -47,8 +64,16 @@ export interface Standin {
   /** Requests seen, by method and path (query left off). */
   readonly requests: Map<string, number>;
   requestCount(prefix?: string): number;
-  /** Adds a user to auth.users with this password; returns its id. */
+  /** Adds a user to auth.users with this password (confirmed); returns its id. */
   addUser(email: string, password: string): Promise<string>;
+  /** Sign-ups wait for an emailed confirmation (on) or get a session at once (off). */
+  setConfirmEmail(on: boolean): void;
+  /** The person opened the confirmation link: password sign-in works from now on. */
+  confirm(email: string): void;
+  /** The emails sent (confirmation links, password reset links), oldest first. */
+  readonly emails: readonly StandinEmail[];
+  /** The next n requests that would send an email (sign-up, recover) get 429 `over_email_send_rate_limit`. */
+  limitEmails(n: number): void;
   dropResponses(n: number): void;
   /** The next n RPCs are answered with this status and run nothing (a failing server or proxy). */
   failNext(n: number, status: number): void;
@@ -110,7 +135,10 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   // pool.end() resolves before its last connections have closed; one the cluster then shuts down
   // reports an error here, which would otherwise be an unhandled 'error' event failing the run.
   pool.on('error', () => undefined);
-  const passwords = new Map<string, { id: string; password: string }>();
+  const passwords = new Map<string, { id: string; password: string; confirmed: boolean }>();
+  const emails: StandinEmail[] = [];
+  let confirmEmail = options.confirmEmail ?? false;
+  let emailLimit = 0;
   const refreshTokens = new Map<string, string>();
   const requests = new Map<string, number>();
   const sockets = new Set<Socket>();
@@ -141,6 +169,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       res.writeHead(204).end();
       return;
     }
+    if (path === '/auth/v1/signup') return signup(req, res);
+    if (path === '/auth/v1/recover') return recover(req, res);
     if (path !== '/auth/v1/token') return send(res, 404, { code: 'not_found', msg: 'not found' });
     const grant = url.searchParams.get('grant_type');
     const b = (await body(req)) as { email?: string; password?: string; refresh_token?: string };
@@ -149,6 +179,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       if (!user || user.password !== b.password) {
         return send(res, 400, { code: 'invalid_credentials', error_code: 'invalid_credentials', msg: 'Invalid login credentials' });
       }
+      if (!user.confirmed) return authError(req, res, 400, 'email_not_confirmed', 'Email not confirmed');
       return send(res, 200, session(user.id, b.email!.toLowerCase()));
     }
     if (grant === 'refresh_token') {
@@ -158,6 +189,79 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       return send(res, 200, session(passwords.get(email)!.id, email));
     }
     return send(res, 400, { code: 'unsupported_grant_type', msg: `grant_type ${grant} is not supported here` });
+  }
+
+  /**
+   * An Auth error as GoTrue writes it: for a client sending `X-Supabase-Api-Version: 2024-01-01`
+   * (supabase-js does) the version is echoed and the body is `{code, message}` (internal/api/errors.go);
+   * before that, `{code: status, error_code, msg}`.
+   */
+  function authError(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+    const version = req.headers['x-supabase-api-version'];
+    if (typeof version === 'string' && version >= '2024-01-01') {
+      res.setHeader('x-supabase-api-version', '2024-01-01');
+      return send(res, status, { code, message, ...extra });
+    }
+    return send(res, status, { code: status, error_code: code, msg: message, ...extra });
+  }
+
+  const userJson = (id: string, email: string, confirmed: boolean, identities: boolean) => ({
+    id,
+    aud: 'authenticated',
+    role: 'authenticated',
+    email,
+    ...(confirmed ? { email_confirmed_at: new Date().toISOString() } : { confirmation_sent_at: new Date().toISOString() }),
+    app_metadata: { provider: 'email', providers: ['email'] },
+    user_metadata: {},
+    identities: identities ? [{ identity_id: randomUUID(), id, user_id: id, provider: 'email', identity_data: { sub: id, email } }] : [],
+    created_at: new Date().toISOString(),
+  });
+
+  /**
+   * POST /auth/v1/signup as GoTrue answers it (internal/api/signup.go): a password under the minimum
+   * is 422 weak_password with its reasons; a taken address is 422 user_already_exists when addresses
+   * are not confirmed by email, and with confirmation on an obfuscated user (a new id, no identities)
+   * so that nobody learns who has an account; a new account gets a session at once (confirmation off)
+   * or a user and a confirmation email (on).
+   */
+  async function signup(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = (await body(req)) as { email?: string; password?: string };
+    const email = (b.email ?? '').trim().toLowerCase();
+    const password = b.password ?? '';
+    if (!/^[^@\s]+@[^@\s]+$/.test(email)) return authError(req, res, 400, 'email_address_invalid', `Email address "${b.email ?? ''}" is invalid`);
+    const min = options.passwordMinLength ?? 6;
+    if (password.length < min) {
+      return authError(req, res, 422, 'weak_password', `Password should be at least ${min} characters.`, { weak_password: { reasons: ['length'] } });
+    }
+    const known = passwords.get(email);
+    if (known && !confirmEmail) return authError(req, res, 422, 'user_already_exists', 'User already registered');
+    if (confirmEmail && emailLimit > 0) {
+      emailLimit--;
+      return authError(req, res, 429, 'over_email_send_rate_limit', 'email rate limit exceeded');
+    }
+    if (known) {
+      if (!known.confirmed) emails.push({ kind: 'confirm', to: email }); // sent again
+      return send(res, 200, userJson(randomUUID(), email, false, false));
+    }
+    const id = randomUUID();
+    await pool.query('insert into auth.users (id, email) values ($1, $2)', [id, email]);
+    passwords.set(email, { id, password, confirmed: !confirmEmail });
+    if (!confirmEmail) return send(res, 200, session(id, email));
+    emails.push({ kind: 'confirm', to: email });
+    return send(res, 200, userJson(id, email, false, true));
+  }
+
+  /** POST /auth/v1/recover: 200 {} for any address; a link is sent only to one with an account. */
+  async function recover(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = (await body(req)) as { email?: string };
+    const email = (b.email ?? '').trim().toLowerCase();
+    if (email === '') return authError(req, res, 422, 'validation_failed', 'Password recovery requires an email');
+    if (emailLimit > 0) {
+      emailLimit--;
+      return authError(req, res, 429, 'over_email_send_rate_limit', 'email rate limit exceeded');
+    }
+    if (passwords.has(email)) emails.push({ kind: 'recover', to: email });
+    return send(res, 200, {});
   }
 
   async function rpc(req: IncomingMessage, res: ServerResponse, fn: string): Promise<void> {
@@ -268,8 +372,20 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     async addUser(email, password) {
       const id = randomUUID();
       await pool.query('insert into auth.users (id, email) values ($1, $2)', [id, email]);
-      passwords.set(email.toLowerCase(), { id, password });
+      passwords.set(email.toLowerCase(), { id, password, confirmed: true });
       return id;
+    },
+    setConfirmEmail(on) {
+      confirmEmail = on;
+    },
+    confirm(email) {
+      const user = passwords.get(email.toLowerCase());
+      if (!user) throw new Error(`no account for ${email} in the stand-in`);
+      user.confirmed = true;
+    },
+    emails,
+    limitEmails(n) {
+      emailLimit = n;
     },
     dropResponses(n) {
       drop = n;
