@@ -18,9 +18,10 @@ import { checkpointBench } from './checkpoint.bench.ts';
 import { hardeningBench } from './hardening.bench.ts';
 import { syncBench } from './sync.bench.ts';
 import { syncSoakBench } from './sync-soak.bench.ts';
+import { syncFilesBench } from './sync-files.bench.ts';
 import { wanFullBench } from './wan-full.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench, syncBench, syncSoakBench, wanFullBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench, syncBench, syncSoakBench, syncFilesBench, wanFullBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;
