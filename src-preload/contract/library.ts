@@ -181,6 +181,42 @@ export interface ExportResult {
   readonly problems: readonly { readonly id: string; readonly message: string }[];
 }
 
+/** One axis of an exported X/Y sheet: its name ("Steps") and its values as the sheet labels them. */
+const SheetAxisSchema = z.strictObject({
+  name: z.string().trim().min(1, { error: 'an axis needs a name' }).max(100),
+  values: z.array(z.string().max(500)).min(1, { error: 'an axis needs at least one value' }).max(64),
+});
+
+/**
+ * An X/Y sheet to draw as one PNG: the X values across, the Y values down (none for a one-axis
+ * sheet), and a cell per place, row by row, naming the asset drawn there (null where the job failed
+ * or was never queued: drawn as a "failed" placeholder).
+ */
+export const SheetExportSchema = z
+  .strictObject({
+    x: SheetAxisSchema,
+    y: SheetAxisSchema.nullable().optional(),
+    cells: z.array(Id.nullable()).min(1).max(64),
+  })
+  .refine((s) => s.cells.length === s.x.values.length * (s.y?.values.length ?? 1), {
+    error: 'the sheet needs one cell per X value and Y value (X values × Y values, row by row)',
+    path: ['cells'],
+  });
+
+/** An exported X/Y sheet: the PNG itself (the browser or the app saves it where the user chooses). */
+export interface SheetExport {
+  /** `xy-<x name>-by-<y name>-<date>.png`. */
+  readonly name: string;
+  /** The PNG file, base64. */
+  readonly png: string;
+  readonly width: number;
+  readonly height: number;
+  readonly cellWidth: number;
+  readonly cellHeight: number;
+  /** Cells drawn as placeholders, each with why (no picture: the job failed; or its file is not on this computer). */
+  readonly missing: readonly { readonly index: number; readonly assetId: string | null; readonly message: string }[];
+}
+
 export type ImportSkipReason =
   | 'duplicate'
   | 'unsupported'
@@ -351,6 +387,8 @@ export const libraryChannels = {
   'library.export': channel<ExportResult>()(
     z.strictObject({ ids: Ids, dir: z.string().min(1).max(4096), sidecar: z.boolean().optional(), stripMetadata: z.boolean().optional() }),
   ),
+  /** One PNG of an X/Y sheet, labels drawn and the shared recipe in its `parameters` text (as A1111 saves its grids). */
+  'library.exportSheet': channel<SheetExport>()(SheetExportSchema),
   'library.import': channel<ImportReport>()(
     z.strictObject({ dir: z.string().min(1).max(4096), recursive: z.boolean().optional() }),
   ),

@@ -21,6 +21,7 @@ import {
   updateScene,
 } from './projects.ts';
 import { deleteTag, listTags, renameTag } from './organise.ts';
+import { exportSheet } from './sheet.ts';
 
 export type { LibraryDeps } from './library.ts';
 
@@ -46,6 +47,7 @@ export function handlersFor(library: Library): LibraryHandlers {
     'library.restore': async ({ ids }) => ({ restored: library.restore(ids) }),
     'library.emptyTrash': async (p) => library.emptyTrash(p?.ids),
     'library.export': async ({ ids, dir, sidecar, stripMetadata }) => library.export(ids, dir, { sidecar: sidecar ?? false, stripMetadata: stripMetadata ?? false }),
+    'library.exportSheet': async (p) => exportSheet({ db, resolveMedia: (id, variant) => library.resolveMedia(id, variant) }, p),
     'library.import': async ({ dir, recursive }) => library.import(dir, { recursive }),
     'library.stats': async () => library.stats(),
     'library.sameSeed': async ({ id, limit }) => library.sameSeed(id, limit),
