@@ -399,6 +399,27 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
     const id2 = await made(d);
     expect((await engine.syncNow()).uploaded).toBe(2);
     expect(fileRow(d, id2, 'original')).toMatchObject({ state: 'done' });
+
+    // A job that starts while a background cycle is pushing: the cycle stops between batches.
+    busy = false;
+    const slow = new SyncEngine({ db: w.db, transport, libraryRoot: w.layout.library, intervalMs: 60_000, batchSize: 1, busy: () => busy });
+    for (let i = 0; i < 6; i++) await made(d);
+    const pushes = () => standin.requests.get('POST /rest/v1/rpc/sync_push') ?? 0;
+    const first = pushes();
+    slow.start();
+    const until = Date.now() + 10_000;
+    while (pushes() === first && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+    busy = true;
+    await new Promise((r) => setTimeout(r, 300));
+    const held = pushes();
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(pushes()).toBe(held);
+    expect(w.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_outbox')!.n).toBeGreaterThan(0);
+    busy = false;
+    const drained = Date.now() + 15_000;
+    while (w.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_outbox')!.n > 0 && Date.now() < drained) await new Promise((r) => setTimeout(r, 50));
+    expect(w.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_outbox')!.n).toBe(0);
+    await slow.stop();
   });
 
   it('another signed-in user cannot read or delete these files with their own valid token', async () => {

@@ -160,7 +160,16 @@ export class SyncEngine {
     return cycle;
   }
 
+  /** The cycle running is the background loop's (it gives way to jobs between batches). */
+  private background = false;
+
+  /** Background cycles wait here, between push batches and pull pages, while a job runs. */
+  private async giveWay(): Promise<void> {
+    while (this.background && !this.paused && this.mustYield()) await new Promise((r) => setTimeout(r, 500));
+  }
+
   private async cycle(background: boolean): Promise<SyncCycle> {
+    this.background = background;
     const empty: SyncCycle = { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, applied: 0, uploaded: 0, downloaded: 0, removed: 0 };
     if (!syncEnabled(this.db) || this.paused) return empty;
     if (this.transport.user === null) throw new TransportError('not signed in to the cloud: sign in to sync', false);
@@ -196,6 +205,7 @@ export class SyncEngine {
     const size = this.options.batchSize ?? 500;
     let after = 0;
     for (;;) {
+      await this.giveWay();
       if (this.paused || !syncEnabled(this.db)) break;
       const rows = this.db.all<{ seq: number; op_id: string; tbl: string; row_id: string; patch: string; hlc: string }>(
         'SELECT seq, op_id, tbl, row_id, patch, hlc FROM sync_outbox WHERE rejected_at IS NULL AND seq > ? ORDER BY seq LIMIT ?',
@@ -249,6 +259,7 @@ export class SyncEngine {
     const rows: PulledRow[] = [];
     let cursor = since;
     for (;;) {
+      await this.giveWay();
       const page = await this.transport.pull(cursor, limit);
       rows.push(...page);
       if (page.length > 0) cursor = page.at(-1)!.seq;
