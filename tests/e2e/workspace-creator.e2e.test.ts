@@ -9,6 +9,7 @@
  *   this studio's MP4, an A1111 infotext pasted into the prompt, and the Library's "Use these
  *   settings" on an imported A1111 picture keeping its sampler and schedule.
  * - Runs with the seed going on from run to run, and an X/Y grid queued as one comparison sheet.
+ * - That sheet exported as one PNG (labels drawn, recipe in its `parameters` text), checked as a file.
  * - A clip's decode and encode shown as stages after the steps.
  * - The draft and the session's cards (sheet included) back after a reload.
  * - The model picker: remembered per job type, with name, precision and where it runs (the real
@@ -27,6 +28,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src-preload/contract/index.ts';
 import { A1111_INFOTEXT, a1111Jpeg, comfyApiGraph, comfyWorkflow, pilPng, pythonJsonDumps } from '../fixtures/library/formats.ts';
 import { studioMp4 } from '../fixtures/library/tool-formats.ts';
+import sharp from 'sharp';
+import { findText, readPngMetadata } from '../../src-main/engine/media/png-chunks.ts';
+import { sheetLayout } from '../../src-main/engine/library/sheet-layout.ts';
 import { buildSdxlFixture } from '../fixtures/sdxl/build-sdxl.ts';
 import { buildWanFixture } from '../fixtures/wan/build-wan.ts';
 import { ROOT, jobsDone, launchBrowser, recordStatuses, recordedStatuses, screenshot, startHost, until } from './support.ts';
@@ -340,6 +344,47 @@ describe('the Workspace for a creator, against studio serve with the test pipeli
     expect((await axeViolations(page)).join('\n')).toBe('');
     await shoot(page, 'workspace-grid-1440', WIDE);
     await page.getByLabel('X axis').selectOption('');
+  });
+
+  it('exports the X/Y sheet as one PNG: the cells at their size under a header, the recipe in its text, the pictures really there', async () => {
+    const sheet = feed(page).locator('li.ws-sheet');
+    const button = sheet.getByRole('button', { name: 'Export as PNG' });
+    await button.focus();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    expect(download.suggestedFilename()).toMatch(/^xy-steps-by-prompt-s-r-\d{4}-\d{2}-\d{2}-\d{4}\.png$/);
+    const file = path.join(dataDir, 'exported-sheet.png');
+    await download.saveAs(file);
+    await until(() => page.locator('.toast', { hasText: 'Sheet exported' }).count()).toBe(1);
+    expect(await button.getAttribute('aria-busy')).toBe('false');
+
+    // A PNG of 2×2 cells of 256² (the pictures' own size) under the axis titles and X values, beside the Y values.
+    const png = await readFile(file);
+    const meta = await sharp(png).metadata();
+    const layout = sheetLayout({ xLabels: ['steps 2', 'steps 3'], yLabels: ['dusk', 'dawn'], xTitle: 'Steps', yTitle: 'Prompt S/R', imageWidth: 256, imageHeight: 256 });
+    expect([layout.cellWidth, layout.cellHeight]).toEqual([256, 256]);
+    expect([meta.format, meta.channels, meta.width, meta.height]).toEqual(['png', 3, layout.leftWidth + 2 * 256 + layout.gap, layout.titleHeight + layout.headerHeight + 2 * 256 + layout.gap]);
+
+    // The recipe, as A1111 writes a grid's: the first cell's settings, then the axes.
+    const parameters = findText(readPngMetadata(png).text, 'parameters') ?? '';
+    expect(parameters.startsWith('Paper lanterns over a canal at dusk\n')).toBe(true);
+    expect(parameters).toContain('Steps: 2, ');
+    expect(parameters).toContain('Seed: 100, ');
+    expect(parameters).toContain('X Type: Steps, X Values: "steps 2, steps 3", Y Type: Prompt S/R, Y Values: "dusk, dawn"');
+
+    // The cell "steps 3, dawn" holds that job's picture: its mean colour matches the library's file.
+    const cellJob = (await host.api<JobView[]>('jobs.list', {})).find((j) => j.params.prompt === 'Paper lanterns over a canal at dawn' && j.params.steps === 3 && j.params.count === 1)!;
+    const assetId = cellJob.status.state === 'done' ? cellJob.status.assets[0]! : '';
+    const source = Buffer.from(await (await fetch(`${host.url}/studio-media/asset/${assetId}/original`, { headers: { authorization: `Bearer ${host.token}` } })).arrayBuffer());
+    const mean = async (bytes: Buffer) => (await sharp(bytes).stats()).channels.slice(0, 3).map((c) => c.mean);
+    const cell = layout.cells[3]!;
+    const drawn = await mean(await sharp(png).extract({ left: cell.left, top: cell.top, width: cell.width, height: cell.height }).png().toBuffer());
+    const original = await mean(source);
+    for (let c = 0; c < 3; c++) expect(Math.abs(drawn[c]! - original[c]!)).toBeLessThan(2);
+    // …and not merely any picture of the sheet: the other row's picture differs from it.
+    const other = layout.cells[0]!;
+    const elsewhere = await mean(await sharp(png).extract({ left: other.left, top: other.top, width: other.width, height: other.height }).png().toBuffer());
+    expect(elsewhere.some((v, c) => Math.abs(v - original[c]!) >= 2)).toBe(true);
+    for (const close of await page.locator('.toast-close').all()) await close.click();
   });
 
   it("keeps the draft and the session's cards, sheet included, across a reload", async () => {

@@ -271,6 +271,8 @@ export async function exportSheet(source: SheetSource, params: SheetParams): Pro
 
   const png = await sharp({ create: { width: layout.width, height: layout.height, channels: 3, background: BACKGROUND } })
     .composite(overlays)
+    // Compositing adds an alpha channel; a sheet is opaque, as A1111's are (RGB, a quarter smaller).
+    .removeAlpha()
     .png({ compressionLevel: 6 })
     .toBuffer();
   const parameters = sheetParameters(await cellParameters(firstPicture), params.x, y);

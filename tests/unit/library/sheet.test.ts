@@ -165,7 +165,7 @@ describe('a sheet composed from library pictures', () => {
     expect(out.missing).toEqual([]);
     const png = Buffer.from(out.png, 'base64');
     const meta = await sharp(png).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['png', layout.width, layout.height]);
+    expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', layout.width, layout.height, 3]);
     // The pictures are where the layout says, row by row; the failed cell is the grey placeholder.
     const inner = (i: number) => {
       const c = layout.cells[i]!;

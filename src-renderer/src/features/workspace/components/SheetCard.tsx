@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import type { CSSProperties, KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useActions } from '../../../app/actions-context.tsx';
+import { toWireError } from '../../../api/index.ts';
 import type { AssetView, JobView } from '../../../contract.ts';
 import { formatFullTime, formatTime, jobTypeLabel } from '../../../format.ts';
 import { useStudio } from '../../../store.ts';
@@ -15,6 +16,8 @@ import { GRID_PARAM_LABELS } from '../grid.ts';
 import { assetSrc } from '../media.ts';
 import type { Sheet } from '../store.ts';
 import { useWorkspaceActions } from '../use-workspace-actions.ts';
+import { exportSheetPng } from '../save-download.ts';
+import { exportSummary } from '../sheet-export.ts';
 import { sentence } from './field-error.tsx';
 import { ChevronLeftIcon, ChevronRightIcon, CloseIcon } from '../../../components/icons.tsx';
 
@@ -144,12 +147,36 @@ function SheetViewer({ sheet, index, onIndex, onClose }: { sheet: Sheet; index: 
   );
 }
 
+/**
+ * "Export as PNG": the finished sheet as one picture, labels and recipe included (sheet-export.ts).
+ * The button says while it works; what came of it is a notice, and a refusal stays under the sheet.
+ */
+function useSheetExport(sheet: Sheet | undefined, jobs: readonly (JobView | undefined)[]) {
+  const notify = useStudio((s) => s.notify);
+  const [state, setState] = useState<{ readonly busy: boolean; readonly error: string | null }>({ busy: false, error: null });
+  const run = async () => {
+    if (!sheet || state.busy) return;
+    setState({ busy: true, error: null });
+    try {
+      const result = await exportSheetPng(sheet, jobs);
+      notify({ kind: 'info', ...exportSummary(result) });
+      setState({ busy: false, error: null });
+    } catch (error) {
+      const message = sentence(toWireError(error).message);
+      notify({ kind: 'error', title: 'Could not export the sheet', message });
+      setState({ busy: false, error: message });
+    }
+  };
+  return { ...state, run };
+}
+
 export function SheetCard({ id }: { id: string }) {
   const sheet = useStudio((s) => s.sheets[id]);
   const jobs = useStudio(useShallow((s) => (sheet ? sheet.cells.map((c) => (c ? s.jobs[c] : undefined)) : [])));
   const hideCard = useStudio((s) => s.hideCard);
   const studio = useActions();
   const [open, setOpen] = useState<number | null>(null);
+  const exporting = useSheetExport(sheet, jobs);
   if (!sheet) return null;
   const { done, failed, active, total } = sheetProgress(jobs);
   const axes = `${GRID_PARAM_LABELS[sheet.x.param]}${sheet.y ? ` × ${GRID_PARAM_LABELS[sheet.y.param]}` : ''}`;
@@ -180,15 +207,30 @@ export function SheetCard({ id }: { id: string }) {
               Cancel the rest
             </button>
           ) : (
-            <button
-              type="button"
-              className="ws-icon-btn ws-card-close"
-              aria-label="Remove from the workspace"
-              title="Remove from the workspace (the images stay in the Library)"
-              onClick={() => hideCard(sheet.id)}
-            >
-              <CloseIcon size={16} />
-            </button>
+            <>
+              {done > 0 ? (
+                <button
+                  type="button"
+                  className="btn btn-ghost btn-small ws-sheet-export"
+                  aria-busy={exporting.busy}
+                  aria-disabled={exporting.busy}
+                  aria-describedby={exporting.error ? `sheet-export-error-${sheet.id}` : undefined}
+                  title="Save the sheet as one PNG, labels and recipe included, as A1111 saves its grids"
+                  onClick={() => void exporting.run()}
+                >
+                  {exporting.busy ? 'Exporting…' : 'Export as PNG'}
+                </button>
+              ) : null}
+              <button
+                type="button"
+                className="ws-icon-btn ws-card-close"
+                aria-label="Remove from the workspace"
+                title="Remove from the workspace (the images stay in the Library)"
+                onClick={() => hideCard(sheet.id)}
+              >
+                <CloseIcon size={16} />
+              </button>
+            </>
           )}
         </div>
       </div>
@@ -229,6 +271,11 @@ export function SheetCard({ id }: { id: string }) {
           </tbody>
         </table>
       </div>
+      {exporting.error ? (
+        <p id={`sheet-export-error-${sheet.id}`} className="ws-sheet-export-error">
+          {exporting.error}
+        </p>
+      ) : null}
       {open !== null ? <SheetViewer sheet={sheet} index={open} onIndex={setOpen} onClose={() => setOpen(null)} /> : null}
     </li>
   );
