@@ -4,9 +4,12 @@
  * grants, PostgREST's /rpc) in front of a real PostgreSQL with the real migration and RLS. A person
  * pastes the project's ourvidz-sync.json, signs in, turns mirroring on, and the library's picture
  * lands in the cloud: the section shows 0 waiting and a last sync, and the status bar says synced.
- * Signing out removes the stored sign-in. axe runs on the section in each state; zero violations.
+ * Signing out removes the stored sign-in. Signed out, the form creates an account (the project
+ * confirms by email: check your email, sign-in refused until then) and asks for a password reset
+ * link, answering the same for any address. axe runs on the section in each state; zero violations.
  *
- * Screenshot: settings-cloud-1440 (signed in, synced).
+ * Screenshots: settings-cloud-1440 (signed in, synced), settings-cloud-signup-1440 (creating an
+ * account, a short password) and settings-cloud-reset-1440 (a reset link asked for).
  * Needs `electron-vite build` first (npm test runs it).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -28,6 +31,9 @@ const bin = findPostgresBin();
 if (!bin && process.env.CI === 'true') {
   throw new Error('PostgreSQL is not installed, so the Settings → Cloud e2e test cannot run: .ci/run installs it with `apt-get install postgresql` (or set OURVIDZ_PG_BIN).');
 }
+
+/** Runs in the page: is this element the focused one? (The tests' tsconfig has no DOM types.) */
+const isFocused = (el: unknown) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
 
 const EMAIL = 'creator@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -104,10 +110,10 @@ describe.skipIf(!bin)('Settings → Cloud: configure, sign in, mirror, sign out 
     await until(() => section().getByTestId('cloud-url').textContent()).toBe(standin.url);
     await until(() => page.getByTestId('cloud-status').textContent()).toBe('Cloud: signed out');
 
-    // Making an account and resetting a password happen elsewhere, and the form says where (a
-    // self-hosted project such as this one has no dashboard link to offer).
+    // Accounts are made here (the next test); the project's owner gets one line about the dashboard
+    // (a self-hosted project such as this one has no dashboard link to offer).
     const help = section().getByTestId('cloud-account-help');
-    expect(await help.textContent()).toContain('Sign up or reset a password in the OurVidz web app that uses this project; or, as the project’s owner, in the Supabase dashboard → Authentication → Users');
+    expect(await help.textContent()).toBe('Project owner? Users can also be added in the Supabase dashboard → Authentication → Users.');
     expect(await help.getByRole('link').count()).toBe(0);
 
     await section().getByLabel('Email').fill(EMAIL);
@@ -156,5 +162,62 @@ describe.skipIf(!bin)('Settings → Cloud: configure, sign in, mirror, sign out 
     await page.waitForTimeout(1500);
     expect(standin.requestCount('/rest/v1/rpc')).toBe(rpcs);
     await check('Settings → Cloud, signed out');
+  });
+
+  it('“Create an account” and “Forgot password?” work from the form, checked as typed; nothing tells who has an account', async () => {
+    const rpcs = standin.requestCount('/rest/v1/rpc');
+    const focused = (name: string) => section().getByLabel(name).evaluate(isFocused);
+    await section().getByRole('button', { name: 'Create an account' }).click();
+    const create = section().getByRole('form', { name: 'Create an account' });
+    await create.waitFor();
+    expect(await focused('Email')).toBe(true);
+    await create.getByLabel('Email').fill('new@example.com');
+    await create.getByLabel('Password').fill('abc');
+    await until(() => create.locator('.field-error').textContent()).toBe("A password has at least 6 characters (Supabase's default minimum; the project may ask for more)");
+    expect(await create.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+    expect(await create.getByRole('button', { name: 'Create account' }).isDisabled()).toBe(true);
+    await page.evaluate("document.getElementById('settings-cloud').scrollIntoView({ block: 'start' })");
+    await screenshot(page, 'settings-cloud-signup-1440');
+    await check('Settings → Cloud, creating an account with a short password');
+
+    // The project confirms addresses by email (Supabase's default): nothing is signed in or kept.
+    standin.setConfirmEmail(true);
+    await create.getByLabel('Password').fill(PASSWORD);
+    await create.getByRole('button', { name: 'Create account' }).click();
+    await until(() => section().getByTestId('cloud-account-note').textContent()).toContain('Check your email to confirm, then sign in.');
+    const signIn = section().getByRole('form', { name: 'Sign in' });
+    expect(await signIn.getByLabel('Email').inputValue()).toBe('new@example.com');
+    expect(await focused('Password')).toBe(true);
+    expect(standin.emails).toContainEqual({ kind: 'confirm', to: 'new@example.com' });
+    expect(existsSync(path.join(dataDir, 'data', 'cloud-session.json'))).toBe(false);
+    await check('Settings → Cloud, check your email');
+    await signIn.getByLabel('Password').fill(PASSWORD);
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await until(() => section().getByRole('alert').textContent()).toContain('Could not sign in as new@example.com: the address is not confirmed yet');
+
+    await section().getByRole('button', { name: 'Forgot password?' }).click();
+    const reset = section().getByRole('form', { name: 'Forgot password?' });
+    await reset.waitFor();
+    expect(await reset.getByLabel('Password').count()).toBe(0);
+    await reset.getByLabel('Email').fill('nobody');
+    await until(() => reset.locator('.field-error').textContent()).toBe('Enter the email address of the account');
+    expect(await reset.getByRole('button', { name: 'Send reset link' }).isDisabled()).toBe(true);
+    // The same sentence for an address without an account and one with: only the latter gets a link.
+    const note = section().getByTestId('cloud-account-note');
+    await reset.getByLabel('Email').fill('nobody@example.com');
+    await reset.getByRole('button', { name: 'Send reset link' }).click();
+    await until(() => note.textContent()).toBe('If an account exists for that address, Supabase sent it a link to set a new password. Open it to choose a new password, then sign in here.');
+    const forNobody = await note.textContent();
+    await reset.getByLabel('Email').fill(EMAIL);
+    await reset.getByRole('button', { name: 'Send reset link' }).click();
+    await until(() => standin.emails.filter((m) => m.kind === 'recover').map((m) => m.to)).toEqual([EMAIL]);
+    expect(await note.textContent()).toBe(forNobody);
+    expect(standin.requests.get('POST /auth/v1/recover')).toBe(2);
+    expect(await reset.getByRole('button', { name: 'Back to sign in' }).evaluate(isFocused)).toBe(true);
+    await screenshot(page, 'settings-cloud-reset-1440');
+    await check('Settings → Cloud, forgot password');
+    await reset.getByRole('button', { name: 'Back to sign in' }).click();
+    await section().getByRole('form', { name: 'Sign in' }).waitFor();
+    expect(standin.requestCount('/rest/v1/rpc')).toBe(rpcs);
   });
 });

@@ -112,7 +112,7 @@ export class SupabaseTransport implements SyncTransport, FileTransport {
       const status = (error as { status?: number }).status ?? 0;
       throw new TransportError(
         status === 400 || status === 401
-          ? `could not sign in as ${email}: ${error.message}. Check the email and password (or reset the password from the OurVidz web app).`
+          ? `could not sign in as ${email}: ${error.message}. Check the email and password, or set a new password with "Forgot password?" (\`studio sync reset-password\`).`
           : `could not reach Supabase Auth to sign in (${error.message}); check the project URL and the network, then try again`,
         status === 0 || status >= 500 || status === 429,
       );

@@ -1,6 +1,7 @@
 /**
  * Settings → Cloud: the user's own Supabase project (URL and anon key, or a pasted
- * ourvidz-sync.json), signing in with email and password, the switch that turns mirroring on, and
+ * ourvidz-sync.json), signing in with email and password (or creating an account, or asking for a
+ * password reset link: AccountForms.tsx), the switch that turns mirroring on, and
  * the live status (signed in as, last sync, changes waiting, refused changes with a Retry). Nothing
  * leaves the machine until the person has signed in and turned the switch on.
  */
@@ -10,7 +11,8 @@ import { getStudioApi } from '../../../api/index.ts';
 import type { CloudStatus } from '../../../contract.ts';
 import { FieldError, SettingRow, SettingsSection } from '../components/parts.tsx';
 import { asSentence } from '../logic.ts';
-import { setCloudStatus, sinceText, supabaseDashboardUsers, useCloudStatus } from './cloud-store.ts';
+import { SignedOutAccount } from './AccountForms.tsx';
+import { setCloudStatus, sinceText, useCloudStatus } from './cloud-store.ts';
 import { FilesBlock } from './FilesBlock.tsx';
 import { MirrorChoices } from './MirrorChoices.tsx';
 import './cloud.css';
@@ -109,39 +111,8 @@ function ProjectRow({ status }: { status: CloudStatus }) {
   );
 }
 
-/**
- * Creating an account and resetting a password are not done here: the studio only signs in. The
- * project set here is a Supabase project (URL and anon key); the address of an OurVidz web app in
- * front of it is not known, so the links go where the project's owner does both — the Supabase
- * dashboard's Authentication → Users page (Add user; Send password recovery) — and the sentence
- * names the web app for people who use one.
- */
-function AccountHelp({ url }: { url: string }) {
-  const dashboard = supabaseDashboardUsers(url);
-  return (
-    <div className="cloud-account-help" data-testid="cloud-account-help">
-      {dashboard ? (
-        <p className="settings-inline">
-          <a href={dashboard} target="_blank" rel="noreferrer noopener">
-            Create an account
-          </a>
-          <a href={dashboard} target="_blank" rel="noreferrer noopener">
-            Forgot password?
-          </a>
-        </p>
-      ) : null}
-      <p className="settings-hint">
-        Sign up or reset a password in the OurVidz web app that uses this project; or, as the project’s owner, in the Supabase dashboard → Authentication → Users (Add user, Send password
-        recovery){dashboard ? ', which the links open' : ''}. Then sign in here.
-      </p>
-    </div>
-  );
-}
-
 function AccountRow({ status }: { status: CloudStatus }) {
   const call = useCall();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
   const api = () => getStudioApi();
   if (status.url === null) {
     return (
@@ -162,28 +133,7 @@ function AccountRow({ status }: { status: CloudStatus }) {
           </button>
         </div>
       ) : (
-        <form
-          className="cloud-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void call.run('login', () => api().sync.login({ email, password })).then((ok) => ok && setPassword(''));
-          }}
-        >
-          <label className="cloud-field">
-            <span>Email</span>
-            <input className="input" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} />
-          </label>
-          <label className="cloud-field">
-            <span>Password</span>
-            <input className="input" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
-          </label>
-          <div className="settings-inline">
-            <button type="submit" className="btn btn-primary btn-small" disabled={call.busy !== null || email === '' || password === ''}>
-              {call.busy === 'login' ? 'Signing in…' : 'Sign in'}
-            </button>
-          </div>
-          <AccountHelp url={status.url} />
-        </form>
+        <SignedOutAccount url={status.url} />
       )}
       <FieldError id="cloud-account-error" message={call.error} />
     </SettingRow>
