@@ -20,8 +20,9 @@ import { syncBench } from './sync.bench.ts';
 import { syncSoakBench } from './sync-soak.bench.ts';
 import { syncFilesBench } from './sync-files.bench.ts';
 import { wanFullBench } from './wan-full.bench.ts';
+import { sheetBench } from './sheet.bench.ts';
 
-const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench, syncBench, syncSoakBench, syncFilesBench, wanFullBench];
+const benches: Bench[] = [queueBench, libraryBench, libraryUiBench, engineBench, sdxlBench, wanBench, videoBench, enhancerBench, checkpointBench, hardeningBench, syncBench, syncSoakBench, syncFilesBench, wanFullBench, sheetBench];
 const only = process.argv.slice(2);
 const results: Record<string, Figure[]> = {};
 let missed = 0;
