@@ -17,7 +17,10 @@
  *   memory is free (its plain attention holds 12 × 7,800² float32 scores a layer);
  * - the frame-cached VAE decoder (`buildWanVaeDecoder`) at 480×832 (latent 60×104): build, load,
  *   the first call (first_chunk, zero caches) and the next one (the first call's caches), each
- *   call's time and the peak RSS after it.
+ *   call's time and the peak RSS after it;
+ * - the same decoder decoding 2 latent frames at that size in spatial tiles (`decodeWanChunks`,
+ *   diffusers' default 256-pixel tiles every 192), in a fresh process: the whole decode's time,
+ *   each latent frame's time summed over its tiles, peak RSS (children/wan-full-vae-tiled.ts).
  *
  * Runs from `npm run bench -- wan-full`, or on its own: node tests/bench/wan-full.bench.ts
  * Needs about 32 GB free in the temporary folder for the prepare figures (4 GB without them) and
@@ -40,6 +43,8 @@ const NEEDS_GIB = { transformer: 10, transformerLarge: 16, vae: 8 } as const;
 /** Latent size of the VAE figures: 60×104 (480×832, a released size; peak ≈ 16 GB) by default; `WAN_FULL_VAE_LATENT=30x52` for 240×416 on a smaller machine. */
 const VAE_LATENT = process.env.WAN_FULL_VAE_LATENT ?? '60x104';
 const VAE_CALLS = 2;
+/** Latent frames of the tiled VAE figure: the first (first_chunk) and a later one, as the untiled calls. */
+const VAE_TILED_FRAMES = 2;
 
 interface Prepared { ms: number; phaseAt: Record<string, number>; folder: string; description: string; folderApparentBytes: number; folderAllocatedBytes: number; maxRssMb: number; loadAverage: number }
 interface Copied { ms: number; fsyncMs: number; maxRssMb: number; loadAverage: number }
@@ -311,6 +316,12 @@ export const wanFullBench: Bench = {
           figures.push(failed(`VAE decode at latent ${VAE_LATENT}`, e));
         }
         if (vae) figures.push(...vaeFigures(vae));
+        console.log(`  VAE in tiles: ${VAE_TILED_FRAMES} latent frames at latent ${VAE_LATENT}`);
+        try {
+          figures.push(...vaeTiledFigures(runChild<VaeTiledRun>('wan-full-vae-tiled.ts', [vaeFile, join(root, 'vae-decoder-tiled-fp32.onnx'), VAE_LATENT, String(VAE_TILED_FRAMES)])));
+        } catch (e) {
+          figures.push(failed(`VAE decode in tiles at latent ${VAE_LATENT}`, e));
+        }
       }
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -344,6 +355,36 @@ function vaeFigures(vae: VaeRun): Figure[] {
       note: `1-min load average ${later.loadAverage.toFixed(1)}`,
     },
     { name: 'VAE decoder: peak RSS after the later call (process peak so far)', value: later.maxRssMb, unit: 'MB', note: `RSS after it ${later.rssMb} MB` },
+  ];
+}
+
+interface VaeTiledRun {
+  latent: number[];
+  videoFrames: number;
+  loadMs: number;
+  rssAfterLoadMb: number;
+  tiled: { tiles: number; tileSize: number; stride: number };
+  calls: number;
+  decodeMs: number;
+  frameMs: number[];
+  maxRssMb: number;
+  loadAverage: number;
+}
+
+function vaeTiledFigures(run: VaeTiledRun): Figure[] {
+  const [, h, w] = run.latent as [number, number, number];
+  const px = `${h * 8}×${w * 8}`;
+  const tiles = `${run.tiled.tiles} tiles of ${run.tiled.tileSize} px every ${run.tiled.stride} px`;
+  return [
+    {
+      name: `VAE decoder in tiles: ${run.latent[0]} latent frames → ${run.videoFrames} frames ${px}, whole decode`,
+      value: s(run.decodeMs),
+      unit: 's',
+      note: `${tiles}, ${run.calls} calls; 1-min load average ${run.loadAverage.toFixed(1)} at the end`,
+    },
+    { name: `VAE decoder in tiles: the first latent frame (first_chunk) over all tiles, ${px}`, value: s(run.frameMs[0]!), unit: 's' },
+    { name: `VAE decoder in tiles: a later latent frame (4 frames) over all tiles, ${px}`, value: s(run.frameMs[1] ?? NaN), unit: 's' },
+    { name: 'VAE decoder in tiles: peak RSS of the process (load + the whole decode)', value: run.maxRssMb, unit: 'MB', note: `RSS after load ${run.rssAfterLoadMb} MB` },
   ];
 }
 

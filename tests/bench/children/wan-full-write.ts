@@ -9,6 +9,8 @@
  *                                                       5.7 B parameters, bf16, the test tokenizer's
  *                                                       sentencepiece model inside as `spiece_model`
  *
+ * With --vae-only, only the VAE (for the VAE figures alone: wan-full-vae*.ts).
+ *
  * Every weight of the real architecture, under the names and shapes diffusers defines
  * (tests/fixtures/reference/wan/state-dicts*.json, "1.3B"), renamed by the product's own layout
  * tables (wan-layouts.ts → checkpoints/layouts/wan-*.ts) and streamed by the product's safetensors
@@ -20,7 +22,7 @@
  * xorshift32), so the same files come out on every machine.
  *
  * Prints JSON: { files: { part: { path, bytes } }, bytes, ms, maxRssMb }.
- *   node tests/bench/children/wan-full-write.ts OUT_DIR [--text-encoder]
+ *   node tests/bench/children/wan-full-write.ts OUT_DIR [--text-encoder | --vae-only]
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -87,8 +89,8 @@ function canonical(part: WanLayoutPart): TensorToWrite[] {
 }
 
 const [out, flag] = process.argv.slice(2);
-if (!out || (flag !== undefined && flag !== '--text-encoder')) {
-  console.error('usage: wan-full-write.ts OUT_DIR [--text-encoder]');
+if (!out || (flag !== undefined && flag !== '--text-encoder' && flag !== '--vae-only')) {
+  console.error('usage: wan-full-write.ts OUT_DIR [--text-encoder | --vae-only]');
   process.exit(2);
 }
 
@@ -99,7 +101,7 @@ const write = async (part: WanLayoutPart, path: string, tensors: TensorToWrite[]
   const { bytes } = await writeSafetensors(path, tensors, { metadata: { format: 'pt' } });
   files[part] = { path, bytes };
 };
-await write('transformer', join(out, 'diffusion_models', 'wan2.1_t2v_1.3B_bf16.safetensors'), inWanNaming('transformer', canonical('transformer')));
+if (flag !== '--vae-only') await write('transformer', join(out, 'diffusion_models', 'wan2.1_t2v_1.3B_bf16.safetensors'), inWanNaming('transformer', canonical('transformer')));
 await write('vae', join(out, 'vae', 'wan_2.1_vae.safetensors'), inWanNaming('vae', canonical('vae')));
 if (flag === '--text-encoder') {
   // ComfyUI's UMT5 files keep transformers' names; the tokenizer travels inside as a uint8 tensor.
