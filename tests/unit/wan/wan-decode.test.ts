@@ -94,6 +94,23 @@ describe('decodeWanFrames', () => {
     expect(maxByteDiff(one.frames.slice(0, videoFrames(4)), windowed.frames.slice(0, videoFrames(4)))).toBeLessThanOrEqual(1);
   });
 
+  it('decodes in spatial tiles through either export, the same frames', async () => {
+    const l = latents(3, 8, 10);
+    const tiles = { tiling: 'on', tileSize: 32, tileStride: 24 } as const;
+    const cached = await decodeAll(await loadVae(cachedDir), l, tiles);
+    const whole = await decodeAll(await loadVae(variantDir), l, tiles);
+    for (const run of [cached, whole]) {
+      expect(run.stats.tiled).toEqual({ tiles: 12, tileSize: 32, stride: 24 });
+      expect(run.frames.map((f) => f.index)).toEqual(Array.from({ length: videoFrames(3) }, (_, i) => i));
+      expect(run.frames[0]).toMatchObject({ width: 80, height: 64 });
+    }
+    expect(cached.stats.calls).toBe(12 * 3);
+    expect(whole.stats).toMatchObject({ mode: 'whole', calls: 12 });
+    expect(maxByteDiff(cached.frames, whole.frames)).toBeLessThanOrEqual(1);
+    // The tiles change the frames (their seams), so the comparison above is between two tiled decodes.
+    expect(maxByteDiff(cached.frames, (await decodeAll(await loadVae(cachedDir), l, { tiling: 'off' })).frames)).toBeGreaterThan(2);
+  });
+
   it('feeds float16 caches back into a float16 export', async () => {
     const l = latents(5);
     const fp32 = await decodeAll(await loadVae(cachedDir), l);
