@@ -17,6 +17,7 @@
  *
  * Screenshots (support.ts's screenshot): workspace-1440.png and workspace-1024.png (a recipe
  * loaded, a grid's sheet and a clip), workspace-grid-1440.png (the X/Y grid's fields and sheet),
+ * workspace-grid-export.png (that sheet as exported: the file itself, not a screenshot),
  * workspace-validation-1024.png, workspace-video-stages-1024.png, workspace-model-picker-1440.png.
  * Needs `electron-vite build` first (npm test runs it).
  */
@@ -354,6 +355,8 @@ describe('the Workspace for a creator, against studio serve with the test pipeli
     expect(download.suggestedFilename()).toMatch(/^xy-steps-by-prompt-s-r-\d{4}-\d{2}-\d{2}-\d{4}\.png$/);
     const file = path.join(dataDir, 'exported-sheet.png');
     await download.saveAs(file);
+    // The exported sheet itself, beside the screenshots (docs/screenshots with UPDATE_SCREENSHOTS=1).
+    await download.saveAs(path.join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'out/screenshots', 'workspace-grid-export.png'));
     await until(() => page.locator('.toast', { hasText: 'Sheet exported' }).count()).toBe(1);
     expect(await button.getAttribute('aria-busy')).toBe('false');
 
