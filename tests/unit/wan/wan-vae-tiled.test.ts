@@ -98,8 +98,11 @@ describe('tiled WAN VAE decode against diffusers', () => {
       const tiles = (JSON.parse(reference.metadata.tiles ?? '{}') as Record<string, { rows: number; columns: number; size: number; stride: number }>)[c.name];
       expect(tiles).toEqual({ rows, columns: cols, size, stride });
       // The defaults case is decoded the way the pipeline decodes: no option at all ('auto').
-      const { clip, stats } = await decodeClip(vae, latentsOf(c), c.tile ? { tiling: 'on', ...tileOptions(c) } : {});
+      const told: string[] = [];
+      const onTile = (done: number, of: number): number => told.push(`${done}/${of}`);
+      const { clip, stats } = await decodeClip(vae, latentsOf(c), c.tile ? { tiling: 'on', onTile, ...tileOptions(c) } : { onTile });
       expect(stats.tiled).toEqual({ tiles: rows * cols, tileSize: size, stride });
+      expect(told).toEqual(Array.from({ length: rows * cols }, (_, k) => `${k + 1}/${rows * cols}`));
       expect(stats).toMatchObject({ mode: 'cached', calls: rows * cols * c.frames, note: null });
       const tiled = await referenceOutput(`tiled/${c.name}`);
       const untiled = await referenceOutput(`untiled/${c.name}`);

@@ -89,6 +89,8 @@ export interface DecodeOptions {
   readonly tileSize?: number;
   /** Tile stride in output pixels, a multiple of 8, at most `tileSize` (tile_sample_stride_height/width, default 192). */
   readonly tileStride?: number;
+  /** Called after each tile (tiled decodes only: their frames all come after the last tile). */
+  readonly onTile?: (done: number, of: number) => void;
 }
 
 /** diffusers' AutoencoderKLWan defaults (tile_sample_min_height/width, tile_sample_stride_height/width). */
@@ -305,7 +307,9 @@ async function* decodeTiled(runtime: OrtRuntime, vae: WanVae, latents: LatentVid
   const colStarts: number[] = [];
   for (let i = 0; i < latents.height; i += plan.stride) rowStarts.push(i);
   for (let j = 0; j < latents.width; j += plan.stride) colStarts.push(j);
-  stats.tiled = { tiles: rowStarts.length * colStarts.length, tileSize: plan.size * SPATIAL_SCALE, stride: stridePx };
+  const tiles = rowStarts.length * colStarts.length;
+  stats.tiled = { tiles, tileSize: plan.size * SPATIAL_SCALE, stride: stridePx };
+  let done = 0;
   // The clip as the pipeline hands it on: one [3, n, H, W] buffer per latent frame (1 frame, then 4).
   const chunks: (Float32Array | null)[] = Array.from({ length: latents.frames }, (_, t) => new Float32Array(3 * (t === 0 ? 1 : TEMPORAL_SCALE) * H * W));
   /** The bottom rows of the blended tile above each column (its full height beside them). */
@@ -354,6 +358,7 @@ async function* decodeTiled(runtime: OrtRuntime, vae: WanVae, latents: LatentVid
       left = tile;
       sampleRss(stats);
       stats.decodeMs += performance.now() - t0;
+      options.onTile?.(++done, tiles);
     }
     above = next;
   }
