@@ -114,7 +114,8 @@ export function sheetParameters(cellParameters: string, x: { name: string; value
     ['X Values', axisValuesText(x.values)],
     ...(y ? ([['Y Type', y.name], ['Y Values', axisValuesText(y.values)]] as [string, string][]) : []),
   ];
-  const tail = axes.map(([k, v]) => `${k}: ${quoteA1111Value(v)}`).join(', ');
+  // PNG text cannot hold NUL: a value typed with one loses it here rather than failing the export.
+  const tail = axes.map(([k, v]) => `${k}: ${quoteA1111Value(v.replace(/\u0000/g, ''))}`).join(', ');
   const text = cellParameters.replace(/\s+$/, '');
   const lastLine = text.slice(text.lastIndexOf('\n') + 1);
   // A text whose last line is not a `Key: value` line (a bare prompt) gets the axes on a line of their own.
@@ -269,17 +270,24 @@ export async function exportSheet(source: SheetSource, params: SheetParams): Pro
     overlays.push({ input: svg(layout.leftWidth, layout.height - top, layout.fontSize, left.join('')), left: 0, top });
   }
 
-  const png = await sharp({ create: { width: layout.width, height: layout.height, channels: 3, background: BACKGROUND } })
-    .composite(overlays)
-    // Compositing adds an alpha channel; a sheet is opaque, as A1111's are (RGB, a quarter smaller).
-    .removeAlpha()
-    .png({ compressionLevel: 6 })
-    .toBuffer();
-  const parameters = sheetParameters(await cellParameters(firstPicture), params.x, y);
-  const file = withTextChunks(png, [
-    { keyword: PARAMETERS_KEYWORD, text: parameters },
-    { keyword: SOFTWARE_KEYWORD, text: DEFAULT_SOFTWARE },
-  ]);
+  let file: Uint8Array;
+  try {
+    const png = await sharp({ create: { width: layout.width, height: layout.height, channels: 3, background: BACKGROUND } })
+      .composite(overlays)
+      // Compositing adds an alpha channel; a sheet is opaque, as A1111's are (RGB, a quarter smaller).
+      .removeAlpha()
+      .png({ compressionLevel: 6 })
+      .toBuffer();
+    const parameters = sheetParameters(await cellParameters(firstPicture), params.x, y);
+    file = withTextChunks(png, [
+      { keyword: PARAMETERS_KEYWORD, text: parameters },
+      { keyword: SOFTWARE_KEYWORD, text: DEFAULT_SOFTWARE },
+    ]);
+  } catch (error) {
+    throw new StudioError('export_failed', `the sheet of ${layout.width}×${layout.height} could not be drawn (${(error as Error).message}); try again, or with fewer cells`, {
+      cause: error,
+    });
+  }
   return {
     name: sheetFileName(params.x.name, y?.name ?? null, (source.now ?? (() => new Date()))()),
     png: Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString('base64'),

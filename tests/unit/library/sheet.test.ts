@@ -102,6 +102,7 @@ describe('the recipe text and name of a sheet', () => {
     expect(parsed.params['X Values']).toBe('steps 2, steps 3');
     expect(parsed.params['Y Values']).toBe('dusk, "dawn, late"');
     expect(axisValuesText(['a', 'b "c"', 'd,e'])).toBe('a, "b ""c""", "d,e"');
+    expect(sheetParameters('p\nSteps: 2', { name: 'Prompt S/R', values: ['a\u0000b'] }, null)).toBe('p\nSteps: 2, X Type: Prompt S/R, X Values: ab');
     // A bare prompt keeps its line; the axes get their own.
     expect(sheetParameters('just a prompt', { name: 'Seed', values: ['1'] }, null)).toBe('just a prompt\nX Type: Seed, X Values: 1');
   });
