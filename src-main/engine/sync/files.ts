@@ -221,7 +221,7 @@ export class FileSync {
   private readonly db: Database;
   private readonly o: FileSyncOptions;
   private current: CloudTransfer | null = null;
-  private speed = new Speed();
+  private readonly lanes = new Map<'original' | 'thumbnail', { assetId: string; name: string; speed: Speed; transfer: CloudTransfer | null }>();
   private lastNotice = 0;
   private aborted = false;
   private active: Upload | null = null;
@@ -302,17 +302,33 @@ export class FileSync {
     const { userId } = await this.o.transport.session();
     await this.plan(userId);
     try {
-      for (;;) {
-        if (this.aborted) break;
-        const row = this.db.get<FileRow>(
-          `SELECT * FROM sync_files WHERE dir = 'up' AND state = 'waiting' ORDER BY part = 'original', updated_at, asset_id LIMIT 1`,
-        );
-        if (!row) break;
-        await this.yieldToJobs();
-        if (row.part === 'thumbnail') this.convertAhead(row);
-        if (await this.upload(row)) result.uploaded++;
-      }
+      // Two lanes at once: thumbnails (small, made from the library's WebP: CPU) and originals (big:
+      // the network), so neither waits behind the other and a thumbnail never queues behind a video.
+      let stop = false;
+      const lane = async (part: 'original' | 'thumbnail') => {
+        try {
+          for (;;) {
+            if (this.aborted || stop) break;
+            const row = this.db.get<FileRow>(
+              `SELECT * FROM sync_files WHERE dir = 'up' AND state = 'waiting' AND part = ? ORDER BY updated_at, asset_id LIMIT 1`,
+              part,
+            );
+            if (!row) break;
+            await this.yieldToJobs();
+            if (part === 'thumbnail') this.convertAhead(row);
+            if (await this.upload(row)) result.uploaded++;
+          }
+        } catch (e) {
+          stop = true;
+          throw e;
+        } finally {
+          this.laneIdle(part);
+        }
+      };
+      const lanes = await Promise.allSettled([lane('thumbnail'), lane('original')]);
       this.pngAhead.clear();
+      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const row of this.db.all<FileRow>(`SELECT * FROM sync_files WHERE dir = 'delete' AND state = 'waiting' ORDER BY updated_at`)) {
         if (this.aborted) break;
         if (await this.remove(row)) result.deleted++;
@@ -330,6 +346,7 @@ export class FileSync {
       throw e;
     } finally {
       this.urgent = false;
+      this.lanes.clear();
       this.setTransfer(null);
     }
     return result;
@@ -369,7 +386,8 @@ export class FileSync {
       }
     } finally {
       this.urgent = false;
-      this.setTransfer(null);
+      this.lanes.delete('original');
+      this.setTransfer(this.lanes.get('thumbnail')?.transfer ?? null);
     }
   }
 
@@ -495,17 +513,26 @@ export class FileSync {
     }
   }
 
+  /**
+   * A transfer's progress. Originals and thumbnails move in two lanes at once; the one shown is the
+   * original's while one moves (the long one a person waits for), each with its own speed.
+   */
   private progress(row: FileRow, direction: 'up' | 'down', bytes: number, total: number): void {
-    this.speed.add(bytes);
-    this.setTransfer({
-      assetId: row.asset_id,
-      name: this.current?.assetId === row.asset_id ? this.current.name : this.assetName(row.asset_id),
-      direction,
-      part: row.part,
-      bytes,
-      total,
-      bytesPerSecond: this.speed.bytesPerSecond,
-    });
+    let lane = this.lanes.get(row.part);
+    if (!lane || lane.assetId !== row.asset_id) {
+      lane = { assetId: row.asset_id, name: this.assetName(row.asset_id), speed: new Speed(), transfer: null };
+      this.lanes.set(row.part, lane);
+    }
+    lane.speed.add(bytes);
+    lane.transfer = { assetId: row.asset_id, name: lane.name, direction, part: row.part, bytes, total, bytesPerSecond: lane.speed.bytesPerSecond };
+    this.setTransfer(this.lanes.get('original')?.transfer ?? lane.transfer);
+  }
+
+  /** A lane has nothing moving now. */
+  private laneIdle(part: 'original' | 'thumbnail'): void {
+    this.lanes.delete(part);
+    const other = this.lanes.get(part === 'original' ? 'thumbnail' : 'original');
+    this.setTransfer(other?.transfer ?? null, true);
   }
 
   private mark(row: FileRow, state: 'done' | 'failed' | 'local_only' | 'waiting', reason: string | null, extra: () => void = () => undefined): void {

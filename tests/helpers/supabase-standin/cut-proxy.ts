@@ -38,6 +38,11 @@ export interface CutProxy {
   readonly patches: readonly PatchRecord[];
   /** The next PATCH is cut after this many body bytes have gone through (one shorter passes whole; the cut is spent). */
   cutNextUpload(afterBytes: number): void;
+  /**
+   * Client → server bytes (every connection together) at most this many per second, like a home
+   * uplink; null: as fast as loopback goes.
+   */
+  limitUplink(bytesPerSecond: number | null): void;
   /** Body bytes of every PATCH passed to the server so far. */
   forwardedPatchBytes(): number;
   /** Forget the PATCHes seen so far. */
@@ -52,7 +57,12 @@ export interface CutProxy {
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** One client connection: forwards to the target, watching request boundaries. */
-function pipeConnection(client: Socket, target: { host: string; port: number }, proxy: { patches: PatchRecord[]; takeCut(): number | null }, sockets: Set<Socket>): void {
+function pipeConnection(
+  client: Socket,
+  target: { host: string; port: number },
+  proxy: { patches: PatchRecord[]; takeCut(): number | null; reserve(bytes: number): number },
+  sockets: Set<Socket>,
+): void {
   const upstream = createConnection(target);
   sockets.add(upstream);
   upstream.on('close', () => sockets.delete(upstream));
@@ -137,7 +147,16 @@ function pipeConnection(client: Socket, target: { host: string; port: number }, 
       if (remaining === 0) state = 'head';
     }
   };
-  client.on('data', feed);
+  client.on('data', (chunk: Buffer) => {
+    const wait = proxy.reserve(chunk.length);
+    if (wait <= 0) return feed(chunk);
+    // An uplink of limited speed: this chunk passes when the link has carried what came before it.
+    client.pause();
+    setTimeout(() => {
+      feed(chunk);
+      if (state !== 'dead') client.resume();
+    }, wait);
+  });
 }
 
 export async function startCutProxy(target: string): Promise<CutProxy> {
@@ -146,12 +165,21 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
   const patches: PatchRecord[] = [];
   const sockets = new Set<Socket>();
   let nextCut: number | null = null;
+  let uplink: number | null = null;
+  let linkFreeAt = 0;
   const state = {
     patches,
     takeCut() {
       const n = nextCut;
       nextCut = null;
       return n;
+    },
+    /** Milliseconds until `bytes` more have crossed the uplink (0 without a limit); books them. */
+    reserve(bytes: number): number {
+      if (!uplink) return 0;
+      const now = performance.now();
+      linkFreeAt = Math.max(linkFreeAt, now) + (bytes * 1000) / uplink;
+      return linkFreeAt - now;
     },
   };
   let server: Server | null = null;
@@ -189,6 +217,10 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
     patches,
     cutNextUpload(afterBytes) {
       nextCut = afterBytes;
+    },
+    limitUplink(bytesPerSecond) {
+      uplink = bytesPerSecond;
+      linkFreeAt = 0;
     },
     forwardedPatchBytes() {
       return patches.reduce((n, p) => n + p.forwarded, 0);
