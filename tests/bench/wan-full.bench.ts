@@ -25,7 +25,7 @@
  * Runs from `npm run bench -- wan-full`, or on its own: node tests/bench/wan-full.bench.ts
  * Needs about 32 GB free in the temporary folder for the prepare figures (4 GB without them) and
  * 16 GiB of free memory for the 480×832 forward (less for the rest; the bench skips what does not
- * fit, saying so). Took 16 minutes on two shared cores (2026-12-06), most of it the 480×832 forward. `WAN_FULL_SIZES=17x256x256` keeps it to the small forward.
+ * fit, saying so). Took 16 minutes on two shared cores (2026-12-06), most of it the 480×832 forward; the tiled VAE decode at 480×832 adds about 7 minutes. `WAN_FULL_SIZES=17x256x256` keeps it to the small forward.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
