@@ -12,7 +12,7 @@ import { OrtRuntime } from '../../../src-main/engine/inference/runtime.ts';
 import { locateFfmpeg } from '../../../src-main/engine/media/ffmpeg-locate.ts';
 import { decodePng, readImageRecipeMetadata } from '../../../src-main/engine/media/png.ts';
 import { readVideoRecipeMetadata } from '../../../src-main/engine/media/video-metadata.ts';
-import { WanPipeline, checkWanParams } from '../../../src-main/engine/pipelines/wan/index.ts';
+import { WanPipeline, checkWanParams, wanVaeTiling } from '../../../src-main/engine/pipelines/wan/index.ts';
 import { CancelledError, PipelineError } from '../../../src-main/engine/pipelines/types.ts';
 import type { JobParams } from '../../../src-preload/contract/catalog.ts';
 import { buildWanFixture } from '../../fixtures/wan/build-wan.ts';
@@ -136,6 +136,16 @@ describe('WAN parameter rules', () => {
       "WAN needs a width and height that are multiples of 16 (the VAE's 8× times the transformer's 2×2 patches); 480×840 is not. Try 480×848.",
     );
     expect(() => checkWanParams({ width: 480, height: 832, frames: 81, steps: 4 })).not.toThrow();
+  });
+
+  it('decodes in tiles on the CPU only when a whole frame would not fit in the memory free', () => {
+    const GB = 1024 ** 3;
+    // 480×832 whole needs about 16 GB: tiles with 8 GB free, whole with 64 GB free.
+    expect(wanVaeTiling('cpu', 832, 480, 8 * GB)).toBe('auto');
+    expect(wanVaeTiling('cpu', 832, 480, 64 * GB)).toBe('off');
+    expect(wanVaeTiling('cpu', 256, 256, 8 * GB)).toBe('off');
+    // On a GPU, the whole frame, as diffusers' WanPipeline does by default.
+    expect(wanVaeTiling('cuda', 832, 480, 1 * GB)).toBe('off');
   });
 });
 

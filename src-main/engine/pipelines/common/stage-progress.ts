@@ -6,6 +6,8 @@ import type { ProgressUpdate } from '../types.ts';
 
 /** The stage names the Workspace shows as phases after the steps. */
 export const DECODE_STAGE = 'decoding';
+/** The VAE decoding in spatial tiles (WAN on the CPU, when a whole frame would not fit in memory). */
+export const TILE_DECODE_STAGE = 'decoding tiles';
 export const ENCODE_STAGE = 'encoding video';
 
 /**

@@ -7,13 +7,14 @@
  * video_fast, video_high and their *_enhanced twins (which arrive with the enhanced prompt).
  * Runs only inside an inference worker.
  */
+import { freemem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Tensor } from 'onnxruntime-node';
 import { workerRuntime } from '../../inference/runtime.ts';
 import type { OrtRuntime } from '../../inference/runtime.ts';
 import { buildA1111Parameters } from '../../media/a1111.ts';
 import { shareableRecipe } from '../../media/recipe.ts';
-import { DECODE_STAGE, reportDecodeAndEncode } from '../common/stage-progress.ts';
+import { DECODE_STAGE, TILE_DECODE_STAGE, reportDecodeAndEncode } from '../common/stage-progress.ts';
 import type { ShareableRecipe } from '../../media/recipe.ts';
 import { requireFfmpeg } from '../../media/ffmpeg-locate.ts';
 import type { FfmpegFound } from '../../media/ffmpeg-locate.ts';
@@ -48,6 +49,22 @@ export interface WanPipelineOptions {
   readonly x264Preset?: X264Preset;
   /** Whole-clip VAE exports: window and context in latent frames (see vae-decode.ts). */
   readonly vaeWindow?: Omit<DecodeOptions, 'signal'>;
+}
+
+/**
+ * Bytes the full WAN 2.1 VAE holds to decode a frame whole on the CPU: 16.0 GB at 480×832 and 4.4 GB
+ * at 240×416 (docs/benchmarks.md, wan-full), about 40 kB an output pixel.
+ */
+const UNTILED_CPU_BYTES_PER_PIXEL = 40_000;
+
+/**
+ * Whether the VAE decodes in tiles (vae-decode.ts). On the CPU, when a whole frame would need more
+ * than 70 % of the memory free now: tiles (diffusers' tiled decode, 4.2 GB at 480×832) instead of
+ * being killed for memory. On a GPU, the whole frame, as diffusers' WanPipeline does by default.
+ */
+export function wanVaeTiling(provider: string, width: number, height: number, free = freemem()): 'auto' | 'off' {
+  if (provider !== 'cpu') return 'off';
+  return width * height * UNTILED_CPU_BYTES_PER_PIXEL > 0.7 * free ? 'auto' : 'off';
 }
 
 /** Refuses what WAN cannot make, saying the rule (diffusers would silently round instead). */
@@ -222,7 +239,13 @@ export class WanPipeline implements Pipeline {
     const decodeRun0 = this.#runtime.timer.ms;
     ctx.progress({ step: p.steps, of: p.steps, stage: DECODE_STAGE, preview: null });
     const stats = newDecodeStats(m.vae.io.mode === 'cached' ? 'cached' : 'whole');
-    const decodeOptions = { ...this.#options.vaeWindow, signal: ctx.signal };
+    const decodeOptions = {
+      tiling: wanVaeTiling(m.vae.loaded.provider, p.width, p.height),
+      ...this.#options.vaeWindow,
+      signal: ctx.signal,
+      // A tiled decode makes every tile over the whole clip before the first frame is out: told tile by tile.
+      onTile: (done: number, of: number) => ctx.progress({ step: p.steps, of: p.steps, stage: TILE_DECODE_STAGE, stageProgress: { done, of }, preview: null }),
+    };
     const latents = { data: x, frames: T, height: h, width: w };
     let output: OutputFile;
     let encodeOutMs = 0;
@@ -277,12 +300,17 @@ export class WanPipeline implements Pipeline {
       // Decode time outside session.run: un-normalising, cache hand-over, float → RGB.
       decodeOverheadMs: stats.decodeMs - decodeRunMs,
       vaeCalls: stats.calls,
+      // Spatial tiles the VAE decoded in (0: the whole frame at once).
+      vaeTiles: stats.tiled?.tiles ?? 0,
       vaeDecodePeakRssMb: stats.rssPeakBytes / 2 ** 20,
       vaeDecodeRssGrowthMb: (stats.rssPeakBytes - stats.rssStartBytes) / 2 ** 20,
       [isVideo ? 'mp4EncodeMs' : 'pngEncodeMs']: encodeOutMs,
       writeMs,
     };
-    const note = [providerNote, stats.note].filter(Boolean).join('; ') || null;
+    const tiledNote = stats.tiled
+      ? `the VAE decoded in ${String(stats.tiled.tiles)} tiles of ${String(stats.tiled.tileSize)} px (a whole frame would not fit in the memory free), as diffusers' tiled decode does`
+      : null;
+    const note = [providerNote, stats.note, tiledNote].filter(Boolean).join('; ') || null;
     return { outputs: [output], provider: m.transformer.loaded.provider, providerNote: note, enhancedPrompt: p.enhancedPrompt, timings };
   }
 

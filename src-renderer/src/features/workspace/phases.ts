@@ -29,7 +29,7 @@ const BEFORE_STEPS: Readonly<Record<string, string>> = {
 };
 
 function phaseOf(stage: string | null, step: number, of: number): PhaseId | 'before' {
-  if (stage === 'decoding') return 'decode';
+  if (stage === 'decoding' || stage === 'decoding tiles') return 'decode';
   if (stage === 'encoding video') return 'encode';
   if (stage !== null && BEFORE_STEPS[stage] !== undefined) return 'before';
   if (of === 0) return 'before';
@@ -47,7 +47,12 @@ export function runningView(
   const at = current === 'before' ? -1 : order.indexOf(current);
   const labels: Record<PhaseId, string> = {
     steps: of > 0 ? `Steps ${Math.min(step, of)}/${of}` : 'Steps',
-    decode: kind === 'video' && current === 'decode' && stageProgress ? `Decode ${stageProgress.done}/${stageProgress.of}` : 'Decode',
+    decode:
+      current === 'decode' && stageProgress && stage === 'decoding tiles'
+        ? `Decode ${stageProgress.done}/${stageProgress.of} tiles`
+        : kind === 'video' && current === 'decode' && stageProgress
+          ? `Decode ${stageProgress.done}/${stageProgress.of}`
+          : 'Decode',
     encode: 'Encode MP4',
   };
   const phases = order.map((id, i) => ({ id, label: labels[id], state: i < at ? 'done' : i === at ? 'active' : 'waiting' }) as const);
@@ -58,6 +63,9 @@ export function runningView(
   }
   if (current === 'steps') return { phases, value: step, max: of, text: `Step ${step} of ${of}` };
   if (current === 'decode') {
+    if (stage === 'decoding tiles' && stageProgress && stageProgress.of > 0) {
+      return { phases, value: stageProgress.done, max: stageProgress.of, text: `Decoding in tiles (to fit in memory) · ${stageProgress.done} of ${stageProgress.of}` };
+    }
     if (kind === 'video' && stageProgress && stageProgress.of > 0) {
       return { phases, value: stageProgress.done, max: stageProgress.of, text: `Decoding frames · ${stageProgress.done} of ${stageProgress.of}` };
     }
