@@ -160,6 +160,27 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
     expect(standin.requestCount('/storage/v1')).toBe(before);
   });
 
+  it('opening an original while a sync is bringing files down downloads it once, whole', async () => {
+    const a = await desktop();
+    const b = await desktop();
+    const bytes = Buffer.concat([pilPng({ width: 8, height: 8, seed: 21 }), randomBytes(2 * 1024 * 1024)]);
+    const id = await made(a, { bytes, bucket: 'sdxl_image_high' });
+    await a.engine.syncNow();
+    await b.engine.syncNow();
+    // Slow enough that the two overlap: the viewer's request first, then a sync that finds the same row waiting.
+    setMirrorSettings(b.w.db, { bandwidthLimit: 1024 * 1024 });
+    const gets = () => standin.requests.get(`GET /storage/v1/object/authenticated/sdxl_image_high/${userId}/${sha(bytes)}.png`) ?? 0;
+    const before = gets();
+    const opened = b.engine.files!.fetchOriginal(id);
+    await new Promise((r) => setTimeout(r, 200));
+    const [, cycle] = await Promise.all([opened, b.engine.syncNow()]);
+    expect(cycle.downloaded).toBe(1);
+    expect(gets() - before).toBe(1);
+    const file = b.w.db.get<{ file_path: string }>('SELECT file_path FROM assets WHERE id = ?', id)!.file_path;
+    expect(readFileSync(join(b.w.layout.library, file))).toEqual(bytes);
+    expect(readdirSync(dirname(join(b.w.layout.library, file))).filter((f) => f.includes('.part'))).toEqual([]);
+  });
+
   it('a download that does not match the sha256 is not kept, and says so', async () => {
     const a = await desktop();
     const b = await desktop();

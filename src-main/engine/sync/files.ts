@@ -24,7 +24,7 @@
  * speed limit if one is set. Everything is resumable from `sync_files`: a crash loses at most the
  * chunk in flight.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -228,6 +228,7 @@ export class FileSync {
   /** Settles the upload in flight when it is aborted (tus calls neither onSuccess nor onError then). */
   private abortActive: (() => void) | null = null;
   private activeDownload: AbortController | null = null;
+  private readonly downloading = new Map<string, Promise<boolean>>();
   /** Thumbnails converted ahead of their upload (convertAhead). */
   private readonly pngAhead = new Map<string, Promise<Buffer>>();
   /** The user asked for this transfer (an original opened): it does not wait for jobs. */
@@ -759,7 +760,20 @@ export class FileSync {
     return true;
   }
 
-  private async download(row: FileRow): Promise<boolean> {
+  /**
+   * One download per file at a time: the viewer's `fetchOriginal` and the background cycle may reach
+   * the same row together (opening an original resumes the loop); the second waits for the first.
+   */
+  private download(row: FileRow): Promise<boolean> {
+    const key = `${row.asset_id}:${row.part}`;
+    const running = this.downloading.get(key);
+    if (running) return running;
+    const p = this.downloadOnce(row).finally(() => this.downloading.delete(key));
+    this.downloading.set(key, p);
+    return p;
+  }
+
+  private async downloadOnce(row: FileRow): Promise<boolean> {
     const asset = this.db.get<{ file_path: string; bucket: string; sha256: string; file_size: number }>(
       'SELECT file_path, bucket, sha256, file_size FROM assets WHERE id = ?',
       row.asset_id,
@@ -774,7 +788,7 @@ export class FileSync {
       this.mark(row, 'failed', 'the place for this file is outside the library folder: not written');
       return false;
     }
-    const tmp = `${abs}.${String(process.pid)}.part`;
+    const tmp = `${abs}.${String(process.pid)}-${randomBytes(4).toString('hex')}.part`;
     const settings = mirrorSettings(this.db);
     const { accessToken } = await this.o.transport.session();
     const ac = new AbortController();
