@@ -232,7 +232,7 @@ export class FileSync {
   /** Thumbnails converted ahead of their upload (convertAhead). */
   private readonly pngAhead = new Map<string, Promise<Buffer>>();
   /** The user asked for this transfer (an original opened): it does not wait for jobs. */
-  private urgent = false;
+  private urgent = 0;
 
   constructor(options: FileSyncOptions) {
     this.db = options.db;
@@ -280,7 +280,7 @@ export class FileSync {
 
   /** Waits while a job runs (background transfers only). */
   private async yieldToJobs(): Promise<void> {
-    while (!this.urgent && !this.aborted && this.o.yieldTo?.()) await sleep(250);
+    while (this.urgent === 0 && !this.aborted && this.o.yieldTo?.()) await sleep(250);
     if (this.aborted) throw new Aborted();
   }
 
@@ -299,10 +299,11 @@ export class FileSync {
     const result: FileRunResult = { uploaded: 0, downloaded: 0, deleted: 0 };
     if (this.aborted) return result;
     // Only the background loop gives way to jobs; a sync the user asked for goes at once.
-    this.urgent = !options.background;
-    const { userId } = await this.o.transport.session();
-    await this.plan(userId);
+    const urgent = options.background ? 0 : 1;
+    this.urgent += urgent;
     try {
+      const { userId } = await this.o.transport.session();
+      await this.plan(userId);
       // Two lanes at once: thumbnails (small, made from the library's WebP: CPU) and originals (big:
       // the network), so neither waits behind the other and a thumbnail never queues behind a video.
       let stop = false;
@@ -346,7 +347,7 @@ export class FileSync {
       if (e instanceof Aborted) return result;
       throw e;
     } finally {
-      this.urgent = false;
+      this.urgent -= urgent;
       this.lanes.clear();
       this.setTransfer(null);
     }
@@ -379,14 +380,14 @@ export class FileSync {
     );
     const row = this.db.get<FileRow>(`SELECT * FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId)!;
     this.aborted = false;
-    this.urgent = true;
+    this.urgent++;
     try {
       if (!(await this.download(row))) {
         const r = this.db.get<{ reason: string | null }>(`SELECT reason FROM sync_files WHERE asset_id = ? AND part = 'original' AND dir = 'down'`, assetId);
         throw new StudioError('download_failed', r?.reason ?? 'the original could not be brought down from the cloud');
       }
     } finally {
-      this.urgent = false;
+      this.urgent--;
       this.lanes.delete('original');
       this.setTransfer(this.lanes.get('thumbnail')?.transfer ?? null);
     }
