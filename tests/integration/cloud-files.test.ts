@@ -443,6 +443,26 @@ describe.skipIf(!bin)('cloud mirror files: originals and thumbnails through supa
     await slow.stop();
   });
 
+  it('a queue of jobs that never ends still lets sync run after the longest wait, then waits again', async () => {
+    const w = makeWorld();
+    const transport = new SupabaseTransport({ url: standin.url, anonKey: standin.anonKey });
+    await transport.signIn(EMAIL, PASSWORD);
+    setSyncEnabled(w.db, true);
+    const engine = new SyncEngine({ db: w.db, transport, libraryRoot: w.layout.library, intervalMs: 50, busy: () => true, maxYieldMs: 600, yieldWindowMs: 3000 });
+    const d = { w, transport, engine };
+    desktops.push(d);
+    const id = await made(d);
+    engine.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fileRow(d, id, 'original')?.state ?? 'not planned').not.toBe('done');
+    const end = Date.now() + 15_000;
+    const outbox = () => w.db.get<{ n: number }>('SELECT count(*) AS n FROM sync_outbox')!.n;
+    while ((fileRow(d, id, 'original')?.state !== 'done' || outbox() > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(fileRow(d, id, 'original')).toMatchObject({ state: 'done' });
+    expect(outbox()).toBe(0);
+    await engine.stop();
+  });
+
   it('another signed-in user cannot read or delete these files with their own valid token', async () => {
     const a = await desktop();
     const bytes = pilPng({ width: 10, height: 10, seed: 18 });

@@ -77,6 +77,7 @@ export interface SyncEngineOptions {
    */
   readonly busy?: () => boolean;
   readonly maxYieldMs?: number;
+  readonly yieldWindowMs?: number;
 }
 
 const KEY_LAST_SYNC = 'sync.last_sync';
@@ -325,17 +326,24 @@ export class SyncEngine {
   }
 
   private yieldingSince: number | null = null;
+  private windowUntil = 0;
 
-  /** A job runs and sync has not waited maxYieldMs for it yet. */
+  /**
+   * A job runs and sync has not waited maxYieldMs for it yet. Once it has, sync gets a window
+   * (yieldWindowMs, default 30 s) to run in before it waits again, so a queue of long jobs still
+   * syncs now and then.
+   */
   private mustYield(): boolean {
     if (!this.options.busy?.()) {
       this.yieldingSince = null;
       return false;
     }
     const t = Date.now();
+    if (t < this.windowUntil) return false;
     this.yieldingSince ??= t;
     if (t - this.yieldingSince < (this.options.maxYieldMs ?? 600_000)) return true;
-    this.yieldingSince = t; // one go, then wait again
+    this.windowUntil = t + (this.options.yieldWindowMs ?? 30_000);
+    this.yieldingSince = null;
     return false;
   }
 
